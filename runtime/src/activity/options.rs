@@ -1,0 +1,334 @@
+//! Activity options: timeouts, retry policy, task queue, id, cancellation type.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::RetryPolicy;
+use crate::history::serde_duration;
+
+/// The longest duration any option accepts (ten years): longer ones would
+/// overflow deadline arithmetic and are refused with [`OptionsError::DurationTooLarge`].
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// The longest activity id or task queue name, in bytes.
+pub const MAX_ID_LEN: usize = 1000;
+
+/// How a call to an activity is run: its timeouts, retries and routing.
+///
+/// Temporal requires a schedule-to-close or a start-to-close timeout; so does
+/// weft, and the only constructors set one, so options without either cannot
+/// be written. Everything else is a builder method.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::{ActivityOptions, RetryPolicy};
+///
+/// let options = ActivityOptions::start_to_close(Duration::from_secs(10))
+///     .schedule_to_close_timeout(Duration::from_secs(60))
+///     .retry_policy(RetryPolicy::default().maximum_attempts(5));
+/// assert_eq!(options.timeouts().start_to_close, Some(Duration::from_secs(10)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityOptions {
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
+    schedule_to_close_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
+    schedule_to_start_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
+    start_to_close_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
+    heartbeat_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_policy: Option<RetryPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task_queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    activity_id: Option<String>,
+    #[serde(default, skip_serializing_if = "CancellationType::is_default")]
+    cancellation_type: CancellationType,
+}
+
+impl ActivityOptions {
+    fn empty() -> Self {
+        ActivityOptions {
+            schedule_to_close_timeout: None,
+            schedule_to_start_timeout: None,
+            start_to_close_timeout: None,
+            heartbeat_timeout: None,
+            retry_policy: None,
+            task_queue: None,
+            activity_id: None,
+            cancellation_type: CancellationType::TryCancel,
+        }
+    }
+
+    /// Options whose required timeout bounds each attempt (start-to-close).
+    pub fn start_to_close(timeout: Duration) -> Self {
+        Self::empty().start_to_close_timeout(timeout)
+    }
+
+    /// Options whose required timeout bounds all attempts together (schedule-to-close).
+    pub fn schedule_to_close(timeout: Duration) -> Self {
+        Self::empty().schedule_to_close_timeout(timeout)
+    }
+
+    /// Bounds one attempt, from its start to its result; a timed-out attempt is retried.
+    #[must_use]
+    pub fn start_to_close_timeout(mut self, timeout: Duration) -> Self {
+        self.start_to_close_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the whole activity, all attempts and backoffs included.
+    #[must_use]
+    pub fn schedule_to_close_timeout(mut self, timeout: Duration) -> Self {
+        self.schedule_to_close_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the time the activity waits in its task queue; not retried.
+    #[must_use]
+    pub fn schedule_to_start_timeout(mut self, timeout: Duration) -> Self {
+        self.schedule_to_start_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the gap between two heartbeats of a running attempt; retried.
+    #[must_use]
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how failed attempts are retried (default: [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// Routes the activity to a named task queue (default: the engine's).
+    #[must_use]
+    pub fn task_queue(mut self, queue: impl Into<String>) -> Self {
+        self.task_queue = Some(queue.into());
+        self
+    }
+
+    /// Names the activity (default: its sequence number in the run).
+    #[must_use]
+    pub fn activity_id(mut self, id: impl Into<String>) -> Self {
+        self.activity_id = Some(id.into());
+        self
+    }
+
+    /// Sets what cancelling the activity waits for (default: [`CancellationType::TryCancel`]).
+    #[must_use]
+    pub fn cancellation_type(mut self, cancellation_type: CancellationType) -> Self {
+        self.cancellation_type = cancellation_type;
+        self
+    }
+
+    /// The four timeouts as set (unset ones are `None`).
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            schedule_to_close: self.schedule_to_close_timeout,
+            schedule_to_start: self.schedule_to_start_timeout,
+            start_to_close: self.start_to_close_timeout,
+            heartbeat: self.heartbeat_timeout,
+        }
+    }
+
+    /// The retry policy in force (the default one when none was set).
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry_policy.clone().unwrap_or_default()
+    }
+
+    /// The task queue, if set.
+    pub fn queue(&self) -> Option<&str> {
+        self.task_queue.as_deref()
+    }
+
+    /// The activity id, if set.
+    pub fn id(&self) -> Option<&str> {
+        self.activity_id.as_deref()
+    }
+
+    /// The cancellation type.
+    pub fn cancellation(&self) -> CancellationType {
+        self.cancellation_type
+    }
+
+    /// The time one attempt may run: start-to-close, or else schedule-to-close
+    /// (as in Temporal, where start-to-close defaults to schedule-to-close).
+    pub(crate) fn attempt_timeout(&self) -> Duration {
+        match (self.start_to_close_timeout, self.schedule_to_close_timeout) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => MAX_DURATION,
+        }
+    }
+
+    /// Checks the options the way the engine will use them.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if self.start_to_close_timeout.is_none() && self.schedule_to_close_timeout.is_none() {
+            return Err(OptionsError::MissingTimeout);
+        }
+        for (option, value) in [
+            ("schedule_to_close_timeout", self.schedule_to_close_timeout),
+            ("schedule_to_start_timeout", self.schedule_to_start_timeout),
+            ("start_to_close_timeout", self.start_to_close_timeout),
+            ("heartbeat_timeout", self.heartbeat_timeout),
+        ] {
+            check_duration(option, value)?;
+        }
+        if let (Some(stc), Some(s2c)) = (self.start_to_close_timeout, self.schedule_to_close_timeout)
+            && s2c < stc
+        {
+            return Err(OptionsError::ScheduleToCloseBelowStartToClose { schedule_to_close: s2c, start_to_close: stc });
+        }
+        if let Some(heartbeat) = self.heartbeat_timeout
+            && heartbeat > self.attempt_timeout()
+        {
+            return Err(OptionsError::HeartbeatExceedsAttempt { heartbeat, attempt: self.attempt_timeout() });
+        }
+        check_name("task_queue", self.task_queue.as_deref())?;
+        check_name("activity_id", self.activity_id.as_deref())?;
+        if let Some(policy) = &self.retry_policy {
+            policy.validate()?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_duration(option: &'static str, value: Option<Duration>) -> Result<(), OptionsError> {
+    match value {
+        Some(d) if d.is_zero() => Err(OptionsError::ZeroDuration { option }),
+        Some(d) if d > MAX_DURATION => Err(OptionsError::DurationTooLarge { option, value: d }),
+        _ => Ok(()),
+    }
+}
+
+fn check_name(option: &'static str, value: Option<&str>) -> Result<(), OptionsError> {
+    match value {
+        Some("") => Err(OptionsError::InvalidName { option, reason: "it is empty" }),
+        Some(s) if s.len() > MAX_ID_LEN => Err(OptionsError::InvalidName { option, reason: "it is over 1000 bytes" }),
+        _ => Ok(()),
+    }
+}
+
+/// The timeouts of an [`ActivityOptions`], as set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Bounds all attempts together.
+    pub schedule_to_close: Option<Duration>,
+    /// Bounds the wait in the task queue.
+    pub schedule_to_start: Option<Duration>,
+    /// Bounds one attempt.
+    pub start_to_close: Option<Duration>,
+    /// Bounds the gap between heartbeats.
+    pub heartbeat: Option<Duration>,
+}
+
+/// What cancelling a running activity waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CancellationType {
+    /// Request cancellation and report the activity cancelled to the workflow at once.
+    #[default]
+    TryCancel,
+    /// Request cancellation and wait until the activity acknowledges it (or ends).
+    WaitCancellationCompleted,
+    /// Report the activity cancelled at once and do not tell the activity.
+    Abandon,
+}
+
+impl CancellationType {
+    fn is_default(&self) -> bool {
+        *self == CancellationType::TryCancel
+    }
+}
+
+/// Which timeout ended an activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TimeoutType {
+    /// It waited in its task queue too long.
+    ScheduleToStart,
+    /// One attempt ran too long (recorded when no retry is left).
+    StartToClose,
+    /// All attempts together took too long.
+    ScheduleToClose,
+    /// A running attempt did not heartbeat in time (recorded when no retry is left).
+    Heartbeat,
+}
+
+impl std::fmt::Display for TimeoutType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutType::ScheduleToStart => "schedule-to-start",
+            TimeoutType::StartToClose => "start-to-close",
+            TimeoutType::ScheduleToClose => "schedule-to-close",
+            TimeoutType::Heartbeat => "heartbeat",
+        })
+    }
+}
+
+/// Why activity options or a retry policy were refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// Neither a start-to-close nor a schedule-to-close timeout is set.
+    #[error("set a start_to_close or schedule_to_close timeout")]
+    MissingTimeout,
+    /// A duration option is zero.
+    #[error("`{option}` is zero; give a positive duration")]
+    ZeroDuration {
+        /// The option's name.
+        option: &'static str,
+    },
+    /// A duration option is longer than [`MAX_DURATION`].
+    #[error("`{option}` of {value:?} is longer than the ten-year maximum")]
+    DurationTooLarge {
+        /// The option's name.
+        option: &'static str,
+        /// The value given.
+        value: Duration,
+    },
+    /// schedule-to-close is shorter than start-to-close.
+    #[error("schedule_to_close_timeout ({schedule_to_close:?}) is shorter than start_to_close_timeout ({start_to_close:?})")]
+    ScheduleToCloseBelowStartToClose {
+        /// The schedule-to-close timeout.
+        schedule_to_close: Duration,
+        /// The start-to-close timeout.
+        start_to_close: Duration,
+    },
+    /// The heartbeat timeout is longer than one attempt may run.
+    #[error("heartbeat_timeout ({heartbeat:?}) is longer than an attempt may run ({attempt:?})")]
+    HeartbeatExceedsAttempt {
+        /// The heartbeat timeout.
+        heartbeat: Duration,
+        /// The attempt's timeout.
+        attempt: Duration,
+    },
+    /// An id or queue name is empty or too long.
+    #[error("`{option}` is invalid: {reason}")]
+    InvalidName {
+        /// The option's name.
+        option: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The backoff coefficient is below 1 or not finite.
+    #[error("backoff_coefficient {0} must be a finite number >= 1.0")]
+    InvalidBackoff(f64),
+    /// The maximum interval is shorter than the initial interval.
+    #[error("maximum_interval ({maximum:?}) is shorter than initial_interval ({initial:?})")]
+    MaximumIntervalBelowInitial {
+        /// The initial interval.
+        initial: Duration,
+        /// The maximum interval.
+        maximum: Duration,
+    },
+}

@@ -1,0 +1,55 @@
+//! The registry: workflow and activity types by name.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::activity::{ActivityContext, ActivityError, ActivityFn};
+use crate::history::{Failure, Payload};
+use crate::workflow::machine::{WorkflowFactory, WorkflowFuture};
+use crate::workflow::{Workflow, WorkflowContext};
+
+/// Runs one attempt of a type-erased activity: encoded input in, encoded result out.
+pub(crate) type ActivityRunner = Arc<dyn Fn(ActivityContext, Payload) -> BoxFuture<'static, Result<Payload, ActivityError>> + Send + Sync>;
+
+#[derive(Default, Clone)]
+pub(crate) struct Registry {
+    pub(crate) workflows: HashMap<&'static str, WorkflowFactory>,
+    pub(crate) activities: HashMap<&'static str, ActivityRunner>,
+}
+
+impl Registry {
+    pub(crate) fn add_workflow<W: Workflow>(&mut self) {
+        let factory: WorkflowFactory = Arc::new(|ctx: WorkflowContext, input: &Payload| {
+            let input: W::Input = input.decode()?;
+            let limit = ctx.state.lock().payload_limit;
+            let future: WorkflowFuture = Box::pin(W::run(ctx, input).map(move |result| match result {
+                Ok(output) => Payload::encode(&output, limit)
+                    .map_err(|e| Failure::new("PayloadError", format!("workflow result rejected: {e}")).non_retryable()),
+                Err(error) => Err(error.into_failure()),
+            }));
+            Ok(future)
+        });
+        self.workflows.insert(W::NAME, factory);
+    }
+
+    pub(crate) fn add_activity<A: ActivityFn>(&mut self) {
+        let runner: ActivityRunner = Arc::new(|ctx: ActivityContext, input: Payload| {
+            let limit = ctx.info.payload_limit;
+            let input: A::Input = match input.decode() {
+                Ok(input) => input,
+                Err(e) => return futures::future::ready(Err(payload_error("input", e))).boxed(),
+            };
+            A::run(ctx, input)
+                .map(move |result| result.and_then(|output| Payload::encode(&output, limit).map_err(|e| payload_error("result", e))))
+                .boxed()
+        });
+        self.activities.insert(A::NAME, runner);
+    }
+}
+
+fn payload_error(what: &str, error: crate::PayloadError) -> ActivityError {
+    ActivityError::from_failure(Failure::new("PayloadError", format!("activity {what} rejected: {error}")).non_retryable())
+}

@@ -1,0 +1,202 @@
+//! History events: the append-only record of one workflow run.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Failure, Payload};
+use crate::activity::{ActivityOptions, TimeoutType};
+
+/// One event of a run's history.
+///
+/// Event ids start at 1 and are contiguous. The JSON form (see
+/// `docs/history-format.md`) is `{"event_id", "timestamp", "event_type", "attributes"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub(crate) event_id: u64,
+    #[serde(with = "crate::history::serde_time")]
+    pub(crate) timestamp: SystemTime,
+    #[serde(flatten)]
+    pub(crate) attributes: EventAttributes,
+}
+
+impl HistoryEvent {
+    pub(crate) fn new(event_id: u64, timestamp: SystemTime, attributes: EventAttributes) -> Self {
+        HistoryEvent { event_id, timestamp, attributes }
+    }
+
+    /// The event's id: 1 for `WorkflowExecutionStarted`, then 2, 3, ...
+    pub fn event_id(&self) -> u64 {
+        self.event_id
+    }
+
+    /// When the event was recorded (engine time: virtual under `weft::testing`).
+    pub fn timestamp(&self) -> SystemTime {
+        self.timestamp
+    }
+
+    /// The event's kind and data.
+    pub fn attributes(&self) -> &EventAttributes {
+        &self.attributes
+    }
+
+    /// The event's type name, e.g. `"ActivityTaskScheduled"`.
+    pub fn event_type(&self) -> &'static str {
+        self.attributes.event_type()
+    }
+}
+
+/// The kind of a [`HistoryEvent`] and its data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", content = "attributes")]
+#[non_exhaustive]
+pub enum EventAttributes {
+    /// The run began.
+    WorkflowExecutionStarted {
+        /// The registered workflow type.
+        workflow_type: String,
+        /// The workflow id given at start.
+        workflow_id: String,
+        /// The run id the engine assigned.
+        run_id: String,
+        /// The workflow's input.
+        input: Payload,
+    },
+    /// The workflow scheduled an activity (the ScheduleActivityTask command).
+    ActivityTaskScheduled {
+        /// The command's sequence number in the run, matched on replay.
+        seq: u32,
+        /// The activity id (the sequence number unless set in the options).
+        activity_id: String,
+        /// The registered activity type.
+        activity_type: String,
+        /// The activity's input.
+        input: Payload,
+        /// The options of the call.
+        options: ActivityOptions,
+    },
+    /// The attempt that closed the activity started. Written with the closing
+    /// event, so retries add no events; `attempt` counts from 1.
+    ActivityTaskStarted {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+        /// The attempt that closed the activity.
+        attempt: u32,
+        /// The last failure of an earlier attempt, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_failure: Option<Failure>,
+    },
+    /// The activity returned a result.
+    ActivityTaskCompleted {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+        /// The `ActivityTaskStarted` event.
+        started_event_id: u64,
+        /// The activity's result.
+        result: Payload,
+    },
+    /// The activity failed and will not be retried.
+    ActivityTaskFailed {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+        /// The `ActivityTaskStarted` event.
+        started_event_id: u64,
+        /// The last attempt's error.
+        failure: Failure,
+    },
+    /// A timeout ended the activity.
+    ActivityTaskTimedOut {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+        /// Which timeout fired.
+        timeout_type: TimeoutType,
+        /// The last attempt's failure, if an attempt failed before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_failure: Option<Failure>,
+    },
+    /// The workflow asked to cancel the activity.
+    ActivityTaskCancelRequested {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+    },
+    /// The activity was cancelled.
+    ActivityTaskCanceled {
+        /// The `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
+    },
+    /// The workflow started a durable timer.
+    TimerStarted {
+        /// The command's sequence number in the run.
+        seq: u32,
+        /// How long the timer runs.
+        #[serde(with = "crate::history::serde_duration")]
+        duration: Duration,
+    },
+    /// A timer fired.
+    TimerFired {
+        /// The `TimerStarted` event.
+        started_event_id: u64,
+    },
+    /// The workflow cancelled a timer before it fired.
+    TimerCanceled {
+        /// The `TimerStarted` event.
+        started_event_id: u64,
+    },
+    /// Cancellation of the workflow was requested.
+    WorkflowExecutionCancelRequested {
+        /// Why, as given by the requester.
+        reason: String,
+    },
+    /// The workflow returned a result.
+    WorkflowExecutionCompleted {
+        /// The workflow's result.
+        result: Payload,
+    },
+    /// The workflow returned an error.
+    WorkflowExecutionFailed {
+        /// The workflow's error.
+        failure: Failure,
+    },
+    /// The workflow ended by accepting a cancellation.
+    WorkflowExecutionCanceled {},
+    /// The workflow was terminated from outside; its code did not run to an end.
+    WorkflowExecutionTerminated {
+        /// Why, as given by the requester.
+        reason: String,
+    },
+}
+
+impl EventAttributes {
+    /// The event's type name, e.g. `"ActivityTaskScheduled"`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventAttributes::WorkflowExecutionStarted { .. } => "WorkflowExecutionStarted",
+            EventAttributes::ActivityTaskScheduled { .. } => "ActivityTaskScheduled",
+            EventAttributes::ActivityTaskStarted { .. } => "ActivityTaskStarted",
+            EventAttributes::ActivityTaskCompleted { .. } => "ActivityTaskCompleted",
+            EventAttributes::ActivityTaskFailed { .. } => "ActivityTaskFailed",
+            EventAttributes::ActivityTaskTimedOut { .. } => "ActivityTaskTimedOut",
+            EventAttributes::ActivityTaskCancelRequested { .. } => "ActivityTaskCancelRequested",
+            EventAttributes::ActivityTaskCanceled { .. } => "ActivityTaskCanceled",
+            EventAttributes::TimerStarted { .. } => "TimerStarted",
+            EventAttributes::TimerFired { .. } => "TimerFired",
+            EventAttributes::TimerCanceled { .. } => "TimerCanceled",
+            EventAttributes::WorkflowExecutionCancelRequested { .. } => "WorkflowExecutionCancelRequested",
+            EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
+            EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
+            EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",
+            EventAttributes::WorkflowExecutionTerminated { .. } => "WorkflowExecutionTerminated",
+        }
+    }
+
+    /// Whether this event closes the run.
+    pub fn is_close(&self) -> bool {
+        matches!(
+            self,
+            EventAttributes::WorkflowExecutionCompleted { .. }
+                | EventAttributes::WorkflowExecutionFailed { .. }
+                | EventAttributes::WorkflowExecutionCanceled { .. }
+                | EventAttributes::WorkflowExecutionTerminated { .. }
+        )
+    }
+}

@@ -1,0 +1,111 @@
+//! weft: durable workflows for Rust.
+//!
+//! A **workflow** is an ordinary `async fn` that orchestrates **activities**;
+//! the engine records every step in an event history and, after a crash or
+//! restart, **replays** the workflow's code against that history so it
+//! carries on exactly where it stopped. An activity does the side effects: it
+//! runs at least once, under timeouts and a retry policy, and its result is
+//! recorded once.
+//!
+//! weft runs embedded: a library in your process, its history in one SQLite
+//! file (or in memory), no server to install.
+//!
+//! # Examples
+//!
+//! The Temporal documentation's `YourWorkflow`, in weft, on an in-memory store:
+//!
+//! ```
+//! use std::time::Duration;
+//! use serde::{Deserialize, Serialize};
+//! use weft::{activity, workflow, ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowResult};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! pub struct YourParams {
+//!     pub greeting: String,
+//!     pub name: String,
+//! }
+//!
+//! #[activity]
+//! pub async fn your_activity(_ctx: ActivityContext, input: YourParams) -> Result<String, ActivityError> {
+//!     Ok(format!("{}, {}!", input.greeting, input.name))
+//! }
+//!
+//! #[workflow(name = "YourWorkflow")]
+//! pub async fn your_workflow(ctx: WorkflowContext, name: String) -> WorkflowResult<String> {
+//!     let greeting = ctx
+//!         .execute_activity(
+//!             your_activity,
+//!             YourParams { greeting: "Hello".into(), name },
+//!             ActivityOptions::start_to_close(Duration::from_secs(10)),
+//!         )
+//!         .await?;
+//!     Ok(greeting)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> weft::Result<()> {
+//! let engine = Engine::builder()
+//!     .in_memory()
+//!     .register_workflow(your_workflow)
+//!     .register_activity(your_activity)
+//!     .build()
+//!     .await?;
+//! let handle = engine.client().start_workflow(your_workflow, "greet-1", "World".to_owned()).await?;
+//! assert_eq!(handle.result().await?, "Hello, World!");
+//! engine.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod activity;
+mod client;
+mod engine;
+mod error;
+pub mod history;
+mod store;
+pub mod workflow;
+
+pub use activity::{
+    Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
+    TimeoutType,
+};
+pub use client::{Client, WorkflowHandle};
+pub use engine::{Durability, Engine, EngineBuilder};
+pub use error::{Error, PayloadError, Result};
+pub use store::RunStatus;
+pub use workflow::{ActivityHandle, Workflow, WorkflowContext, WorkflowError, WorkflowResult};
+
+/// Marks an `async fn` as an activity and turns its name into a typed stub.
+///
+/// See the crate's `docs/dsl.md` for every argument.
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use weft_macros::activity;
+
+/// Marks an `async fn` as a workflow and turns its name into a typed stub.
+///
+/// See the crate's `docs/dsl.md` for every argument.
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use weft_macros::workflow;
+
+/// What the macros' generated code refers to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use core;
+    pub use serde;
+    pub use std;
+
+    pub use crate::activity::{Activity, ActivityContext, ActivityError, ActivityFn};
+    pub use crate::workflow::{Workflow, WorkflowContext, WorkflowResult};
+
+    /// Fails to compile unless `T` can travel through history.
+    pub const fn assert_payload<T: serde::Serialize + serde::de::DeserializeOwned>() {}
+
+    /// Fails to compile unless the future can move between engine threads.
+    pub fn assert_send<F: core::future::Future + Send + 'static>(future: F) -> F {
+        future
+    }
+}

@@ -1,0 +1,65 @@
+//! Commands: what workflow code asks the engine to do.
+//!
+//! Workflow code issues commands; the machine records each as an event and,
+//! on replay, matches each against the event recorded before.
+
+use std::time::Duration;
+
+use crate::activity::ActivityOptions;
+use crate::history::{EventAttributes, Failure, Payload};
+
+#[derive(Debug, Clone)]
+pub(crate) enum Command {
+    ScheduleActivity {
+        seq: u32,
+        activity_id: String,
+        activity_type: String,
+        input: Payload,
+        options: ActivityOptions,
+    },
+    RequestCancelActivity {
+        seq: u32,
+    },
+    StartTimer {
+        seq: u32,
+        duration: Duration,
+    },
+    CancelTimer {
+        seq: u32,
+    },
+    CompleteWorkflow {
+        result: Payload,
+    },
+    FailWorkflow {
+        failure: Failure,
+    },
+    CancelWorkflow,
+}
+
+impl Command {
+    /// A short description for non-determinism reports.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Command::ScheduleActivity { seq, activity_type, .. } => {
+                format!("ScheduleActivityTask(seq {seq}, type `{activity_type}`)")
+            }
+            Command::RequestCancelActivity { seq } => format!("RequestCancelActivityTask(seq {seq})"),
+            Command::StartTimer { seq, duration } => format!("StartTimer(seq {seq}, {})", humantime::format_duration(*duration)),
+            Command::CancelTimer { seq } => format!("CancelTimer(seq {seq})"),
+            Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
+            Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
+            Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
+        }
+    }
+}
+
+/// A short description of a command event for non-determinism reports.
+pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
+    match attrs {
+        EventAttributes::ActivityTaskScheduled { seq, activity_type, .. } => {
+            format!("ActivityTaskScheduled(seq {seq}, type `{activity_type}`)")
+        }
+        EventAttributes::TimerStarted { seq, .. } => format!("TimerStarted(seq {seq})"),
+        other => other.event_type().to_owned(),
+    }
+}

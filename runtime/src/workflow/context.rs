@@ -1,0 +1,369 @@
+//! The workflow context: the only door from workflow code to the world.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+
+use super::command::Command;
+use crate::activity::{Activity, ActivityFailure, ActivityOptions, CancellationType, TimeoutType};
+use crate::history::{Failure, Payload};
+
+/// The workflow's handle on the engine: activities, timers, time and randomness,
+/// all recorded in history so that replay sees the same values.
+///
+/// Passed as the first argument of every `#[workflow]` function. Cloning is cheap.
+#[derive(Clone)]
+pub struct WorkflowContext {
+    pub(crate) state: Arc<Mutex<WorkflowState>>,
+}
+
+/// Identity of the run, as seen by workflow code.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkflowInfo {
+    pub(crate) workflow_id: String,
+    pub(crate) run_id: String,
+    pub(crate) workflow_type: String,
+}
+
+/// How an activity ended, as recorded in history.
+#[derive(Debug, Clone)]
+pub(crate) enum ActivityResolution {
+    Completed(Payload),
+    Failed { attempt: u32, failure: Failure },
+    TimedOut { timeout_type: TimeoutType, last_failure: Option<Failure> },
+    Canceled,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Slot<T> {
+    pub(crate) result: Option<T>,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) cancel_requested: bool,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn resolve(&mut self, value: T) {
+        self.result = Some(value);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// State shared by the context, the futures it hands out, and the machine.
+#[derive(Debug)]
+pub(crate) struct WorkflowState {
+    pub(crate) info: WorkflowInfo,
+    pub(crate) now: SystemTime,
+    pub(crate) next_seq: u32,
+    pub(crate) commands: Vec<Command>,
+    pub(crate) activities: HashMap<u32, Slot<ActivityResolution>>,
+    pub(crate) timers: HashMap<u32, Slot<()>>,
+    pub(crate) rng: u64,
+    pub(crate) payload_limit: usize,
+    /// Set while the machine tears the workflow down: drops issue no commands then.
+    pub(crate) closing: bool,
+}
+
+impl WorkflowState {
+    pub(crate) fn new(info: WorkflowInfo, payload_limit: usize) -> Self {
+        // Seed from the run id: the same run draws the same numbers on every replay.
+        let rng = info.run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        WorkflowState {
+            info,
+            now: SystemTime::UNIX_EPOCH,
+            next_seq: 1,
+            commands: Vec::new(),
+            activities: HashMap::new(),
+            timers: HashMap::new(),
+            rng,
+            payload_limit,
+            closing: false,
+        }
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// splitmix64.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl WorkflowContext {
+    pub(crate) fn new(state: Arc<Mutex<WorkflowState>>) -> Self {
+        WorkflowContext { state }
+    }
+
+    /// The workflow id.
+    pub fn workflow_id(&self) -> String {
+        self.state.lock().info.workflow_id.clone()
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> String {
+        self.state.lock().info.run_id.clone()
+    }
+
+    /// The registered workflow type.
+    pub fn workflow_type(&self) -> String {
+        self.state.lock().info.workflow_type.clone()
+    }
+
+    /// The workflow's current time: the time of the event being processed,
+    /// the same on every replay. Use it instead of `SystemTime::now()`.
+    pub fn now(&self) -> SystemTime {
+        self.state.lock().now
+    }
+
+    /// A random number, the same on every replay. Use it instead of `rand::random()`.
+    pub fn random(&self) -> u64 {
+        self.state.lock().next_random()
+    }
+
+    /// A random (version 4) UUID, the same on every replay. Use it instead of `Uuid::new_v4()`.
+    pub fn uuid(&self) -> String {
+        let (a, b) = {
+            let mut s = self.state.lock();
+            (s.next_random(), s.next_random())
+        };
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&a.to_be_bytes());
+        bytes[8..].copy_from_slice(&b.to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
+    }
+
+    /// Schedules an activity and returns a handle: a future of its result,
+    /// which can also [`cancel`](ActivityHandle::cancel) it.
+    ///
+    /// The call is recorded as `ActivityTaskScheduled` when the current
+    /// workflow step commits. Invalid options or an input over the payload
+    /// limit schedule nothing: the handle resolves to an error at once.
+    pub fn start_activity<A: Activity>(&self, activity: A, input: A::Input, options: ActivityOptions) -> ActivityHandle<A::Output> {
+        let _ = activity;
+        let activity_type = A::NAME.to_owned();
+        if let Err(source) = options.validate() {
+            return ActivityHandle::failed(self, ActivityFailure::InvalidOptions { activity_type, source });
+        }
+        let mut s = self.state.lock();
+        let input = match Payload::encode(&input, s.payload_limit) {
+            Ok(input) => input,
+            Err(source) => {
+                drop(s);
+                return ActivityHandle::failed(self, ActivityFailure::Payload { activity_type, source });
+            }
+        };
+        let seq = s.next_seq();
+        let activity_id = options.id().map_or_else(|| seq.to_string(), str::to_owned);
+        s.activities.insert(seq, Slot { result: None, waker: None, cancel_requested: false });
+        s.commands.push(Command::ScheduleActivity {
+            seq,
+            activity_id: activity_id.clone(),
+            activity_type,
+            input,
+            options: options.clone(),
+        });
+        drop(s);
+        ActivityHandle {
+            ctx: self.clone(),
+            seq,
+            activity_type: A::NAME,
+            activity_id,
+            cancellation_type: options.cancellation(),
+            early: None,
+            _output: PhantomData,
+        }
+    }
+
+    /// Runs an activity and waits for its result: `start_activity(..).await`.
+    ///
+    /// Only compiles when `input` is the activity's input type; the result is
+    /// its output type.
+    pub fn execute_activity<A: Activity>(
+        &self,
+        activity: A,
+        input: A::Input,
+        options: ActivityOptions,
+    ) -> impl Future<Output = Result<A::Output, ActivityFailure>> + Send + 'static {
+        self.start_activity(activity, input, options)
+    }
+
+    /// A durable timer: completes after `duration` of workflow time, recorded
+    /// as `TimerStarted` / `TimerFired`; it survives engine restarts.
+    /// Dropping it before it fires cancels it (`TimerCanceled`).
+    pub fn sleep(&self, duration: Duration) -> Timer {
+        let mut s = self.state.lock();
+        let seq = s.next_seq();
+        s.timers.insert(seq, Slot::default());
+        s.commands.push(Command::StartTimer { seq, duration });
+        Timer { ctx: self.clone(), seq, fired: false }
+    }
+}
+
+impl std::fmt::Debug for WorkflowContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.lock();
+        f.debug_struct("WorkflowContext")
+            .field("workflow_id", &s.info.workflow_id)
+            .field("run_id", &s.info.run_id)
+            .finish()
+    }
+}
+
+/// A scheduled activity: a future of its result that can also cancel it.
+///
+/// Dropping a handle without awaiting it does not cancel the activity: it
+/// runs to its end and its result is recorded, but nobody reads it.
+#[must_use = "an activity handle does nothing unless awaited; drop does not cancel it"]
+pub struct ActivityHandle<O> {
+    ctx: WorkflowContext,
+    seq: u32,
+    activity_type: &'static str,
+    activity_id: String,
+    cancellation_type: CancellationType,
+    early: Option<ActivityFailure>,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O> ActivityHandle<O> {
+    fn failed(ctx: &WorkflowContext, failure: ActivityFailure) -> Self {
+        ActivityHandle {
+            ctx: ctx.clone(),
+            seq: 0,
+            activity_type: "",
+            activity_id: String::new(),
+            cancellation_type: CancellationType::TryCancel,
+            early: Some(failure),
+            _output: PhantomData,
+        }
+    }
+
+    /// The activity id (empty if the activity was not scheduled).
+    pub fn activity_id(&self) -> &str {
+        &self.activity_id
+    }
+
+    /// Requests cancellation (`ActivityTaskCancelRequested`).
+    ///
+    /// With [`CancellationType::TryCancel`] (the default) and
+    /// [`CancellationType::Abandon`] the handle resolves to
+    /// [`ActivityFailure::Canceled`] at once; with
+    /// [`CancellationType::WaitCancellationCompleted`] it waits until the
+    /// activity has ended. Cancelling an activity that already ended does nothing.
+    pub fn cancel(&self) {
+        if self.early.is_some() {
+            return;
+        }
+        let mut s = self.ctx.state.lock();
+        let Some(slot) = s.activities.get_mut(&self.seq) else { return };
+        if slot.result.is_some() || slot.cancel_requested {
+            return;
+        }
+        slot.cancel_requested = true;
+        if self.cancellation_type != CancellationType::WaitCancellationCompleted {
+            slot.resolve(ActivityResolution::Canceled);
+        }
+        if self.cancellation_type != CancellationType::Abandon {
+            s.commands.push(Command::RequestCancelActivity { seq: self.seq });
+        }
+    }
+}
+
+impl<O: DeserializeOwned> Future for ActivityHandle<O> {
+    type Output = Result<O, ActivityFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(failure) = self.early.take() {
+            return Poll::Ready(Err(failure));
+        }
+        let mut s = self.ctx.state.lock();
+        let Some(slot) = s.activities.get_mut(&self.seq) else {
+            panic!("`ActivityHandle` polled after it completed");
+        };
+        let Some(resolution) = slot.result.clone() else {
+            slot.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        };
+        s.activities.remove(&self.seq);
+        drop(s);
+        let activity_type = self.activity_type.to_owned();
+        let activity_id = self.activity_id.clone();
+        Poll::Ready(match resolution {
+            ActivityResolution::Completed(payload) => {
+                payload.decode().map_err(|source| ActivityFailure::Payload { activity_type, source })
+            }
+            ActivityResolution::Failed { attempt, failure } => {
+                Err(ActivityFailure::Failed { activity_type, activity_id, attempt, failure })
+            }
+            ActivityResolution::TimedOut { timeout_type, last_failure } => {
+                Err(ActivityFailure::TimedOut { activity_type, activity_id, timeout_type, last_failure })
+            }
+            ActivityResolution::Canceled => Err(ActivityFailure::Canceled { activity_type, activity_id }),
+        })
+    }
+}
+
+impl<O> std::fmt::Debug for ActivityHandle<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivityHandle")
+            .field("activity_type", &self.activity_type)
+            .field("activity_id", &self.activity_id)
+            .finish()
+    }
+}
+
+/// A durable timer from [`WorkflowContext::sleep`].
+#[must_use = "a timer does nothing unless awaited"]
+pub struct Timer {
+    ctx: WorkflowContext,
+    seq: u32,
+    fired: bool,
+}
+
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.ctx.state.lock();
+        let slot = s.timers.get_mut(&self.seq).expect("a timer's slot lives until the timer is dropped");
+        if slot.result.is_some() {
+            drop(s);
+            self.fired = true;
+            Poll::Ready(())
+        } else {
+            slot.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let mut s = self.ctx.state.lock();
+        let fired = s.timers.remove(&self.seq).is_some_and(|slot| slot.result.is_some()) || self.fired;
+        if !fired && !s.closing {
+            s.commands.push(Command::CancelTimer { seq: self.seq });
+        }
+    }
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer").field("seq", &self.seq).finish()
+    }
+}

@@ -1,0 +1,98 @@
+//! The trait `#[workflow]` implements, and the workflow's error type.
+
+use std::fmt;
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::WorkflowContext;
+use crate::history::{Failure, Payload};
+
+/// A typed workflow stub: its registered name and its input and output types.
+///
+/// `#[workflow]` implements it on a unit struct named after the function; pass
+/// that value to [`Client::start_workflow`](crate::Client::start_workflow) and
+/// [`EngineBuilder::register_workflow`](crate::EngineBuilder::register_workflow).
+pub trait Workflow: Send + Sync + 'static {
+    /// The input: the function's argument after the context, a tuple of several, or `()`.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// The `T` of the function's `WorkflowResult<T>`.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// The registered name (the function's name unless `name = "..."`).
+    const NAME: &'static str;
+
+    /// Runs the workflow's code. The engine may run it many times over (replay);
+    /// it must be deterministic (see `docs/determinism.md`).
+    fn run(
+        ctx: WorkflowContext,
+        input: Self::Input,
+    ) -> impl Future<Output = WorkflowResult<Self::Output>> + Send + 'static;
+}
+
+/// The result type of a workflow function.
+pub type WorkflowResult<T> = Result<T, WorkflowError>;
+
+/// The error a workflow returns; it is recorded as `WorkflowExecutionFailed`.
+///
+/// Any `std::error::Error` (an [`ActivityFailure`](crate::ActivityFailure)
+/// among them) converts into it with `?`.
+///
+/// ```
+/// use weft::WorkflowError;
+///
+/// let err = WorkflowError::new("order is empty").with_type("EmptyOrder");
+/// assert_eq!(err.to_string(), "EmptyOrder: order is empty");
+/// ```
+pub struct WorkflowError {
+    failure: Failure,
+}
+
+impl WorkflowError {
+    /// An error with this message and the type `"WorkflowError"`.
+    pub fn new(message: impl Into<String>) -> Self {
+        WorkflowError { failure: Failure::new("WorkflowError", message) }
+    }
+
+    /// Sets the error type.
+    #[must_use]
+    pub fn with_type(mut self, error_type: impl Into<String>) -> Self {
+        self.failure.error_type = error_type.into();
+        self
+    }
+
+    /// Attaches structured details (dropped if they do not serialize).
+    #[must_use]
+    pub fn with_details<T: Serialize>(mut self, details: &T) -> Self {
+        self.failure.details = Payload::encode(details, crate::history::DEFAULT_PAYLOAD_LIMIT).ok();
+        self
+    }
+
+    pub(crate) fn into_failure(self) -> Failure {
+        self.failure
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for WorkflowError {
+    fn from(error: E) -> Self {
+        let failure = crate::ActivityError::from(error).into_failure();
+        WorkflowError { failure }
+    }
+}
+
+impl fmt::Debug for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.failure, f)
+    }
+}
+
+impl fmt::Display for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.failure, f)
+    }
+}
+
+/// Decodes a payload for `DeserializeOwned` types, used by generated code.
+pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, crate::PayloadError> {
+    payload.decode()
+}

@@ -1,0 +1,380 @@
+//! The deterministic executor: events in, commands out.
+//!
+//! A [`WorkflowMachine`] owns one run's workflow future. It is driven by
+//! history events, one at a time, in order:
+//!
+//! - an event that resolves something (an activity closed, a timer fired, the
+//!   run started) resolves the matching future and polls the workflow until
+//!   it is idle; the commands it issues are queued;
+//! - an event that records a command (`ActivityTaskScheduled`, `TimerStarted`,
+//!   ...) is matched against the oldest queued command; a mismatch is
+//!   non-determinism.
+//!
+//! Live execution goes through the same door: the engine turns new facts into
+//! events, [`record`](WorkflowMachine::record)s them (which applies them), then
+//! [`flush`](WorkflowMachine::flush)es the queued commands into events (which
+//! applies those too). Replay from history and live execution therefore run
+//! exactly the same code, which is why a cached workflow and a replayed one
+//! cannot drift apart. The machine knows nothing of stores or clocks.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use futures::task::ArcWake;
+use parking_lot::Mutex;
+
+use super::command::{Command, describe_event};
+use super::context::{ActivityResolution, WorkflowContext, WorkflowInfo, WorkflowState};
+use crate::PayloadError;
+use crate::history::{EventAttributes, Failure, HistoryEvent, Payload};
+
+/// The workflow's future, type-erased: it yields its encoded result.
+pub(crate) type WorkflowFuture = Pin<Box<dyn Future<Output = Result<Payload, Failure>> + Send>>;
+
+/// Builds a workflow's future from its context and encoded input.
+pub(crate) type WorkflowFactory =
+    Arc<dyn Fn(WorkflowContext, &Payload) -> Result<WorkflowFuture, PayloadError> + Send + Sync>;
+
+/// A workflow that wakes itself this many times in one step is stuck in a loop.
+const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
+
+/// Why the machine cannot go on; the engine holds the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MachineError {
+    NonDeterminism { event_id: u64, expected: String, found: String },
+    Corrupt(String),
+    Panic(String),
+}
+
+impl std::fmt::Display for MachineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MachineError::NonDeterminism { event_id, expected, found } => {
+                write!(f, "non-determinism at event {event_id}: history has {expected}, code issued {found}")
+            }
+            MachineError::Corrupt(reason) => write!(f, "corrupt history: {reason}"),
+            MachineError::Panic(message) => write!(f, "workflow code panicked: {message}"),
+        }
+    }
+}
+
+struct WakeFlag(AtomicBool);
+
+impl ArcWake for WakeFlag {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.0.store(true, Ordering::Release);
+    }
+}
+
+pub(crate) struct WorkflowMachine {
+    factory: WorkflowFactory,
+    state: Arc<Mutex<WorkflowState>>,
+    future: Option<WorkflowFuture>,
+    /// Commands issued by the code and not yet matched with an event.
+    pending: VecDeque<Command>,
+    next_event_id: u64,
+    new_events: Vec<HistoryEvent>,
+    /// `ActivityTaskScheduled` event id -> command seq, and seq -> event id.
+    activity_by_event: HashMap<u64, u32>,
+    activity_event: HashMap<u32, u64>,
+    /// `TimerStarted` event id -> seq, and seq -> event id.
+    timer_by_event: HashMap<u64, u32>,
+    timer_event: HashMap<u32, u64>,
+    /// `ActivityTaskStarted` event id -> attempt, until the closing event.
+    started_attempt: HashMap<u64, u32>,
+    closed: bool,
+    wake: Arc<WakeFlag>,
+}
+
+impl WorkflowMachine {
+    pub(crate) fn new(factory: WorkflowFactory, info: WorkflowInfo, payload_limit: usize) -> Self {
+        WorkflowMachine {
+            factory,
+            state: Arc::new(Mutex::new(WorkflowState::new(info, payload_limit))),
+            future: None,
+            pending: VecDeque::new(),
+            next_event_id: 1,
+            new_events: Vec::new(),
+            activity_by_event: HashMap::new(),
+            activity_event: HashMap::new(),
+            timer_by_event: HashMap::new(),
+            timer_event: HashMap::new(),
+            started_attempt: HashMap::new(),
+            closed: false,
+            wake: Arc::new(WakeFlag(AtomicBool::new(false))),
+        }
+    }
+
+    /// The id the next event will get.
+    pub(crate) fn next_event_id(&self) -> u64 {
+        self.next_event_id
+    }
+
+    /// Whether a close event has been applied.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Replays recorded events. After the last one, every command the code
+    /// issued must have been matched: a command left over is one the
+    /// original run did not issue.
+    pub(crate) fn replay(&mut self, events: &[HistoryEvent]) -> Result<(), MachineError> {
+        for event in events {
+            if event.event_id != self.next_event_id {
+                return Err(MachineError::Corrupt(format!(
+                    "event id {} where {} was expected",
+                    event.event_id, self.next_event_id
+                )));
+            }
+            self.next_event_id += 1;
+            self.apply(event)?;
+        }
+        if let Some(extra) = self.pending.front() {
+            return Err(MachineError::NonDeterminism {
+                event_id: self.next_event_id,
+                expected: "the end of the history".to_owned(),
+                found: extra.describe(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends a new event (live execution) and applies it.
+    pub(crate) fn record(&mut self, timestamp: SystemTime, attributes: EventAttributes) -> Result<u64, MachineError> {
+        let event = HistoryEvent::new(self.next_event_id, timestamp, attributes);
+        self.next_event_id += 1;
+        self.apply(&event)?;
+        let id = event.event_id;
+        self.new_events.push(event);
+        Ok(id)
+    }
+
+    /// Turns every queued command into its event (live execution).
+    pub(crate) fn flush(&mut self, timestamp: SystemTime) -> Result<(), MachineError> {
+        while let Some(command) = self.pending.front() {
+            let attributes = match command.clone() {
+                Command::ScheduleActivity { seq, activity_id, activity_type, input, options } => {
+                    EventAttributes::ActivityTaskScheduled { seq, activity_id, activity_type, input, options }
+                }
+                Command::RequestCancelActivity { seq } => {
+                    EventAttributes::ActivityTaskCancelRequested { scheduled_event_id: self.activity_event[&seq] }
+                }
+                Command::StartTimer { seq, duration } => EventAttributes::TimerStarted { seq, duration },
+                Command::CancelTimer { seq } => EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] },
+                Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
+                Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
+                Command::CancelWorkflow => EventAttributes::WorkflowExecutionCanceled {},
+            };
+            self.record(timestamp, attributes)?;
+        }
+        Ok(())
+    }
+
+    /// The events appended since the last call.
+    pub(crate) fn take_new_events(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.new_events)
+    }
+
+    fn apply(&mut self, event: &HistoryEvent) -> Result<(), MachineError> {
+        self.state.lock().now = event.timestamp;
+        use EventAttributes as E;
+        match &event.attributes {
+            E::WorkflowExecutionStarted { input, .. } => {
+                if self.future.is_some() || event.event_id != 1 {
+                    return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
+                }
+                let ctx = WorkflowContext::new(self.state.clone());
+                match (self.factory)(ctx, input) {
+                    Ok(future) => self.future = Some(future),
+                    Err(e) => {
+                        // The input does not decode: the workflow fails at once, deterministically.
+                        let failure = Failure::new("PayloadError", format!("workflow input rejected: {e}")).non_retryable();
+                        self.pending.push_back(Command::FailWorkflow { failure });
+                        return Ok(());
+                    }
+                }
+                self.activate()
+            }
+            E::ActivityTaskScheduled { seq, .. } => {
+                self.match_command(event, |c| matches!(c, Command::ScheduleActivity { seq: s, activity_type, .. }
+                    if s == seq && matches!(&event.attributes, E::ActivityTaskScheduled { activity_type: t, .. } if t == activity_type)))?;
+                self.activity_by_event.insert(event.event_id, *seq);
+                self.activity_event.insert(*seq, event.event_id);
+                Ok(())
+            }
+            E::ActivityTaskCancelRequested { scheduled_event_id } => {
+                let seq = self.activity_seq(*scheduled_event_id)?;
+                self.match_command(event, |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq))
+            }
+            E::ActivityTaskStarted { scheduled_event_id, attempt, .. } => {
+                self.activity_seq(*scheduled_event_id)?;
+                self.started_attempt.insert(event.event_id, *attempt);
+                Ok(())
+            }
+            E::ActivityTaskCompleted { scheduled_event_id, result, .. } => {
+                self.resolve_activity(*scheduled_event_id, ActivityResolution::Completed(result.clone()))
+            }
+            E::ActivityTaskFailed { scheduled_event_id, started_event_id, failure } => {
+                let attempt = self.started_attempt.remove(started_event_id).unwrap_or(1);
+                self.resolve_activity(*scheduled_event_id, ActivityResolution::Failed { attempt, failure: failure.clone() })
+            }
+            E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => self.resolve_activity(
+                *scheduled_event_id,
+                ActivityResolution::TimedOut { timeout_type: *timeout_type, last_failure: last_failure.clone() },
+            ),
+            E::ActivityTaskCanceled { scheduled_event_id } => {
+                self.resolve_activity(*scheduled_event_id, ActivityResolution::Canceled)
+            }
+            E::TimerStarted { seq, .. } => {
+                self.match_command(event, |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq))?;
+                self.timer_by_event.insert(event.event_id, *seq);
+                self.timer_event.insert(*seq, event.event_id);
+                Ok(())
+            }
+            E::TimerFired { started_event_id } => {
+                let seq = self.timer_seq(*started_event_id)?;
+                if let Some(slot) = self.state.lock().timers.get_mut(&seq) {
+                    slot.resolve(());
+                }
+                self.activate()
+            }
+            E::TimerCanceled { started_event_id } => {
+                let seq = self.timer_seq(*started_event_id)?;
+                self.match_command(event, |c| matches!(c, Command::CancelTimer { seq: s } if *s == seq))
+            }
+            E::WorkflowExecutionCancelRequested { .. } => self.activate(),
+            E::WorkflowExecutionCompleted { .. } => {
+                self.match_command(event, |c| matches!(c, Command::CompleteWorkflow { .. }))?;
+                self.close();
+                Ok(())
+            }
+            E::WorkflowExecutionFailed { .. } => {
+                self.match_command(event, |c| matches!(c, Command::FailWorkflow { .. }))?;
+                self.close();
+                Ok(())
+            }
+            E::WorkflowExecutionCanceled {} => {
+                self.match_command(event, |c| matches!(c, Command::CancelWorkflow))?;
+                self.close();
+                Ok(())
+            }
+            E::WorkflowExecutionTerminated { .. } => {
+                self.close();
+                Ok(())
+            }
+        }
+    }
+
+    fn match_command(&mut self, event: &HistoryEvent, is_match: impl FnOnce(&Command) -> bool) -> Result<(), MachineError> {
+        let Some(command) = self.pending.front() else {
+            return Err(MachineError::NonDeterminism {
+                event_id: event.event_id,
+                expected: describe_event(&event.attributes),
+                found: "no command".to_owned(),
+            });
+        };
+        if !is_match(command) {
+            return Err(MachineError::NonDeterminism {
+                event_id: event.event_id,
+                expected: describe_event(&event.attributes),
+                found: command.describe(),
+            });
+        }
+        self.pending.pop_front();
+        Ok(())
+    }
+
+    fn activity_seq(&self, scheduled_event_id: u64) -> Result<u32, MachineError> {
+        self.activity_by_event.get(&scheduled_event_id).copied().ok_or_else(|| {
+            MachineError::Corrupt(format!("event refers to activity event {scheduled_event_id}, which is not `ActivityTaskScheduled`"))
+        })
+    }
+
+    fn timer_seq(&self, started_event_id: u64) -> Result<u32, MachineError> {
+        self.timer_by_event.get(&started_event_id).copied().ok_or_else(|| {
+            MachineError::Corrupt(format!("event refers to timer event {started_event_id}, which is not `TimerStarted`"))
+        })
+    }
+
+    fn resolve_activity(&mut self, scheduled_event_id: u64, resolution: ActivityResolution) -> Result<(), MachineError> {
+        let seq = self.activity_seq(scheduled_event_id)?;
+        if let Some(slot) = self.state.lock().activities.get_mut(&seq) {
+            // A handle resolved early (TryCancel, Abandon) keeps its first resolution.
+            if slot.result.is_none() {
+                slot.resolve(resolution);
+            }
+        }
+        self.activate()
+    }
+
+    /// Polls the workflow until it is idle, then queues the commands it issued.
+    fn activate(&mut self) -> Result<(), MachineError> {
+        let Some(future) = self.future.as_mut() else {
+            return Ok(());
+        };
+        let waker = futures::task::waker(self.wake.clone());
+        let mut cx = Context::from_waker(&waker);
+        self.wake.0.store(true, Ordering::Release);
+        let mut polls = 0;
+        let mut outcome = None;
+        while self.wake.0.swap(false, Ordering::AcqRel) {
+            polls += 1;
+            if polls > MAX_POLLS_PER_ACTIVATION {
+                return Err(MachineError::Panic(format!(
+                    "the workflow woke itself {MAX_POLLS_PER_ACTIVATION} times without waiting on the engine (a busy loop?)"
+                )));
+            }
+            match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(result)) => {
+                    outcome = Some(result);
+                    break;
+                }
+                Err(panic) => return Err(MachineError::Panic(panic_message(&*panic))),
+            }
+        }
+        self.pending.extend(self.state.lock().commands.drain(..));
+        if let Some(result) = outcome {
+            self.teardown();
+            self.pending.push_back(match result {
+                Ok(result) => Command::CompleteWorkflow { result },
+                Err(failure) => Command::FailWorkflow { failure },
+            });
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+        self.teardown();
+    }
+
+    /// Drops the workflow future; its timers issue no commands while dropped.
+    fn teardown(&mut self) {
+        self.state.lock().closing = true;
+        self.future = None;
+        self.state.lock().commands.clear();
+    }
+}
+
+impl Drop for WorkflowMachine {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}

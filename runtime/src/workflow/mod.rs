@@ -1,0 +1,40 @@
+//! Workflows: deterministic async functions that orchestrate activities.
+//!
+//! A workflow is an `async fn` marked [`#[workflow]`](crate::workflow) whose
+//! first parameter is a [`WorkflowContext`] and which returns a
+//! [`WorkflowResult`]. It calls activities through the context
+//! ([`execute_activity`](WorkflowContext::execute_activity),
+//! [`start_activity`](WorkflowContext::start_activity) for an
+//! [`ActivityHandle`]), sleeps on durable [`Timer`]s, and reads time and
+//! randomness from the context, so that replaying it against its history
+//! reproduces every decision.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use weft::{activity, workflow, ActivityContext, ActivityError, ActivityOptions, WorkflowContext, WorkflowResult};
+//!
+//! #[activity]
+//! async fn double(_ctx: ActivityContext, n: u64) -> Result<u64, ActivityError> {
+//!     Ok(n * 2)
+//! }
+//!
+//! #[workflow]
+//! async fn quadruple(ctx: WorkflowContext, n: u64) -> WorkflowResult<u64> {
+//!     let options = ActivityOptions::start_to_close(Duration::from_secs(5));
+//!     let twice = ctx.execute_activity(double, n, options.clone()).await?;
+//!     Ok(ctx.execute_activity(double, twice, options).await?)
+//! }
+//! # let _ = quadruple;
+//! ```
+
+mod command;
+mod context;
+mod definition;
+pub(crate) mod machine;
+
+pub use context::{ActivityHandle, Timer, WorkflowContext};
+pub(crate) use context::WorkflowInfo;
+pub(crate) use definition::decode;
+pub use definition::{Workflow, WorkflowError, WorkflowResult};
