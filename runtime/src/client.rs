@@ -1,31 +1,244 @@
-//! The client (temporary skeleton).
+//! The client: start workflows, wait for results, read histories.
+
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::Result;
+use crate::engine::Inner;
+use crate::history::{EventAttributes, HistoryEvent, Payload};
+use crate::store::{InboxItem, RunRecord, RunStatus};
 use crate::workflow::Workflow;
+use crate::{Error, Result};
 
-/// A client.
-#[derive(Debug, Clone)]
-pub struct Client {}
+/// The longest workflow id, in bytes.
+pub const MAX_WORKFLOW_ID_LEN: usize = 1000;
 
-/// A handle on a workflow run.
-#[derive(Debug)]
-pub struct WorkflowHandle<O> {
-    _o: PhantomData<fn() -> O>,
+/// Starts workflows and reads their state. Cheap to clone; get one from
+/// [`Engine::client`](crate::Engine::client).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
 }
 
 impl Client {
-    /// Starts a workflow.
-    pub async fn start_workflow<W: Workflow>(&self, _w: W, _id: impl Into<String>, _input: W::Input) -> Result<WorkflowHandle<W::Output>> {
-        todo!()
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Client { inner }
+    }
+
+    /// Starts a run of `workflow` under `workflow_id` with `input`.
+    ///
+    /// Fails with [`Error::AlreadyStarted`] if a run of that id is open,
+    /// [`Error::UnknownWorkflowType`] if the engine does not know the
+    /// workflow, [`Error::InvalidWorkflowId`] for an empty or over-long id,
+    /// and [`Error::Payload`] for an input over the payload limit.
+    pub async fn start_workflow<W: Workflow>(
+        &self,
+        workflow: W,
+        workflow_id: impl Into<String>,
+        input: W::Input,
+    ) -> Result<WorkflowHandle<W::Output>> {
+        let _ = workflow;
+        let workflow_id = workflow_id.into();
+        if workflow_id.is_empty() {
+            return Err(Error::InvalidWorkflowId {
+                workflow_id,
+                reason: "it is empty",
+            });
+        }
+        if workflow_id.len() > MAX_WORKFLOW_ID_LEN {
+            return Err(Error::InvalidWorkflowId {
+                workflow_id,
+                reason: "it is over 1000 bytes",
+            });
+        }
+        if !self.inner.registry.workflows.contains_key(W::NAME) {
+            return Err(Error::UnknownWorkflowType {
+                workflow_type: W::NAME.to_owned(),
+            });
+        }
+        let input = Payload::encode(&input, self.inner.config.payload_limit).map_err(|source| {
+            Error::Payload {
+                workflow_id: workflow_id.clone(),
+                source,
+            }
+        })?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let run = RunRecord {
+            run_id: run_id.clone(),
+            workflow_id: workflow_id.clone(),
+            workflow_type: W::NAME.to_owned(),
+            status: RunStatus::Running,
+            created_at: self.inner.clock.now(),
+            closed_at: None,
+            next_event_id: 1,
+            held: None,
+        };
+        self.inner
+            .store
+            .create_run(run, InboxItem::Start { input })
+            .await?;
+        tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
+        self.inner.schedule_workflow_task(run_id.clone());
+        Ok(WorkflowHandle {
+            client: self.clone(),
+            workflow_id,
+            run_id,
+            _output: PhantomData,
+        })
+    }
+
+    /// A handle on the newest run of `workflow_id`, typed by its workflow.
+    pub async fn workflow_handle<W: Workflow>(
+        &self,
+        workflow: W,
+        workflow_id: &str,
+    ) -> Result<WorkflowHandle<W::Output>> {
+        let _ = workflow;
+        let run = self.latest_run(workflow_id).await?;
+        Ok(WorkflowHandle {
+            client: self.clone(),
+            workflow_id: run.workflow_id,
+            run_id: run.run_id,
+            _output: PhantomData,
+        })
+    }
+
+    /// The history of the newest run of `workflow_id`.
+    pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
+        let run = self.latest_run(workflow_id).await?;
+        self.inner
+            .store
+            .history(run.run_id, run.workflow_id, 0)
+            .await
+    }
+
+    async fn latest_run(&self, workflow_id: &str) -> Result<RunRecord> {
+        self.inner
+            .store
+            .latest_run(workflow_id.to_owned())
+            .await?
+            .ok_or_else(|| Error::WorkflowNotFound {
+                workflow_id: workflow_id.to_owned(),
+            })
+    }
+}
+
+/// A handle on one workflow run: wait for its result, read its history.
+pub struct WorkflowHandle<O> {
+    client: Client,
+    workflow_id: String,
+    run_id: String,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O> std::fmt::Debug for WorkflowHandle<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkflowHandle")
+            .field("workflow_id", &self.workflow_id)
+            .field("run_id", &self.run_id)
+            .finish()
+    }
+}
+
+impl<O> Clone for WorkflowHandle<O> {
+    fn clone(&self) -> Self {
+        WorkflowHandle {
+            client: self.client.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id.clone(),
+            _output: PhantomData,
+        }
     }
 }
 
 impl<O: DeserializeOwned> WorkflowHandle<O> {
-    /// Waits for the result.
+    /// The workflow id.
+    pub fn workflow_id(&self) -> &str {
+        &self.workflow_id
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Waits for the run to close and returns its result.
+    ///
+    /// A workflow that returned an error gives [`Error::WorkflowFailed`].
     pub async fn result(&self) -> Result<O> {
-        todo!()
+        let inner = &self.client.inner;
+        loop {
+            let closed = inner.watch_close(&self.run_id);
+            let run = inner.store.run(self.run_id.clone()).await?.ok_or_else(|| {
+                Error::WorkflowNotFound {
+                    workflow_id: self.workflow_id.clone(),
+                }
+            })?;
+            if run.status != RunStatus::Running {
+                return self.close_result(run).await;
+            }
+            if closed.await.is_err() {
+                return Err(Error::Shutdown);
+            }
+        }
+    }
+
+    async fn close_result(&self, run: RunRecord) -> Result<O> {
+        let store = &self.client.inner.store;
+        let after = run.next_event_id.saturating_sub(2);
+        let history = store
+            .history(run.run_id.clone(), run.workflow_id.clone(), after)
+            .await?;
+        let corrupt = |reason: &str| Error::CorruptHistory {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            reason: reason.to_owned(),
+        };
+        let last = history
+            .last()
+            .ok_or_else(|| corrupt("a closed run has no close event"))?;
+        match &last.attributes {
+            EventAttributes::WorkflowExecutionCompleted { result } => {
+                result.decode().map_err(|source| Error::Payload {
+                    workflow_id: run.workflow_id.clone(),
+                    source,
+                })
+            }
+            EventAttributes::WorkflowExecutionFailed { failure } => Err(Error::WorkflowFailed {
+                workflow_id: run.workflow_id,
+                run_id: run.run_id,
+                failure: failure.clone(),
+            }),
+            EventAttributes::WorkflowExecutionCanceled {} => Err(Error::WorkflowCanceled {
+                workflow_id: run.workflow_id,
+                run_id: run.run_id,
+            }),
+            EventAttributes::WorkflowExecutionTerminated { reason } => {
+                Err(Error::WorkflowTerminated {
+                    workflow_id: run.workflow_id,
+                    run_id: run.run_id,
+                    reason: reason.clone(),
+                })
+            }
+            _ => Err(corrupt(
+                "the last event of a closed run is not a close event",
+            )),
+        }
+    }
+
+    /// The run's history so far.
+    pub async fn history(&self) -> Result<Vec<HistoryEvent>> {
+        self.client
+            .inner
+            .store
+            .history(self.run_id.clone(), self.workflow_id.clone(), 0)
+            .await
     }
 }

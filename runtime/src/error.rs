@@ -62,6 +62,24 @@ pub enum Error {
         #[source]
         failure: Failure,
     },
+    /// The workflow ended by accepting a cancellation.
+    #[error("workflow `{workflow_id}` (run {run_id}) was cancelled")]
+    WorkflowCanceled {
+        /// The workflow id.
+        workflow_id: String,
+        /// The cancelled run.
+        run_id: String,
+    },
+    /// The run was terminated.
+    #[error("workflow `{workflow_id}` (run {run_id}) was terminated: {reason}")]
+    WorkflowTerminated {
+        /// The workflow id.
+        workflow_id: String,
+        /// The terminated run.
+        run_id: String,
+        /// Why, as given to terminate.
+        reason: String,
+    },
     /// Replayed workflow code issued other commands than its history records.
     ///
     /// The run is held: it is neither advanced nor failed, and continues once
@@ -92,7 +110,9 @@ pub enum Error {
         reason: String,
     },
     /// The store was written by a newer version of weft.
-    #[error("store schema version {found} is newer than this build supports ({supported}); upgrade weft")]
+    #[error(
+        "store schema version {found} is newer than this build supports ({supported}); upgrade weft"
+    )]
     UnsupportedSchema {
         /// The store's schema version.
         found: u32,
@@ -119,7 +139,9 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn store(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Error::Store { source: source.into() }
+        Error::Store {
+            source: source.into(),
+        }
     }
 }
 

@@ -68,10 +68,10 @@ mod store;
 pub mod workflow;
 
 pub use activity::{
-    Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
-    TimeoutType,
+    Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType,
+    RetryPolicy, TimeoutType,
 };
-pub use client::{Client, WorkflowHandle};
+pub use client::{Client, MAX_WORKFLOW_ID_LEN, WorkflowHandle};
 pub use engine::{Durability, Engine, EngineBuilder};
 pub use error::{Error, PayloadError, Result};
 pub use store::RunStatus;

@@ -27,7 +27,9 @@ pub struct ActivityError {
 impl ActivityError {
     /// A retryable error with this message and the type `"ActivityError"`.
     pub fn new(message: impl Into<String>) -> Self {
-        ActivityError { failure: Failure::new("ActivityError", message) }
+        ActivityError {
+            failure: Failure::new("ActivityError", message),
+        }
     }
 
     /// Sets the error type, matched against a retry policy's non-retryable types.
@@ -84,12 +86,14 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ActivityError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        ActivityError { failure: Failure::new(short_type_name::<E>(), message) }
+        ActivityError {
+            failure: Failure::new(short_type_name::<E>(), message),
+        }
     }
 }
 
 /// `my_crate::module::MyError<T>` -> `MyError`.
-pub(crate) fn short_type_name<T: ?Sized>() -> String {
+fn short_type_name<T: ?Sized>() -> String {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base).to_owned()

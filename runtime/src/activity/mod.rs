@@ -28,10 +28,12 @@ mod error;
 mod options;
 mod retry;
 
-pub(crate) use context::{ActivityInfo, AttemptShared};
 pub use context::{ActivityContext, HeartbeatError};
+pub(crate) use context::{ActivityInfo, AttemptShared};
 pub use definition::{Activity, ActivityFn};
-pub(crate) use error::short_type_name;
 pub use error::{ActivityError, ActivityFailure};
-pub use options::{ActivityOptions, CancellationType, MAX_DURATION, MAX_ID_LEN, OptionsError, TimeoutType, Timeouts};
+pub use options::{
+    ActivityOptions, CancellationType, MAX_DURATION, MAX_ID_LEN, OptionsError, TimeoutType,
+    Timeouts,
+};
 pub use retry::RetryPolicy;

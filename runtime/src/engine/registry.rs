@@ -12,7 +12,11 @@ use crate::workflow::machine::{WorkflowFactory, WorkflowFuture};
 use crate::workflow::{Workflow, WorkflowContext};
 
 /// Runs one attempt of a type-erased activity: encoded input in, encoded result out.
-pub(crate) type ActivityRunner = Arc<dyn Fn(ActivityContext, Payload) -> BoxFuture<'static, Result<Payload, ActivityError>> + Send + Sync>;
+pub(crate) type ActivityRunner = Arc<
+    dyn Fn(ActivityContext, Payload) -> BoxFuture<'static, Result<Payload, ActivityError>>
+        + Send
+        + Sync,
+>;
 
 #[derive(Default, Clone)]
 pub(crate) struct Registry {
@@ -25,11 +29,14 @@ impl Registry {
         let factory: WorkflowFactory = Arc::new(|ctx: WorkflowContext, input: &Payload| {
             let input: W::Input = input.decode()?;
             let limit = ctx.state.lock().payload_limit;
-            let future: WorkflowFuture = Box::pin(W::run(ctx, input).map(move |result| match result {
-                Ok(output) => Payload::encode(&output, limit)
-                    .map_err(|e| Failure::new("PayloadError", format!("workflow result rejected: {e}")).non_retryable()),
-                Err(error) => Err(error.into_failure()),
-            }));
+            let future: WorkflowFuture =
+                Box::pin(W::run(ctx, input).map(move |result| match result {
+                    Ok(output) => Payload::encode(&output, limit).map_err(|e| {
+                        Failure::new("PayloadError", format!("workflow result rejected: {e}"))
+                            .non_retryable()
+                    }),
+                    Err(error) => Err(error.into_failure()),
+                }));
             Ok(future)
         });
         self.workflows.insert(W::NAME, factory);
@@ -43,7 +50,11 @@ impl Registry {
                 Err(e) => return futures::future::ready(Err(payload_error("input", e))).boxed(),
             };
             A::run(ctx, input)
-                .map(move |result| result.and_then(|output| Payload::encode(&output, limit).map_err(|e| payload_error("result", e))))
+                .map(move |result| {
+                    result.and_then(|output| {
+                        Payload::encode(&output, limit).map_err(|e| payload_error("result", e))
+                    })
+                })
                 .boxed()
         });
         self.activities.insert(A::NAME, runner);
@@ -51,5 +62,16 @@ impl Registry {
 }
 
 fn payload_error(what: &str, error: crate::PayloadError) -> ActivityError {
-    ActivityError::from_failure(Failure::new("PayloadError", format!("activity {what} rejected: {error}")).non_retryable())
+    ActivityError::from_failure(
+        Failure::new("PayloadError", format!("activity {what} rejected: {error}")).non_retryable(),
+    )
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("workflows", &self.workflows.keys().collect::<Vec<_>>())
+            .field("activities", &self.activities.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }

@@ -11,7 +11,7 @@ use crate::activity::{ActivityOptions, TimeoutType};
 ///
 /// Event ids start at 1 and are contiguous. The JSON form (see
 /// `docs/history-format.md`) is `{"event_id", "timestamp", "event_type", "attributes"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEvent {
     pub(crate) event_id: u64,
     #[serde(with = "crate::history::serde_time")]
@@ -22,7 +22,11 @@ pub struct HistoryEvent {
 
 impl HistoryEvent {
     pub(crate) fn new(event_id: u64, timestamp: SystemTime, attributes: EventAttributes) -> Self {
-        HistoryEvent { event_id, timestamp, attributes }
+        HistoryEvent {
+            event_id,
+            timestamp,
+            attributes,
+        }
     }
 
     /// The event's id: 1 for `WorkflowExecutionStarted`, then 2, 3, ...
@@ -43,6 +47,54 @@ impl HistoryEvent {
     /// The event's type name, e.g. `"ActivityTaskScheduled"`.
     pub fn event_type(&self) -> &'static str {
         self.attributes.event_type()
+    }
+}
+
+/// Reads `event_id` and `timestamp`, then hands the rest of the map to the
+/// tagged enum. (`#[serde(flatten)]` would buffer the map, which payloads
+/// kept as raw JSON cannot survive.) Our writer always puts those two first.
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = HistoryEvent;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a history event: {event_id, timestamp, event_type, attributes}")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HistoryEvent, A::Error> {
+                #[derive(Deserialize)]
+                struct Time(#[serde(with = "crate::history::serde_time")] SystemTime);
+                let (mut event_id, mut timestamp) = (None, None);
+                while event_id.is_none() || timestamp.is_none() {
+                    let key: std::borrow::Cow<'de, str> = map
+                        .next_key()?
+                        .ok_or_else(|| serde::de::Error::missing_field("event_id"))?;
+                    match &*key {
+                        "event_id" => event_id = Some(map.next_value()?),
+                        "timestamp" => timestamp = Some(map.next_value::<Time>()?.0),
+                        other => {
+                            return Err(serde::de::Error::custom(format_args!(
+                                "`{other}` before `event_id` and `timestamp`; they come first"
+                            )));
+                        }
+                    }
+                }
+                let attributes = EventAttributes::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(HistoryEvent {
+                    event_id: event_id.unwrap_or_default(),
+                    timestamp: timestamp.unwrap_or(SystemTime::UNIX_EPOCH),
+                    attributes,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -181,7 +233,9 @@ impl EventAttributes {
             EventAttributes::TimerStarted { .. } => "TimerStarted",
             EventAttributes::TimerFired { .. } => "TimerFired",
             EventAttributes::TimerCanceled { .. } => "TimerCanceled",
-            EventAttributes::WorkflowExecutionCancelRequested { .. } => "WorkflowExecutionCancelRequested",
+            EventAttributes::WorkflowExecutionCancelRequested { .. } => {
+                "WorkflowExecutionCancelRequested"
+            }
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

@@ -32,10 +32,16 @@ impl Eq for Payload {}
 
 impl Payload {
     /// Serializes `value` as JSON, refusing results over `limit` bytes.
-    pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, limit: usize) -> Result<Self, PayloadError> {
+    pub(crate) fn encode<T: Serialize + ?Sized>(
+        value: &T,
+        limit: usize,
+    ) -> Result<Self, PayloadError> {
         let json = serde_json::to_string(value).map_err(|e| PayloadError::Encode(e.to_string()))?;
         if json.len() > limit {
-            return Err(PayloadError::TooLarge { size: json.len(), limit });
+            return Err(PayloadError::TooLarge {
+                size: json.len(),
+                limit,
+            });
         }
         let raw = RawValue::from_string(json).map_err(|e| PayloadError::Encode(e.to_string()))?;
         Ok(Payload(raw))

@@ -36,8 +36,14 @@ pub(crate) struct WorkflowInfo {
 #[derive(Debug, Clone)]
 pub(crate) enum ActivityResolution {
     Completed(Payload),
-    Failed { attempt: u32, failure: Failure },
-    TimedOut { timeout_type: TimeoutType, last_failure: Option<Failure> },
+    Failed {
+        attempt: u32,
+        failure: Failure,
+    },
+    TimedOut {
+        timeout_type: TimeoutType,
+        last_failure: Option<Failure>,
+    },
     Canceled,
 }
 
@@ -75,7 +81,9 @@ pub(crate) struct WorkflowState {
 impl WorkflowState {
     pub(crate) fn new(info: WorkflowInfo, payload_limit: usize) -> Self {
         // Seed from the run id: the same run draws the same numbers on every replay.
-        let rng = info.run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        let rng = info.run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
         WorkflowState {
             info,
             now: SystemTime::UNIX_EPOCH,
@@ -145,7 +153,10 @@ impl WorkflowContext {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&a.to_be_bytes());
         bytes[8..].copy_from_slice(&b.to_be_bytes());
-        uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
     }
 
     /// Schedules an activity and returns a handle: a future of its result,
@@ -154,23 +165,47 @@ impl WorkflowContext {
     /// The call is recorded as `ActivityTaskScheduled` when the current
     /// workflow step commits. Invalid options or an input over the payload
     /// limit schedule nothing: the handle resolves to an error at once.
-    pub fn start_activity<A: Activity>(&self, activity: A, input: A::Input, options: ActivityOptions) -> ActivityHandle<A::Output> {
+    pub fn start_activity<A: Activity>(
+        &self,
+        activity: A,
+        input: A::Input,
+        options: ActivityOptions,
+    ) -> ActivityHandle<A::Output> {
         let _ = activity;
         let activity_type = A::NAME.to_owned();
         if let Err(source) = options.validate() {
-            return ActivityHandle::failed(self, ActivityFailure::InvalidOptions { activity_type, source });
+            return ActivityHandle::failed(
+                self,
+                ActivityFailure::InvalidOptions {
+                    activity_type,
+                    source,
+                },
+            );
         }
         let mut s = self.state.lock();
         let input = match Payload::encode(&input, s.payload_limit) {
             Ok(input) => input,
             Err(source) => {
                 drop(s);
-                return ActivityHandle::failed(self, ActivityFailure::Payload { activity_type, source });
+                return ActivityHandle::failed(
+                    self,
+                    ActivityFailure::Payload {
+                        activity_type,
+                        source,
+                    },
+                );
             }
         };
         let seq = s.next_seq();
         let activity_id = options.id().map_or_else(|| seq.to_string(), str::to_owned);
-        s.activities.insert(seq, Slot { result: None, waker: None, cancel_requested: false });
+        s.activities.insert(
+            seq,
+            Slot {
+                result: None,
+                waker: None,
+                cancel_requested: false,
+            },
+        );
         s.commands.push(Command::ScheduleActivity {
             seq,
             activity_id: activity_id.clone(),
@@ -211,7 +246,11 @@ impl WorkflowContext {
         let seq = s.next_seq();
         s.timers.insert(seq, Slot::default());
         s.commands.push(Command::StartTimer { seq, duration });
-        Timer { ctx: self.clone(), seq, fired: false }
+        Timer {
+            ctx: self.clone(),
+            seq,
+            fired: false,
+        }
     }
 }
 
@@ -270,7 +309,9 @@ impl<O> ActivityHandle<O> {
             return;
         }
         let mut s = self.ctx.state.lock();
-        let Some(slot) = s.activities.get_mut(&self.seq) else { return };
+        let Some(slot) = s.activities.get_mut(&self.seq) else {
+            return;
+        };
         if slot.result.is_some() || slot.cancel_requested {
             return;
         }
@@ -279,7 +320,8 @@ impl<O> ActivityHandle<O> {
             slot.resolve(ActivityResolution::Canceled);
         }
         if self.cancellation_type != CancellationType::Abandon {
-            s.commands.push(Command::RequestCancelActivity { seq: self.seq });
+            s.commands
+                .push(Command::RequestCancelActivity { seq: self.seq });
         }
     }
 }
@@ -305,15 +347,30 @@ impl<O: DeserializeOwned> Future for ActivityHandle<O> {
         let activity_id = self.activity_id.clone();
         Poll::Ready(match resolution {
             ActivityResolution::Completed(payload) => {
-                payload.decode().map_err(|source| ActivityFailure::Payload { activity_type, source })
+                payload.decode().map_err(|source| ActivityFailure::Payload {
+                    activity_type,
+                    source,
+                })
             }
-            ActivityResolution::Failed { attempt, failure } => {
-                Err(ActivityFailure::Failed { activity_type, activity_id, attempt, failure })
-            }
-            ActivityResolution::TimedOut { timeout_type, last_failure } => {
-                Err(ActivityFailure::TimedOut { activity_type, activity_id, timeout_type, last_failure })
-            }
-            ActivityResolution::Canceled => Err(ActivityFailure::Canceled { activity_type, activity_id }),
+            ActivityResolution::Failed { attempt, failure } => Err(ActivityFailure::Failed {
+                activity_type,
+                activity_id,
+                attempt,
+                failure,
+            }),
+            ActivityResolution::TimedOut {
+                timeout_type,
+                last_failure,
+            } => Err(ActivityFailure::TimedOut {
+                activity_type,
+                activity_id,
+                timeout_type,
+                last_failure,
+            }),
+            ActivityResolution::Canceled => Err(ActivityFailure::Canceled {
+                activity_type,
+                activity_id,
+            }),
         })
     }
 }
@@ -340,7 +397,10 @@ impl Future for Timer {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut s = self.ctx.state.lock();
-        let slot = s.timers.get_mut(&self.seq).expect("a timer's slot lives until the timer is dropped");
+        let slot = s
+            .timers
+            .get_mut(&self.seq)
+            .expect("a timer's slot lives until the timer is dropped");
         if slot.result.is_some() {
             drop(s);
             self.fired = true;
@@ -355,7 +415,11 @@ impl Future for Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         let mut s = self.ctx.state.lock();
-        let fired = s.timers.remove(&self.seq).is_some_and(|slot| slot.result.is_some()) || self.fired;
+        let fired = s
+            .timers
+            .remove(&self.seq)
+            .is_some_and(|slot| slot.result.is_some())
+            || self.fired;
         if !fired && !s.closing {
             s.commands.push(Command::CancelTimer { seq: self.seq });
         }

@@ -51,7 +51,9 @@ pub struct WorkflowError {
 impl WorkflowError {
     /// An error with this message and the type `"WorkflowError"`.
     pub fn new(message: impl Into<String>) -> Self {
-        WorkflowError { failure: Failure::new("WorkflowError", message) }
+        WorkflowError {
+            failure: Failure::new("WorkflowError", message),
+        }
     }
 
     /// Sets the error type.
@@ -90,9 +92,4 @@ impl fmt::Display for WorkflowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.failure, f)
     }
-}
-
-/// Decodes a payload for `DeserializeOwned` types, used by generated code.
-pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, crate::PayloadError> {
-    payload.decode()
 }

@@ -47,7 +47,12 @@ const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
 /// Why the machine cannot go on; the engine holds the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MachineError {
-    NonDeterminism { event_id: u64, expected: String, found: String },
+    Unregistered(String),
+    NonDeterminism {
+        event_id: u64,
+        expected: String,
+        found: String,
+    },
     Corrupt(String),
     Panic(String),
 }
@@ -55,10 +60,23 @@ pub(crate) enum MachineError {
 impl std::fmt::Display for MachineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MachineError::NonDeterminism { event_id, expected, found } => {
-                write!(f, "non-determinism at event {event_id}: history has {expected}, code issued {found}")
+            MachineError::NonDeterminism {
+                event_id,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "non-determinism at event {event_id}: history has {expected}, code issued {found}"
+                )
             }
             MachineError::Corrupt(reason) => write!(f, "corrupt history: {reason}"),
+            MachineError::Unregistered(workflow_type) => {
+                write!(
+                    f,
+                    "workflow type `{workflow_type}` is not registered with this engine"
+                )
+            }
             MachineError::Panic(message) => write!(f, "workflow code panicked: {message}"),
         }
     }
@@ -146,7 +164,11 @@ impl WorkflowMachine {
     }
 
     /// Appends a new event (live execution) and applies it.
-    pub(crate) fn record(&mut self, timestamp: SystemTime, attributes: EventAttributes) -> Result<u64, MachineError> {
+    pub(crate) fn record(
+        &mut self,
+        timestamp: SystemTime,
+        attributes: EventAttributes,
+    ) -> Result<u64, MachineError> {
         let event = HistoryEvent::new(self.next_event_id, timestamp, attributes);
         self.next_event_id += 1;
         self.apply(&event)?;
@@ -159,16 +181,36 @@ impl WorkflowMachine {
     pub(crate) fn flush(&mut self, timestamp: SystemTime) -> Result<(), MachineError> {
         while let Some(command) = self.pending.front() {
             let attributes = match command.clone() {
-                Command::ScheduleActivity { seq, activity_id, activity_type, input, options } => {
-                    EventAttributes::ActivityTaskScheduled { seq, activity_id, activity_type, input, options }
-                }
+                Command::ScheduleActivity {
+                    seq,
+                    activity_id,
+                    activity_type,
+                    input,
+                    options,
+                } => EventAttributes::ActivityTaskScheduled {
+                    seq,
+                    activity_id,
+                    activity_type,
+                    input,
+                    options,
+                },
                 Command::RequestCancelActivity { seq } => {
-                    EventAttributes::ActivityTaskCancelRequested { scheduled_event_id: self.activity_event[&seq] }
+                    EventAttributes::ActivityTaskCancelRequested {
+                        scheduled_event_id: self.activity_event[&seq],
+                    }
                 }
-                Command::StartTimer { seq, duration } => EventAttributes::TimerStarted { seq, duration },
-                Command::CancelTimer { seq } => EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] },
-                Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
-                Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
+                Command::StartTimer { seq, duration } => {
+                    EventAttributes::TimerStarted { seq, duration }
+                }
+                Command::CancelTimer { seq } => EventAttributes::TimerCanceled {
+                    started_event_id: self.timer_event[&seq],
+                },
+                Command::CompleteWorkflow { result } => {
+                    EventAttributes::WorkflowExecutionCompleted { result }
+                }
+                Command::FailWorkflow { failure } => {
+                    EventAttributes::WorkflowExecutionFailed { failure }
+                }
                 Command::CancelWorkflow => EventAttributes::WorkflowExecutionCanceled {},
             };
             self.record(timestamp, attributes)?;
@@ -187,14 +229,18 @@ impl WorkflowMachine {
         match &event.attributes {
             E::WorkflowExecutionStarted { input, .. } => {
                 if self.future.is_some() || event.event_id != 1 {
-                    return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
+                    return Err(MachineError::Corrupt(
+                        "`WorkflowExecutionStarted` is not the first event".into(),
+                    ));
                 }
                 let ctx = WorkflowContext::new(self.state.clone());
                 match (self.factory)(ctx, input) {
                     Ok(future) => self.future = Some(future),
                     Err(e) => {
                         // The input does not decode: the workflow fails at once, deterministically.
-                        let failure = Failure::new("PayloadError", format!("workflow input rejected: {e}")).non_retryable();
+                        let failure =
+                            Failure::new("PayloadError", format!("workflow input rejected: {e}"))
+                                .non_retryable();
                         self.pending.push_back(Command::FailWorkflow { failure });
                         return Ok(());
                     }
@@ -210,29 +256,61 @@ impl WorkflowMachine {
             }
             E::ActivityTaskCancelRequested { scheduled_event_id } => {
                 let seq = self.activity_seq(*scheduled_event_id)?;
-                self.match_command(event, |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq))
+                self.match_command(
+                    event,
+                    |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq),
+                )
             }
-            E::ActivityTaskStarted { scheduled_event_id, attempt, .. } => {
+            E::ActivityTaskStarted {
+                scheduled_event_id,
+                attempt,
+                ..
+            } => {
                 self.activity_seq(*scheduled_event_id)?;
                 self.started_attempt.insert(event.event_id, *attempt);
                 Ok(())
             }
-            E::ActivityTaskCompleted { scheduled_event_id, result, .. } => {
-                self.resolve_activity(*scheduled_event_id, ActivityResolution::Completed(result.clone()))
-            }
-            E::ActivityTaskFailed { scheduled_event_id, started_event_id, failure } => {
-                let attempt = self.started_attempt.remove(started_event_id).unwrap_or(1);
-                self.resolve_activity(*scheduled_event_id, ActivityResolution::Failed { attempt, failure: failure.clone() })
-            }
-            E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => self.resolve_activity(
+            E::ActivityTaskCompleted {
+                scheduled_event_id,
+                result,
+                ..
+            } => self.resolve_activity(
                 *scheduled_event_id,
-                ActivityResolution::TimedOut { timeout_type: *timeout_type, last_failure: last_failure.clone() },
+                ActivityResolution::Completed(result.clone()),
+            ),
+            E::ActivityTaskFailed {
+                scheduled_event_id,
+                started_event_id,
+                failure,
+            } => {
+                let attempt = self.started_attempt.remove(started_event_id).unwrap_or(1);
+                self.resolve_activity(
+                    *scheduled_event_id,
+                    ActivityResolution::Failed {
+                        attempt,
+                        failure: failure.clone(),
+                    },
+                )
+            }
+            E::ActivityTaskTimedOut {
+                scheduled_event_id,
+                timeout_type,
+                last_failure,
+            } => self.resolve_activity(
+                *scheduled_event_id,
+                ActivityResolution::TimedOut {
+                    timeout_type: *timeout_type,
+                    last_failure: last_failure.clone(),
+                },
             ),
             E::ActivityTaskCanceled { scheduled_event_id } => {
                 self.resolve_activity(*scheduled_event_id, ActivityResolution::Canceled)
             }
             E::TimerStarted { seq, .. } => {
-                self.match_command(event, |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq))?;
+                self.match_command(
+                    event,
+                    |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq),
+                )?;
                 self.timer_by_event.insert(event.event_id, *seq);
                 self.timer_event.insert(*seq, event.event_id);
                 Ok(())
@@ -246,7 +324,10 @@ impl WorkflowMachine {
             }
             E::TimerCanceled { started_event_id } => {
                 let seq = self.timer_seq(*started_event_id)?;
-                self.match_command(event, |c| matches!(c, Command::CancelTimer { seq: s } if *s == seq))
+                self.match_command(
+                    event,
+                    |c| matches!(c, Command::CancelTimer { seq: s } if *s == seq),
+                )
             }
             E::WorkflowExecutionCancelRequested { .. } => self.activate(),
             E::WorkflowExecutionCompleted { .. } => {
@@ -271,7 +352,11 @@ impl WorkflowMachine {
         }
     }
 
-    fn match_command(&mut self, event: &HistoryEvent, is_match: impl FnOnce(&Command) -> bool) -> Result<(), MachineError> {
+    fn match_command(
+        &mut self,
+        event: &HistoryEvent,
+        is_match: impl FnOnce(&Command) -> bool,
+    ) -> Result<(), MachineError> {
         let Some(command) = self.pending.front() else {
             return Err(MachineError::NonDeterminism {
                 event_id: event.event_id,
@@ -290,6 +375,11 @@ impl WorkflowMachine {
         Ok(())
     }
 
+    /// The command seq of the activity scheduled by event `scheduled_event_id`.
+    pub(crate) fn activity_seq_of(&self, scheduled_event_id: u64) -> Option<u32> {
+        self.activity_by_event.get(&scheduled_event_id).copied()
+    }
+
     fn activity_seq(&self, scheduled_event_id: u64) -> Result<u32, MachineError> {
         self.activity_by_event.get(&scheduled_event_id).copied().ok_or_else(|| {
             MachineError::Corrupt(format!("event refers to activity event {scheduled_event_id}, which is not `ActivityTaskScheduled`"))
@@ -297,12 +387,21 @@ impl WorkflowMachine {
     }
 
     fn timer_seq(&self, started_event_id: u64) -> Result<u32, MachineError> {
-        self.timer_by_event.get(&started_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!("event refers to timer event {started_event_id}, which is not `TimerStarted`"))
-        })
+        self.timer_by_event
+            .get(&started_event_id)
+            .copied()
+            .ok_or_else(|| {
+                MachineError::Corrupt(format!(
+                    "event refers to timer event {started_event_id}, which is not `TimerStarted`"
+                ))
+            })
     }
 
-    fn resolve_activity(&mut self, scheduled_event_id: u64, resolution: ActivityResolution) -> Result<(), MachineError> {
+    fn resolve_activity(
+        &mut self,
+        scheduled_event_id: u64,
+        resolution: ActivityResolution,
+    ) -> Result<(), MachineError> {
         let seq = self.activity_seq(scheduled_event_id)?;
         if let Some(slot) = self.state.lock().activities.get_mut(&seq) {
             // A handle resolved early (TryCancel, Abandon) keeps its first resolution.

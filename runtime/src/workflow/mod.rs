@@ -34,7 +34,6 @@ mod context;
 mod definition;
 pub(crate) mod machine;
 
-pub use context::{ActivityHandle, Timer, WorkflowContext};
 pub(crate) use context::WorkflowInfo;
-pub(crate) use definition::decode;
+pub use context::{ActivityHandle, Timer, WorkflowContext};
 pub use definition::{Workflow, WorkflowError, WorkflowResult};

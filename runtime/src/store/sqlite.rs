@@ -1,0 +1,864 @@
+//! The SQLite store: one file (WAL, group commit) or memory.
+//!
+//! On a file, one writer thread owns the connection. Each call is a job on
+//! its queue; the thread takes every job waiting, runs the writes in one
+//! `BEGIN IMMEDIATE` transaction (each inside its own savepoint, so one failed
+//! write does not undo its neighbours), commits once, and only then answers
+//! them: many workflows' steps share one fsync (group commit). In memory, and
+//! in `inline` mode, calls run on the caller's thread under a mutex, which
+//! keeps virtual time (`tokio::time::pause`) deterministic.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::{
+    ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery,
+    RunFilter, RunRecord, RunStatus, Store, TimerTask, WorkflowTaskCommit,
+};
+use crate::engine::Durability;
+use crate::history::{EventAttributes, HistoryEvent, Payload};
+use crate::{Error, Result};
+
+/// The schema version this build writes; older stores are migrated, newer refused.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// The most jobs one group commit takes.
+const MAX_BATCH: usize = 2048;
+
+const SCHEMA: &str = "
+CREATE TABLE runs (
+    run_id        TEXT PRIMARY KEY,
+    workflow_id   TEXT NOT NULL,
+    workflow_type TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    closed_at     INTEGER,
+    next_event_id INTEGER NOT NULL,
+    held          TEXT
+);
+CREATE UNIQUE INDEX runs_open_workflow_id ON runs (workflow_id) WHERE status = 'running';
+CREATE INDEX runs_by_workflow_id ON runs (workflow_id, created_at);
+CREATE INDEX runs_by_created_at ON runs (created_at);
+CREATE TABLE events (
+    run_id     TEXT NOT NULL,
+    event_id   INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    checksum   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE activity_tasks (
+    run_id             TEXT NOT NULL,
+    seq                INTEGER NOT NULL,
+    workflow_id        TEXT NOT NULL,
+    scheduled_event_id INTEGER NOT NULL,
+    activity_id        TEXT NOT NULL,
+    activity_type      TEXT NOT NULL,
+    input              TEXT NOT NULL,
+    options            TEXT NOT NULL,
+    scheduled_at       INTEGER NOT NULL,
+    attempt            INTEGER NOT NULL DEFAULT 0,
+    running            INTEGER NOT NULL DEFAULT 0,
+    started_at         INTEGER,
+    retry_at           INTEGER,
+    last_failure       TEXT,
+    heartbeat_details  TEXT,
+    cancel_requested   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE timers (
+    run_id           TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    started_event_id INTEGER NOT NULL,
+    fire_at          INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE inbox (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    item   TEXT NOT NULL
+);
+CREATE INDEX inbox_by_run ON inbox (run_id, id);
+";
+
+/// Where the store lives and how it commits.
+#[derive(Debug, Clone)]
+pub(crate) enum Location {
+    Memory,
+    File {
+        path: PathBuf,
+        durability: Durability,
+        inline: bool,
+    },
+}
+
+type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+type WriteJob =
+    Box<dyn FnOnce(std::result::Result<&Connection, &rusqlite::Error>) -> (bool, Reply) + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+enum Job {
+    Write(WriteJob),
+    Read(ReadJob),
+}
+
+enum Mode {
+    Inline(Mutex<Connection>),
+    Thread(mpsc::Sender<Job>),
+}
+
+/// The SQLite implementation of [`Store`].
+pub(crate) struct SqliteStore {
+    mode: Mode,
+    /// Held for the store's life: one engine per file.
+    _lock: Option<File>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating or migrating) the store, taking the engine lock on a file.
+    pub(crate) fn open(location: &Location) -> Result<Self> {
+        match location {
+            Location::Memory => {
+                let conn = Connection::open_in_memory()?;
+                prepare(&conn, None)?;
+                Ok(SqliteStore {
+                    mode: Mode::Inline(Mutex::new(conn)),
+                    _lock: None,
+                })
+            }
+            Location::File {
+                path,
+                durability,
+                inline,
+            } => {
+                let lock = lock_file(path)?;
+                let conn = Connection::open(path)?;
+                prepare(&conn, Some(*durability))?;
+                let mode = if *inline {
+                    Mode::Inline(Mutex::new(conn))
+                } else {
+                    let (tx, rx) = mpsc::channel();
+                    std::thread::Builder::new()
+                        .name("weft-sqlite".into())
+                        .spawn(move || writer(conn, rx))
+                        .map_err(Error::store)?;
+                    Mode::Thread(tx)
+                };
+                Ok(SqliteStore {
+                    mode,
+                    _lock: Some(lock),
+                })
+            }
+        }
+    }
+
+    fn write<T, F>(&self, op: F) -> BoxFuture<'_, Result<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match &self.mode {
+            Mode::Inline(conn) => {
+                let mut conn = conn.lock();
+                let result = (|| {
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let value = op(&tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                })();
+                futures::future::ready(result).boxed()
+            }
+            Mode::Thread(sender) => {
+                let (tx, rx) = oneshot::channel();
+                let job: WriteJob = Box::new(move |conn| match conn {
+                    Err(e) => {
+                        let _ = tx.send(Err(Error::store(e.to_string())));
+                        (false, Box::new(|_| {}))
+                    }
+                    Ok(conn) => {
+                        let result = op(conn);
+                        let ok = result.is_ok();
+                        let reply: Reply = Box::new(move |commit_error| {
+                            let _ = tx.send(match commit_error {
+                                Some(e) => Err(Error::store(e.to_string())),
+                                None => result,
+                            });
+                        });
+                        (ok, reply)
+                    }
+                });
+                let sent = sender.send(Job::Write(job));
+                async move {
+                    sent.map_err(|_| Error::Shutdown)?;
+                    rx.await.map_err(|_| Error::Shutdown)?
+                }
+                .boxed()
+            }
+        }
+    }
+
+    fn read<T, F>(&self, op: F) -> BoxFuture<'_, Result<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match &self.mode {
+            Mode::Inline(conn) => futures::future::ready(op(&conn.lock())).boxed(),
+            Mode::Thread(sender) => {
+                let (tx, rx) = oneshot::channel();
+                let sent = sender.send(Job::Read(Box::new(move |conn| {
+                    let _ = tx.send(op(conn));
+                })));
+                async move {
+                    sent.map_err(|_| Error::Shutdown)?;
+                    rx.await.map_err(|_| Error::Shutdown)?
+                }
+                .boxed()
+            }
+        }
+    }
+}
+
+fn lock_file(path: &Path) -> Result<File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(Error::store)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
+            path: path.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::store(e)),
+    }
+}
+
+/// Sets pragmas and creates, migrates or refuses the schema.
+fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    if let Some(durability) = durability {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+    }
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::UnsupportedSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        let has_tables: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_tables {
+            conn.execute_batch(&format!(
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The writer thread: group commit.
+fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut writes = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match job {
+                Job::Read(read) => read(&conn),
+                Job::Write(write) => writes.push(write),
+            }
+            next = if writes.len() < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if writes.is_empty() {
+            continue;
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            for write in writes {
+                let (_, reply) = write(Err(&e));
+                reply(None);
+            }
+            continue;
+        }
+        let mut replies = Vec::with_capacity(writes.len());
+        for write in writes {
+            let _ = conn.execute_batch("SAVEPOINT job");
+            let (ok, reply) = write(Ok(&conn));
+            let _ = conn.execute_batch(if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            });
+            replies.push(reply);
+        }
+        let commit = conn.execute_batch("COMMIT");
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(commit.as_ref().err());
+        }
+    }
+}
+
+pub(crate) fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_micros().min(i64::MAX as u128) as i64,
+        Err(e) => -(e.duration().as_micros().min(i64::MAX as u128) as i64),
+    }
+}
+
+pub(crate) fn from_micros(m: i64) -> SystemTime {
+    if m >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_micros(m as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_micros(m.unsigned_abs())
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::store)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(Error::store)
+}
+
+fn checksum(data: &str) -> i64 {
+    crc32fast::hash(data.as_bytes()) as i64
+}
+
+const RUN_COLUMNS: &str =
+    "run_id, workflow_id, workflow_type, status, created_at, closed_at, next_event_id, held";
+
+fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
+    let status: String = row.get(3)?;
+    Ok((
+        RunRecord {
+            run_id: row.get(0)?,
+            workflow_id: row.get(1)?,
+            workflow_type: row.get(2)?,
+            status: RunStatus::Running,
+            created_at: from_micros(row.get(4)?),
+            closed_at: row.get::<_, Option<i64>>(5)?.map(from_micros),
+            next_event_id: row.get::<_, i64>(6)? as u64,
+            held: row.get(7)?,
+        },
+        status,
+    ))
+}
+
+fn finish_run((mut run, status): (RunRecord, String)) -> Result<RunRecord> {
+    run.status = RunStatus::parse(&status)
+        .ok_or_else(|| Error::store(format!("run {} has unknown status {status:?}", run.run_id)))?;
+    Ok(run)
+}
+
+const ACTIVITY_COLUMNS: &str = "run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type, input, options, \
+     scheduled_at, attempt, running, retry_at, last_failure, heartbeat_details, cancel_requested";
+
+type ActivityRow = (
+    ActivityKey,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    u32,
+    bool,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
+fn activity_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActivityRow> {
+    Ok((
+        ActivityKey {
+            run_id: row.get(0)?,
+            seq: row.get(1)?,
+        },
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+        row.get(11)?,
+        row.get(12)?,
+        row.get(13)?,
+        row.get(14)?,
+    ))
+}
+
+fn finish_activity(r: ActivityRow) -> Result<ActivityTask> {
+    let (
+        key,
+        workflow_id,
+        sched,
+        activity_id,
+        activity_type,
+        input,
+        options,
+        at,
+        attempt,
+        running,
+        retry_at,
+        failure,
+        hb,
+        cancel,
+    ) = r;
+    Ok(ActivityTask {
+        key,
+        workflow_id,
+        scheduled_event_id: sched as u64,
+        activity_id,
+        activity_type,
+        input: Payload::from_json(input).map_err(Error::store)?,
+        options: from_json(&options)?,
+        scheduled_at: from_micros(at),
+        attempt,
+        running,
+        retry_at: retry_at.map(from_micros),
+        last_failure: failure.as_deref().map(from_json).transpose()?,
+        heartbeat_details: hb
+            .map(Payload::from_json)
+            .transpose()
+            .map_err(Error::store)?,
+        cancel_requested: cancel,
+    })
+}
+
+fn timer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TimerTask> {
+    Ok(TimerTask {
+        run_id: row.get(0)?,
+        seq: row.get(1)?,
+        started_event_id: row.get::<_, i64>(2)? as u64,
+        fire_at: from_micros(row.get(3)?),
+    })
+}
+
+fn insert_inbox(conn: &Connection, run_id: &str, item: &InboxItem) -> Result<()> {
+    conn.prepare_cached("INSERT INTO inbox (run_id, item) VALUES (?1, ?2)")?
+        .execute(params![run_id, to_json(item)?])?;
+    Ok(())
+}
+
+fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<bool> {
+    let current: Option<(i64, String)> = conn
+        .prepare_cached("SELECT next_event_id, status FROM runs WHERE run_id = ?1")?
+        .query_row([&c.run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match current {
+        Some((next, status)) if next as u64 == c.first_event_id && status == "running" => {}
+        _ => return Ok(false),
+    }
+    let mut insert_event =
+        conn.prepare_cached("INSERT INTO events (run_id, event_id, event_type, data, checksum) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for (i, event) in c.events.iter().enumerate() {
+        if event.event_id != c.first_event_id + i as u64 {
+            return Err(Error::store(format!(
+                "event {} out of order in run {}",
+                event.event_id, c.run_id
+            )));
+        }
+        let data = to_json(event)?;
+        insert_event.execute(params![
+            c.run_id,
+            event.event_id as i64,
+            event.event_type(),
+            data,
+            checksum(&data)
+        ])?;
+        apply_event(conn, c, event)?;
+    }
+    if !c.consumed.is_empty() {
+        let mut delete = conn.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
+        for id in &c.consumed {
+            delete.execute([id])?;
+        }
+    }
+    conn.prepare_cached("UPDATE runs SET next_event_id = ?2, held = NULL WHERE run_id = ?1")?
+        .execute(params![
+            c.run_id,
+            (c.first_event_id + c.events.len() as u64) as i64
+        ])?;
+    Ok(true)
+}
+
+/// Applies what one new event implies for the task rows and the run.
+fn apply_event(conn: &Connection, c: &WorkflowTaskCommit, event: &HistoryEvent) -> Result<()> {
+    let run_id = &c.run_id;
+    match &event.attributes {
+        EventAttributes::ActivityTaskScheduled {
+            seq,
+            activity_id,
+            activity_type,
+            input,
+            options,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO activity_tasks (run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type, input, options, scheduled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                run_id,
+                seq,
+                c.workflow_id,
+                event.event_id as i64,
+                activity_id,
+                activity_type,
+                input.as_json(),
+                to_json(options)?,
+                micros(event.timestamp)
+            ])?;
+        }
+        EventAttributes::ActivityTaskCancelRequested { scheduled_event_id } => {
+            conn.prepare_cached("UPDATE activity_tasks SET cancel_requested = 1 WHERE run_id = ?1 AND scheduled_event_id = ?2")?
+                .execute(params![run_id, *scheduled_event_id as i64])?;
+        }
+        EventAttributes::TimerStarted { seq, duration } => {
+            let fire_at = event
+                .timestamp
+                .checked_add(*duration)
+                .unwrap_or(event.timestamp + crate::activity::MAX_DURATION);
+            conn.prepare_cached("INSERT INTO timers (run_id, seq, started_event_id, fire_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![run_id, seq, event.event_id as i64, micros(fire_at)])?;
+        }
+        EventAttributes::TimerCanceled { started_event_id } => {
+            conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
+                .execute(params![run_id, *started_event_id as i64])?;
+        }
+        other => {
+            if let Some(status) = RunStatus::after(other) {
+                conn.prepare_cached(
+                    "UPDATE runs SET status = ?2, closed_at = ?3 WHERE run_id = ?1",
+                )?
+                .execute(params![
+                    run_id,
+                    status.as_str(),
+                    micros(event.timestamp)
+                ])?;
+                for table in ["activity_tasks", "timers", "inbox"] {
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?
+                        .execute([run_id])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn update_activity(conn: &Connection, key: &ActivityKey, update: &ActivityUpdate) -> Result<bool> {
+    let changed = match update {
+        ActivityUpdate::Start { attempt, at } => conn
+            .prepare_cached(
+                "UPDATE activity_tasks SET attempt = ?3, running = 1, started_at = ?4, retry_at = NULL
+                 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 - 1 AND running = 0",
+            )?
+            .execute(params![key.run_id, key.seq, attempt, micros(*at)])?,
+        ActivityUpdate::Retry { attempt, retry_at, failure, heartbeat_details } => conn
+            .prepare_cached(
+                "UPDATE activity_tasks SET running = 0, retry_at = ?4, last_failure = ?5,
+                     heartbeat_details = COALESCE(?6, heartbeat_details)
+                 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND running = 1",
+            )?
+            .execute(params![
+                key.run_id,
+                key.seq,
+                attempt,
+                micros(*retry_at),
+                to_json(failure)?,
+                heartbeat_details.as_ref().map(Payload::as_json)
+            ])?,
+        ActivityUpdate::Heartbeat { attempt, details } => conn
+            .prepare_cached(
+                "UPDATE activity_tasks SET heartbeat_details = ?4 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND running = 1",
+            )?
+            .execute(params![key.run_id, key.seq, attempt, details.as_ref().map(Payload::as_json)])?,
+        ActivityUpdate::Close { attempt, last_failure, outcome } => {
+            let scheduled: Option<i64> = conn
+                .prepare_cached("DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 RETURNING scheduled_event_id")?
+                .query_row(params![key.run_id, key.seq, attempt], |r| r.get(0))
+                .optional()?;
+            let Some(scheduled_event_id) = scheduled else { return Ok(false) };
+            let item = InboxItem::ActivityClosed {
+                scheduled_event_id: scheduled_event_id as u64,
+                attempt: *attempt,
+                last_failure: last_failure.clone(),
+                outcome: outcome.clone(),
+            };
+            insert_inbox(conn, &key.run_id, &item)?;
+            1
+        }
+        ActivityUpdate::CancelIdle => {
+            let row: Option<(i64, u32, Option<String>)> = conn
+                .prepare_cached(
+                    "DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND running = 0
+                     RETURNING scheduled_event_id, attempt, last_failure",
+                )?
+                .query_row(params![key.run_id, key.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((scheduled_event_id, attempt, last_failure)) = row else { return Ok(false) };
+            let item = InboxItem::ActivityClosed {
+                scheduled_event_id: scheduled_event_id as u64,
+                attempt,
+                last_failure: last_failure.as_deref().map(from_json).transpose()?,
+                outcome: ActivityOutcome::Canceled,
+            };
+            insert_inbox(conn, &key.run_id, &item)?;
+            1
+        }
+    };
+    Ok(changed == 1)
+}
+
+fn history(
+    conn: &Connection,
+    run_id: &str,
+    workflow_id: &str,
+    after: u64,
+) -> Result<Vec<HistoryEvent>> {
+    let corrupt = |reason: String| Error::CorruptHistory {
+        workflow_id: workflow_id.to_owned(),
+        run_id: run_id.to_owned(),
+        reason,
+    };
+    let mut stmt = conn.prepare_cached("SELECT event_id, data, checksum FROM events WHERE run_id = ?1 AND event_id > ?2 ORDER BY event_id")?;
+    let rows = stmt.query_map(params![run_id, after as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut events = Vec::new();
+    let mut expected = after + 1;
+    for row in rows {
+        let (event_id, data, sum) = row?;
+        if event_id as u64 != expected {
+            return Err(corrupt(format!(
+                "event {expected} is missing (found {event_id})"
+            )));
+        }
+        if checksum(&data) != sum {
+            return Err(corrupt(format!("event {event_id} fails its checksum")));
+        }
+        let event: HistoryEvent = serde_json::from_str(&data)
+            .map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
+        if event.event_id != expected {
+            return Err(corrupt(format!(
+                "event {event_id} says it is event {}",
+                event.event_id
+            )));
+        }
+        events.push(event);
+        expected += 1;
+    }
+    Ok(events)
+}
+
+impl Store for SqliteStore {
+    fn create_run(&self, run: RunRecord, start: InboxItem) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            let open: Option<String> = conn
+                .prepare_cached("SELECT run_id FROM runs WHERE workflow_id = ?1 AND status = 'running'")?
+                .query_row([&run.workflow_id], |r| r.get(0))
+                .optional()?;
+            if let Some(run_id) = open {
+                return Err(Error::AlreadyStarted { workflow_id: run.workflow_id, run_id });
+            }
+            conn.prepare_cached(
+                "INSERT INTO runs (run_id, workflow_id, workflow_type, status, created_at, next_event_id) VALUES (?1, ?2, ?3, 'running', ?4, 1)",
+            )?
+            .execute(params![run.run_id, run.workflow_id, run.workflow_type, micros(run.created_at)])?;
+            insert_inbox(conn, &run.run_id, &start)
+        })
+    }
+
+    fn commit_workflow_task(&self, commit: WorkflowTaskCommit) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| commit_workflow_task(conn, &commit))
+    }
+
+    fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            conn.prepare_cached("UPDATE runs SET held = ?2 WHERE run_id = ?1")?
+                .execute(params![run_id, reason])?;
+            Ok(())
+        })
+    }
+
+    fn update_activity(
+        &self,
+        key: ActivityKey,
+        update: ActivityUpdate,
+    ) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| update_activity(conn, &key, &update))
+    }
+
+    fn fire_timer(
+        &self,
+        run_id: String,
+        seq: u32,
+        started_event_id: u64,
+    ) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND seq = ?2")?
+                .execute(params![run_id, seq])?;
+            if deleted == 1 {
+                insert_inbox(conn, &run_id, &InboxItem::TimerFired { started_event_id })?;
+            }
+            Ok(deleted == 1)
+        })
+    }
+
+    fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| {
+            let open: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')",
+                )?
+                .query_row([&run_id], |r| r.get(0))?;
+            if open {
+                insert_inbox(conn, &run_id, &item)?;
+            }
+            Ok(open)
+        })
+    }
+
+    fn run(&self, run_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))?
+                .query_row([&run_id], run_from_row)
+                .optional()?
+                .map(finish_run)
+                .transpose()
+        })
+    }
+
+    fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow_id = ?1 ORDER BY status = 'running' DESC, created_at DESC LIMIT 1"
+            ))?
+            .query_row([&workflow_id], run_from_row)
+            .optional()?
+            .map(finish_run)
+            .transpose()
+        })
+    }
+
+    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR workflow_type = ?2)
+                 ORDER BY created_at DESC, run_id LIMIT ?3"
+            ))?;
+            let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
+            let rows = stmt.query_map(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit], run_from_row)?;
+            rows.map(|r| finish_run(r?)).collect()
+        })
+    }
+
+    fn history(
+        &self,
+        run_id: String,
+        workflow_id: String,
+        after: u64,
+    ) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
+        self.read(move |conn| history(conn, &run_id, &workflow_id, after))
+    }
+
+    fn inbox(&self, run_id: String) -> BoxFuture<'_, Result<Vec<InboxEntry>>> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&run_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.map(|r| {
+                let (id, item) = r?;
+                Ok(InboxEntry {
+                    id,
+                    item: from_json(&item)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn pending(
+        &self,
+        run_id: String,
+    ) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks WHERE run_id = ?1 ORDER BY seq"))?;
+            let activities = stmt.query_map([&run_id], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
+            let mut stmt = conn.prepare_cached("SELECT run_id, seq, started_event_id, fire_at FROM timers WHERE run_id = ?1 ORDER BY seq")?;
+            let timers = stmt.query_map([&run_id], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok((activities, timers))
+        })
+    }
+
+    fn recover(&self) -> BoxFuture<'_, Result<Recovery>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare("SELECT DISTINCT run_id FROM inbox")?;
+            let runs_with_work = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut stmt =
+                conn.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks"))?;
+            let activities = stmt
+                .query_map([], activity_from_row)?
+                .map(|r| finish_activity(r?))
+                .collect::<Result<_>>()?;
+            let mut stmt =
+                conn.prepare("SELECT run_id, seq, started_event_id, fire_at FROM timers")?;
+            let timers = stmt
+                .query_map([], timer_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Recovery {
+                runs_with_work,
+                activities,
+                timers,
+            })
+        })
+    }
+}
