@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::description::WorkflowDescription;
 use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
-use crate::store::{InboxItem, RunRecord, RunStatus};
+use crate::store::{InboxItem, RunFilter, RunRecord, RunStatus};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
 
@@ -47,28 +48,16 @@ impl Client {
         let _ = workflow;
         let workflow_id = workflow_id.into();
         if workflow_id.is_empty() {
-            return Err(Error::InvalidWorkflowId {
-                workflow_id,
-                reason: "it is empty",
-            });
+            return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
         }
         if workflow_id.len() > MAX_WORKFLOW_ID_LEN {
-            return Err(Error::InvalidWorkflowId {
-                workflow_id,
-                reason: "it is over 1000 bytes",
-            });
+            return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is over 1000 bytes" });
         }
         if !self.inner.registry.workflows.contains_key(W::NAME) {
-            return Err(Error::UnknownWorkflowType {
-                workflow_type: W::NAME.to_owned(),
-            });
+            return Err(Error::UnknownWorkflowType { workflow_type: W::NAME.to_owned() });
         }
-        let input = Payload::encode(&input, self.inner.config.payload_limit).map_err(|source| {
-            Error::Payload {
-                workflow_id: workflow_id.clone(),
-                source,
-            }
-        })?;
+        let input = Payload::encode(&input, self.inner.config.payload_limit)
+            .map_err(|source| Error::Payload { workflow_id: workflow_id.clone(), source })?;
         let run_id = uuid::Uuid::new_v4().to_string();
         let run = RunRecord {
             run_id: run_id.clone(),
@@ -80,18 +69,10 @@ impl Client {
             next_event_id: 1,
             held: None,
         };
-        self.inner
-            .store
-            .create_run(run, InboxItem::Start { input })
-            .await?;
+        self.inner.store.create_run(run, InboxItem::Start { input }).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
         self.inner.schedule_workflow_task(run_id.clone());
-        Ok(WorkflowHandle {
-            client: self.clone(),
-            workflow_id,
-            run_id,
-            _output: PhantomData,
-        })
+        Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _output: PhantomData })
     }
 
     /// A handle on the newest run of `workflow_id`, typed by its workflow.
@@ -113,10 +94,43 @@ impl Client {
     /// The history of the newest run of `workflow_id`.
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
         let run = self.latest_run(workflow_id).await?;
-        self.inner
-            .store
-            .history(run.run_id, run.workflow_id, 0)
-            .await
+        self.inner.store.history(run.run_id, run.workflow_id, 0).await
+    }
+
+    /// Runs, newest first, optionally only those of one status or type.
+    pub async fn list_workflows(&self, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
+        let filter = RunFilter { status: filter.status, workflow_type: filter.workflow_type, limit: filter.limit };
+        let runs = self.inner.store.list_runs(filter).await?;
+        Ok(runs.into_iter().map(|run| WorkflowDescription::new(run, Vec::new(), Vec::new())).collect())
+    }
+
+    /// The status of the newest run of `workflow_id`, and what it waits on.
+    pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
+        let run = self.latest_run(workflow_id).await?;
+        let (activities, timers) = self.inner.store.pending(run.run_id.clone()).await?;
+        Ok(WorkflowDescription::new(run, activities, timers))
+    }
+
+    /// Requests cancellation of the open run of `workflow_id`: the workflow's
+    /// activities and timers are cancelled, and a workflow that then returns
+    /// an error is recorded as `WorkflowExecutionCanceled`.
+    pub async fn cancel_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
+        self.deliver(workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await
+    }
+
+    /// Ends the open run of `workflow_id` at once, without running its code
+    /// (`WorkflowExecutionTerminated`); its activities are abandoned.
+    pub async fn terminate_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
+        self.deliver(workflow_id, InboxItem::Terminate { reason: reason.into() }).await
+    }
+
+    async fn deliver(&self, workflow_id: &str, item: InboxItem) -> Result<()> {
+        let run = self.latest_run(workflow_id).await?;
+        if run.status != RunStatus::Running || !self.inner.store.add_to_inbox(run.run_id.clone(), item).await? {
+            return Err(Error::NotRunning { workflow_id: run.workflow_id, run_id: run.run_id, status: run.status });
+        }
+        self.inner.schedule_workflow_task(run.run_id);
+        Ok(())
     }
 
     async fn latest_run(&self, workflow_id: &str) -> Result<RunRecord> {
@@ -124,9 +138,47 @@ impl Client {
             .store
             .latest_run(workflow_id.to_owned())
             .await?
-            .ok_or_else(|| Error::WorkflowNotFound {
-                workflow_id: workflow_id.to_owned(),
-            })
+            .ok_or_else(|| Error::WorkflowNotFound { workflow_id: workflow_id.to_owned() })
+    }
+}
+
+/// Which runs [`Client::list_workflows`] returns.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Only runs of this workflow type.
+    pub workflow_type: Option<String>,
+    /// At most this many runs.
+    pub limit: Option<usize>,
+}
+
+impl ListFilter {
+    /// Every run.
+    pub fn all() -> Self {
+        ListFilter::default()
+    }
+
+    /// Only runs with this status.
+    #[must_use]
+    pub fn status(mut self, status: RunStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only runs of this workflow type.
+    #[must_use]
+    pub fn workflow_type(mut self, workflow_type: impl Into<String>) -> Self {
+        self.workflow_type = Some(workflow_type.into());
+        self
+    }
+
+    /// At most this many runs.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
     }
 }
 
@@ -140,10 +192,7 @@ pub struct WorkflowHandle<O> {
 
 impl<O> std::fmt::Debug for WorkflowHandle<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkflowHandle")
-            .field("workflow_id", &self.workflow_id)
-            .field("run_id", &self.run_id)
-            .finish()
+        f.debug_struct("WorkflowHandle").field("workflow_id", &self.workflow_id).field("run_id", &self.run_id).finish()
     }
 }
 
@@ -176,11 +225,11 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
         let inner = &self.client.inner;
         loop {
             let closed = inner.watch_close(&self.run_id);
-            let run = inner.store.run(self.run_id.clone()).await?.ok_or_else(|| {
-                Error::WorkflowNotFound {
-                    workflow_id: self.workflow_id.clone(),
-                }
-            })?;
+            let run = inner
+                .store
+                .run(self.run_id.clone())
+                .await?
+                .ok_or_else(|| Error::WorkflowNotFound { workflow_id: self.workflow_id.clone() })?;
             if run.status != RunStatus::Running {
                 return self.close_result(run).await;
             }
@@ -193,52 +242,36 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
     async fn close_result(&self, run: RunRecord) -> Result<O> {
         let store = &self.client.inner.store;
         let after = run.next_event_id.saturating_sub(2);
-        let history = store
-            .history(run.run_id.clone(), run.workflow_id.clone(), after)
-            .await?;
+        let history = store.history(run.run_id.clone(), run.workflow_id.clone(), after).await?;
         let corrupt = |reason: &str| Error::CorruptHistory {
             workflow_id: run.workflow_id.clone(),
             run_id: run.run_id.clone(),
             reason: reason.to_owned(),
         };
-        let last = history
-            .last()
-            .ok_or_else(|| corrupt("a closed run has no close event"))?;
+        let last = history.last().ok_or_else(|| corrupt("a closed run has no close event"))?;
         match &last.attributes {
             EventAttributes::WorkflowExecutionCompleted { result } => {
-                result.decode().map_err(|source| Error::Payload {
-                    workflow_id: run.workflow_id.clone(),
-                    source,
-                })
+                result.decode().map_err(|source| Error::Payload { workflow_id: run.workflow_id.clone(), source })
             }
             EventAttributes::WorkflowExecutionFailed { failure } => Err(Error::WorkflowFailed {
                 workflow_id: run.workflow_id,
                 run_id: run.run_id,
                 failure: failure.clone(),
             }),
-            EventAttributes::WorkflowExecutionCanceled {} => Err(Error::WorkflowCanceled {
+            EventAttributes::WorkflowExecutionCanceled {} => {
+                Err(Error::WorkflowCanceled { workflow_id: run.workflow_id, run_id: run.run_id })
+            }
+            EventAttributes::WorkflowExecutionTerminated { reason } => Err(Error::WorkflowTerminated {
                 workflow_id: run.workflow_id,
                 run_id: run.run_id,
+                reason: reason.clone(),
             }),
-            EventAttributes::WorkflowExecutionTerminated { reason } => {
-                Err(Error::WorkflowTerminated {
-                    workflow_id: run.workflow_id,
-                    run_id: run.run_id,
-                    reason: reason.clone(),
-                })
-            }
-            _ => Err(corrupt(
-                "the last event of a closed run is not a close event",
-            )),
+            _ => Err(corrupt("the last event of a closed run is not a close event")),
         }
     }
 
     /// The run's history so far.
     pub async fn history(&self) -> Result<Vec<HistoryEvent>> {
-        self.client
-            .inner
-            .store
-            .history(self.run_id.clone(), self.workflow_id.clone(), 0)
-            .await
+        self.client.inner.store.history(self.run_id.clone(), self.workflow_id.clone(), 0).await
     }
 }

@@ -42,6 +42,16 @@ pub enum Error {
         /// The id that was asked for.
         workflow_id: String,
     },
+    /// The workflow's newest run is closed, so it cannot be cancelled or terminated.
+    #[error("workflow `{workflow_id}` (run {run_id}) is not running: it is {status}")]
+    NotRunning {
+        /// The workflow id.
+        workflow_id: String,
+        /// Its newest run.
+        run_id: String,
+        /// How that run ended.
+        status: crate::RunStatus,
+    },
     /// A payload could not be encoded, decoded, or was over the size limit.
     #[error("payload of workflow `{workflow_id}` rejected")]
     Payload {
@@ -110,9 +120,7 @@ pub enum Error {
         reason: String,
     },
     /// The store was written by a newer version of weft.
-    #[error(
-        "store schema version {found} is newer than this build supports ({supported}); upgrade weft"
-    )]
+    #[error("store schema version {found} is newer than this build supports ({supported}); upgrade weft")]
     UnsupportedSchema {
         /// The store's schema version.
         found: u32,
@@ -139,9 +147,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn store(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Error::Store {
-            source: source.into(),
-        }
+        Error::Store { source: source.into() }
     }
 }
 

@@ -61,6 +61,7 @@
 
 pub mod activity;
 mod client;
+mod description;
 mod engine;
 mod error;
 pub mod history;
@@ -68,14 +69,15 @@ mod store;
 pub mod workflow;
 
 pub use activity::{
-    Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType,
-    RetryPolicy, TimeoutType,
+    Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
+    TimeoutType,
 };
-pub use client::{Client, MAX_WORKFLOW_ID_LEN, WorkflowHandle};
+pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle};
+pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkflowDescription};
 pub use engine::{Durability, Engine, EngineBuilder};
 pub use error::{Error, PayloadError, Result};
 pub use store::RunStatus;
-pub use workflow::{ActivityHandle, Workflow, WorkflowContext, WorkflowError, WorkflowResult};
+pub use workflow::{ActivityHandle, Canceled, Workflow, WorkflowContext, WorkflowError, WorkflowResult};
 
 /// Marks an `async fn` as an activity and turns its name into a typed stub.
 ///

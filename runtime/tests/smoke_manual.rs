@@ -3,8 +3,7 @@ use std::time::Duration;
 
 use weft::activity::ActivityFn;
 use weft::{
-    Activity, ActivityContext, ActivityError, ActivityOptions, Engine, Workflow, WorkflowContext,
-    WorkflowResult,
+    Activity, ActivityContext, ActivityError, ActivityOptions, Engine, Workflow, WorkflowContext, WorkflowResult,
 };
 
 #[derive(Clone, Copy)]
@@ -29,26 +28,11 @@ impl Workflow for Hello {
     type Input = String;
     type Output = String;
     const NAME: &'static str = "Hello";
-    fn run(
-        ctx: WorkflowContext,
-        input: String,
-    ) -> impl Future<Output = WorkflowResult<String>> + Send + 'static {
+    fn run(ctx: WorkflowContext, input: String) -> impl Future<Output = WorkflowResult<String>> + Send + 'static {
         async move {
-            let a = ctx
-                .execute_activity(
-                    Greet,
-                    input,
-                    ActivityOptions::start_to_close(Duration::from_secs(5)),
-                )
-                .await?;
+            let a = ctx.execute_activity(Greet, input, ActivityOptions::start_to_close(Duration::from_secs(5))).await?;
             ctx.sleep(Duration::from_millis(10)).await;
-            let b = ctx
-                .execute_activity(
-                    Greet,
-                    a,
-                    ActivityOptions::start_to_close(Duration::from_secs(5)),
-                )
-                .await?;
+            let b = ctx.execute_activity(Greet, a, ActivityOptions::start_to_close(Duration::from_secs(5))).await?;
             Ok(b)
         }
     }
@@ -56,10 +40,7 @@ impl Workflow for Hello {
 
 #[tokio::test]
 async fn manual_impls_run_end_to_end() -> weft::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("weft=trace")
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter("weft=trace").with_test_writer().try_init();
     for cache in [0, 100] {
         let engine = Engine::builder()
             .in_memory()

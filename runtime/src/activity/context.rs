@@ -131,8 +131,7 @@ impl ActivityContext {
     /// Returns an error when the attempt should stop: the activity was
     /// cancelled, or this attempt is stale.
     pub fn heartbeat<T: Serialize + ?Sized>(&self, details: &T) -> Result<(), HeartbeatError> {
-        let payload =
-            Payload::encode(details, self.info.payload_limit).map_err(HeartbeatError::Payload)?;
+        let payload = Payload::encode(details, self.info.payload_limit).map_err(HeartbeatError::Payload)?;
         self.record_heartbeat(Some(payload))
     }
 
@@ -142,19 +141,12 @@ impl ActivityContext {
         }
         *self.shared.heartbeat.lock() = Some(details);
         self.shared.heartbeat_notify.notify_one();
-        if self.is_cancelled() {
-            Err(HeartbeatError::Canceled)
-        } else {
-            Ok(())
-        }
+        if self.is_cancelled() { Err(HeartbeatError::Canceled) } else { Ok(()) }
     }
 
     /// The details of the last heartbeat of an earlier attempt, to resume from.
     pub fn last_heartbeat_details<T: DeserializeOwned>(&self) -> Option<Result<T, PayloadError>> {
-        self.info
-            .last_heartbeat_details
-            .as_ref()
-            .map(Payload::decode)
+        self.info.last_heartbeat_details.as_ref().map(Payload::decode)
     }
 
     /// Whether cancellation of the activity was requested.

@@ -27,9 +27,7 @@ pub struct ActivityError {
 impl ActivityError {
     /// A retryable error with this message and the type `"ActivityError"`.
     pub fn new(message: impl Into<String>) -> Self {
-        ActivityError {
-            failure: Failure::new("ActivityError", message),
-        }
+        ActivityError { failure: Failure::new("ActivityError", message) }
     }
 
     /// Sets the error type, matched against a retry policy's non-retryable types.
@@ -86,9 +84,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ActivityError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        ActivityError {
-            failure: Failure::new(short_type_name::<E>(), message),
-        }
+        ActivityError { failure: Failure::new(short_type_name::<E>(), message) }
     }
 }
 

@@ -32,8 +32,5 @@ pub use context::{ActivityContext, HeartbeatError};
 pub(crate) use context::{ActivityInfo, AttemptShared};
 pub use definition::{Activity, ActivityFn};
 pub use error::{ActivityError, ActivityFailure};
-pub use options::{
-    ActivityOptions, CancellationType, MAX_DURATION, MAX_ID_LEN, OptionsError, TimeoutType,
-    Timeouts,
-};
+pub use options::{ActivityOptions, CancellationType, MAX_DURATION, MAX_ID_LEN, OptionsError, TimeoutType, Timeouts};
 pub use retry::RetryPolicy;

@@ -31,29 +31,13 @@ pub const MAX_ID_LEN: usize = 1000;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityOptions {
-    #[serde(
-        default,
-        with = "serde_duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     schedule_to_close_timeout: Option<Duration>,
-    #[serde(
-        default,
-        with = "serde_duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     schedule_to_start_timeout: Option<Duration>,
-    #[serde(
-        default,
-        with = "serde_duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     start_to_close_timeout: Option<Duration>,
-    #[serde(
-        default,
-        with = "serde_duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     heartbeat_timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retry_policy: Option<RetryPolicy>,
@@ -198,22 +182,15 @@ impl ActivityOptions {
         ] {
             check_duration(option, value)?;
         }
-        if let (Some(stc), Some(s2c)) =
-            (self.start_to_close_timeout, self.schedule_to_close_timeout)
+        if let (Some(stc), Some(s2c)) = (self.start_to_close_timeout, self.schedule_to_close_timeout)
             && s2c < stc
         {
-            return Err(OptionsError::ScheduleToCloseBelowStartToClose {
-                schedule_to_close: s2c,
-                start_to_close: stc,
-            });
+            return Err(OptionsError::ScheduleToCloseBelowStartToClose { schedule_to_close: s2c, start_to_close: stc });
         }
         if let Some(heartbeat) = self.heartbeat_timeout
             && heartbeat > self.attempt_timeout()
         {
-            return Err(OptionsError::HeartbeatExceedsAttempt {
-                heartbeat,
-                attempt: self.attempt_timeout(),
-            });
+            return Err(OptionsError::HeartbeatExceedsAttempt { heartbeat, attempt: self.attempt_timeout() });
         }
         check_name("task_queue", self.task_queue.as_deref())?;
         check_name("activity_id", self.activity_id.as_deref())?;
@@ -224,10 +201,7 @@ impl ActivityOptions {
     }
 }
 
-pub(crate) fn check_duration(
-    option: &'static str,
-    value: Option<Duration>,
-) -> Result<(), OptionsError> {
+pub(crate) fn check_duration(option: &'static str, value: Option<Duration>) -> Result<(), OptionsError> {
     match value {
         Some(d) if d.is_zero() => Err(OptionsError::ZeroDuration { option }),
         Some(d) if d > MAX_DURATION => Err(OptionsError::DurationTooLarge { option, value: d }),
@@ -237,14 +211,8 @@ pub(crate) fn check_duration(
 
 fn check_name(option: &'static str, value: Option<&str>) -> Result<(), OptionsError> {
     match value {
-        Some("") => Err(OptionsError::InvalidName {
-            option,
-            reason: "it is empty",
-        }),
-        Some(s) if s.len() > MAX_ID_LEN => Err(OptionsError::InvalidName {
-            option,
-            reason: "it is over 1000 bytes",
-        }),
+        Some("") => Err(OptionsError::InvalidName { option, reason: "it is empty" }),
+        Some(s) if s.len() > MAX_ID_LEN => Err(OptionsError::InvalidName { option, reason: "it is over 1000 bytes" }),
         _ => Ok(()),
     }
 }

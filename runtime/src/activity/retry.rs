@@ -30,11 +30,7 @@ pub struct RetryPolicy {
     #[serde(with = "serde_duration")]
     initial_interval: Duration,
     backoff_coefficient: f64,
-    #[serde(
-        default,
-        with = "serde_duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     maximum_interval: Option<Duration>,
     #[serde(default)]
     maximum_attempts: u32,
@@ -106,16 +102,12 @@ impl RetryPolicy {
 
     /// The maximum interval in force.
     pub fn effective_maximum_interval(&self) -> Duration {
-        self.maximum_interval
-            .unwrap_or_else(|| self.initial_interval.saturating_mul(100))
+        self.maximum_interval.unwrap_or_else(|| self.initial_interval.saturating_mul(100))
     }
 
     /// Whether an error of this type may be retried.
     pub fn is_retryable(&self, error_type: &str) -> bool {
-        !self
-            .non_retryable_error_types
-            .iter()
-            .any(|t| t == error_type)
+        !self.non_retryable_error_types.iter().any(|t| t == error_type)
     }
 
     /// The delay after attempt `attempt` (1-based) failed, before the next one.
@@ -123,11 +115,7 @@ impl RetryPolicy {
         let exponent = attempt.saturating_sub(1).min(1000) as i32;
         let secs = self.initial_interval.as_secs_f64() * self.backoff_coefficient.powi(exponent);
         let max = self.effective_maximum_interval();
-        if !secs.is_finite() || secs >= max.as_secs_f64() {
-            max
-        } else {
-            Duration::from_secs_f64(secs)
-        }
+        if !secs.is_finite() || secs >= max.as_secs_f64() { max } else { Duration::from_secs_f64(secs) }
     }
 
     /// Checks the policy.
@@ -140,10 +128,7 @@ impl RetryPolicy {
         if let Some(maximum) = self.maximum_interval
             && maximum < self.initial_interval
         {
-            return Err(OptionsError::MaximumIntervalBelowInitial {
-                initial: self.initial_interval,
-                maximum,
-            });
+            return Err(OptionsError::MaximumIntervalBelowInitial { initial: self.initial_interval, maximum });
         }
         Ok(())
     }
@@ -162,16 +147,8 @@ mod tests {
         assert_eq!(p.delay_after(u32::MAX), Duration::from_secs(100));
         assert_eq!(p.attempts(), 0);
         assert!(p.validate().is_ok());
-        assert_eq!(
-            RetryPolicy::default().backoff_coefficient(0.5).validate(),
-            Err(OptionsError::InvalidBackoff(0.5))
-        );
-        assert!(
-            RetryPolicy::default()
-                .initial_interval(Duration::ZERO)
-                .validate()
-                .is_err()
-        );
+        assert_eq!(RetryPolicy::default().backoff_coefficient(0.5).validate(), Err(OptionsError::InvalidBackoff(0.5)));
+        assert!(RetryPolicy::default().initial_interval(Duration::ZERO).validate().is_err());
         assert!(
             RetryPolicy::default()
                 .initial_interval(Duration::from_secs(5))

@@ -30,8 +30,7 @@ impl Inner {
         if let Some(at) = task.retry_at
             && at > self.clock.now()
         {
-            self.timers
-                .push(self.clock.instant_at(at), TimerAction::Retry(task));
+            self.timers.push(self.clock.instant_at(at), TimerAction::Retry(task));
             return;
         }
         let inner = self.clone();
@@ -55,15 +54,9 @@ impl Inner {
         }
         let inner = self.clone();
         self.spawn(async move {
-            let failure = Failure::new(
-                "WorkerCrashed",
-                "the process running this attempt exited before it finished",
-            );
+            let failure = Failure::new("WorkerCrashed", "the process running this attempt exited before it finished");
             task.retry_at = None;
-            if let Err(error) = inner
-                .retry_or_close(task, failure, Some(TimeoutType::StartToClose), None, true)
-                .await
-            {
+            if let Err(error) = inner.retry_or_close(task, failure, Some(TimeoutType::StartToClose), None, true).await {
                 tracing::error!(%error, "could not recover an activity attempt");
             }
         });
@@ -78,11 +71,7 @@ impl Inner {
         }
         let inner = self.clone();
         self.spawn(async move {
-            match inner
-                .store
-                .update_activity(key.clone(), ActivityUpdate::CancelIdle)
-                .await
-            {
+            match inner.store.update_activity(key.clone(), ActivityUpdate::CancelIdle).await {
                 Ok(true) => {
                     inner.cancelled.lock().remove(&key);
                     inner.schedule_workflow_task(key.run_id);
@@ -113,13 +102,7 @@ impl Inner {
         {
             let last_failure = task.last_failure.clone();
             return self
-                .close(
-                    &task,
-                    ActivityOutcome::TimedOut {
-                        timeout_type: TimeoutType::ScheduleToClose,
-                        last_failure,
-                    },
-                )
+                .close(&task, ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure })
                 .await;
         }
         // Wait for a free slot; the schedule-to-start timeout bounds the wait.
@@ -132,10 +115,8 @@ impl Inner {
                     Ok(permit) => permit,
                     Err(_) => {
                         let last_failure = task.last_failure.clone();
-                        let outcome = ActivityOutcome::TimedOut {
-                            timeout_type: TimeoutType::ScheduleToStart,
-                            last_failure,
-                        };
+                        let outcome =
+                            ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToStart, last_failure };
                         return self.close(&task, outcome).await;
                     }
                 }
@@ -145,17 +126,7 @@ impl Inner {
         let Ok(_permit) = permit else { return Ok(()) };
         let attempt = task.attempt + 1;
         let started = self.clock.now();
-        if !self
-            .store
-            .update_activity(
-                task.key.clone(),
-                ActivityUpdate::Start {
-                    attempt,
-                    at: started,
-                },
-            )
-            .await?
-        {
+        if !self.store.update_activity(task.key.clone(), ActivityUpdate::Start { attempt, at: started }).await? {
             return Ok(()); // Closed meanwhile (cancelled, or the run ended).
         }
         task.attempt = attempt;
@@ -166,9 +137,7 @@ impl Inner {
         if self.cancelled.lock().contains(&task.key) {
             shared.cancel.send_replace(true);
         }
-        self.attempts
-            .lock()
-            .insert(task.key.clone(), shared.clone());
+        self.attempts.lock().insert(task.key.clone(), shared.clone());
         let span = tracing::info_span!(
             "activity",
             workflow_id = %task.workflow_id,
@@ -177,16 +146,10 @@ impl Inner {
             activity_type = %task.activity_type,
             attempt,
         );
-        let (end, details) = self
-            .supervise(&task, started, &shared)
-            .instrument(span.clone())
-            .await;
+        let (end, details) = self.supervise(&task, started, &shared).instrument(span.clone()).await;
         {
             let mut attempts = self.attempts.lock();
-            if attempts
-                .get(&task.key)
-                .is_some_and(|s| Arc::ptr_eq(s, &shared))
-            {
+            if attempts.get(&task.key).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
                 attempts.remove(&task.key);
             }
         }
@@ -195,31 +158,23 @@ impl Inner {
             match end {
                 AttemptEnd::Returned(Ok(result)) => {
                     tracing::debug!("attempt completed");
-                    self.close(&task, ActivityOutcome::Completed { result })
-                        .await
+                    self.close(&task, ActivityOutcome::Completed { result }).await
                 }
-                AttemptEnd::Returned(Err(_)) if cancel_requested => {
-                    self.close(&task, ActivityOutcome::Canceled).await
-                }
+                AttemptEnd::Returned(Err(_)) if cancel_requested => self.close(&task, ActivityOutcome::Canceled).await,
                 AttemptEnd::Returned(Err(error)) => {
                     tracing::debug!(%error, "attempt failed");
-                    self.retry_or_close(task, error.into_failure(), None, details, false)
-                        .await
+                    self.retry_or_close(task, error.into_failure(), None, details, false).await
                 }
                 AttemptEnd::Panicked(message) => {
                     tracing::warn!(%message, "activity panicked");
-                    self.retry_or_close(task, Failure::new("Panic", message), None, details, false)
-                        .await
+                    self.retry_or_close(task, Failure::new("Panic", message), None, details, false).await
                 }
                 AttemptEnd::TimedOut(TimeoutType::ScheduleToClose) => {
                     shared.stale.store(true, Ordering::Release);
                     let last_failure = task.last_failure.clone();
                     self.close(
                         &task,
-                        ActivityOutcome::TimedOut {
-                            timeout_type: TimeoutType::ScheduleToClose,
-                            last_failure,
-                        },
+                        ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure },
                     )
                     .await
                 }
@@ -230,8 +185,7 @@ impl Inner {
                         "TimeoutError",
                         format!("activity attempt {attempt} exceeded its {timeout_type} timeout"),
                     );
-                    self.retry_or_close(task, failure, Some(timeout_type), details, false)
-                        .await
+                    self.retry_or_close(task, failure, Some(timeout_type), details, false).await
                 }
             }
         }
@@ -257,19 +211,12 @@ impl Inner {
         let mut heartbeat_deadline = timeouts.heartbeat.map(|d| Instant::now() + d);
         let throttle = timeouts
             .heartbeat
-            .map_or(self.config.heartbeat_throttle, |d| {
-                (d * 4 / 5).min(self.config.heartbeat_throttle)
-            });
+            .map_or(self.config.heartbeat_throttle, |d| (d * 4 / 5).min(self.config.heartbeat_throttle));
         let mut last_written: Option<Instant> = None;
         let mut unwritten = false;
         let mut details = task.heartbeat_details.clone();
 
-        let Some(runner) = self
-            .registry
-            .activities
-            .get(task.activity_type.as_str())
-            .cloned()
-        else {
+        let Some(runner) = self.registry.activities.get(task.activity_type.as_str()).cloned() else {
             let error = ActivityError::new(format!(
                 "activity type `{}` is not registered with this engine",
                 task.activity_type
@@ -348,35 +295,24 @@ impl Inner {
         if !retryable {
             let outcome = match timeout {
                 // The timeout type says what ended the attempt; `last_failure` is the attempt before's error.
-                Some(timeout_type) => ActivityOutcome::TimedOut {
-                    timeout_type,
-                    last_failure: task.last_failure.clone(),
-                },
+                Some(timeout_type) => {
+                    ActivityOutcome::TimedOut { timeout_type, last_failure: task.last_failure.clone() }
+                }
                 None => ActivityOutcome::Failed { failure },
             };
             return self.close(&task, outcome).await;
         }
         let now = self.clock.now();
-        let retry_at = if at_once {
-            now
-        } else {
-            now + policy.delay_after(attempt)
-        };
+        let retry_at = if at_once { now } else { now + policy.delay_after(attempt) };
         if let Some(deadline) = schedule_to_close_deadline(&task)
             && retry_at >= deadline
         {
-            let outcome = ActivityOutcome::TimedOut {
-                timeout_type: TimeoutType::ScheduleToClose,
-                last_failure: Some(failure),
-            };
+            let outcome =
+                ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure: Some(failure) };
             return self.close(&task, outcome).await;
         }
-        let update = ActivityUpdate::Retry {
-            attempt,
-            retry_at,
-            failure: failure.clone(),
-            heartbeat_details: details.clone(),
-        };
+        let update =
+            ActivityUpdate::Retry { attempt, retry_at, failure: failure.clone(), heartbeat_details: details.clone() };
         if !self.store.update_activity(task.key.clone(), update).await? {
             return Ok(());
         }
@@ -391,16 +327,8 @@ impl Inner {
     }
 
     /// Closes the activity (fenced on its attempt) and wakes the workflow.
-    async fn close(
-        self: &Arc<Self>,
-        task: &ActivityTask,
-        outcome: ActivityOutcome,
-    ) -> crate::Result<()> {
-        let update = ActivityUpdate::Close {
-            attempt: task.attempt,
-            last_failure: task.last_failure.clone(),
-            outcome,
-        };
+    async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
+        let update = ActivityUpdate::Close { attempt: task.attempt, last_failure: task.last_failure.clone(), outcome };
         if self.store.update_activity(task.key.clone(), update).await? {
             self.cancelled.lock().remove(&task.key);
             self.schedule_workflow_task(task.key.run_id.clone());
@@ -412,8 +340,5 @@ impl Inner {
 }
 
 fn schedule_to_close_deadline(task: &ActivityTask) -> Option<SystemTime> {
-    task.options
-        .timeouts()
-        .schedule_to_close
-        .map(|d| task.scheduled_at + d)
+    task.options.timeouts().schedule_to_close.map(|d| task.scheduled_at + d)
 }

@@ -16,10 +16,7 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn new() -> Self {
-        Clock {
-            base_system: SystemTime::now(),
-            base_instant: Instant::now(),
-        }
+        Clock { base_system: SystemTime::now(), base_instant: Instant::now() }
     }
 
     pub(crate) fn now(&self) -> SystemTime {
@@ -30,9 +27,7 @@ impl Clock {
     pub(crate) fn instant_at(&self, at: SystemTime) -> Instant {
         let now = Instant::now();
         match at.duration_since(self.now()) {
-            Ok(ahead) => now
-                .checked_add(ahead)
-                .unwrap_or(now + Duration::from_secs(10 * 365 * 24 * 3600)),
+            Ok(ahead) => now.checked_add(ahead).unwrap_or(now + Duration::from_secs(10 * 365 * 24 * 3600)),
             Err(_) => now,
         }
     }

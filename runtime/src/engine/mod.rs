@@ -72,7 +72,7 @@ pub struct Engine {
 /// Builds an [`Engine`]: its store, its registered types, its limits.
 ///
 /// ```no_run
-/// # async fn f() -> weft::Result<()> {
+/// # #[tokio::main] async fn main() -> weft::Result<()> {
 /// let engine = weft::Engine::builder()
 ///     .sqlite("app.weft.db")
 ///     .cache_size(1000)
@@ -111,20 +111,14 @@ pub(crate) struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
 impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
-            location: Location::File {
-                path: PathBuf::from("weft.db"),
-                durability: Durability::Full,
-                inline: false,
-            },
+            location: Location::File { path: PathBuf::from("weft.db"), durability: Durability::Full, inline: false },
             registry: Registry::default(),
             config: Config {
                 payload_limit: DEFAULT_PAYLOAD_LIMIT,
@@ -140,11 +134,7 @@ impl EngineBuilder {
     /// Keeps the store in the SQLite file at `path` (created if missing),
     /// with [`Durability::Full`]. This is the default, at `./weft.db`.
     pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location = Location::File {
-            path: path.into(),
-            durability: Durability::Full,
-            inline: false,
-        };
+        self.location = Location::File { path: path.into(), durability: Durability::Full, inline: false };
         self
     }
 
@@ -159,15 +149,6 @@ impl EngineBuilder {
     /// Keeps the store in memory: nothing survives the engine. For tests.
     pub fn in_memory(mut self) -> Self {
         self.location = Location::Memory;
-        self
-    }
-
-    /// Runs file-store commits on the calling task instead of the group-commit
-    /// thread: slower, but deterministic under `tokio::time::pause`.
-    pub(crate) fn inline_commits(mut self) -> Self {
-        if let Location::File { inline, .. } = &mut self.location {
-            *inline = true;
-        }
         self
     }
 
@@ -255,12 +236,16 @@ impl Engine {
     pub async fn shutdown(self) {
         self.inner.stop();
         self.inner.tracker.wait().await;
+        self.inner.store.close();
     }
 }
 
 impl Drop for Engine {
+    /// Stops the engine without waiting; handles and clients still around
+    /// get [`Error::Shutdown`](crate::Error::Shutdown).
     fn drop(&mut self) {
         self.inner.stop();
+        self.inner.store.close();
     }
 }
 
@@ -306,11 +291,7 @@ impl Inner {
     pub(crate) fn watch_close(&self, run_id: &str) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
         if !self.is_stopped() {
-            self.waiters
-                .lock()
-                .entry(run_id.to_owned())
-                .or_default()
-                .push(tx);
+            self.waiters.lock().entry(run_id.to_owned()).or_default().push(tx);
         }
         rx
     }
@@ -324,11 +305,8 @@ impl Inner {
     /// Reloads what was in flight: workflow steps, activities, timers.
     async fn recover(self: &Arc<Self>) -> Result<()> {
         let recovery = self.store.recover().await?;
-        let (runs, activities, timers) = (
-            recovery.runs_with_work.len(),
-            recovery.activities.len(),
-            recovery.timers.len(),
-        );
+        let (runs, activities, timers) =
+            (recovery.runs_with_work.len(), recovery.activities.len(), recovery.timers.len());
         for timer in recovery.timers {
             self.arm_timer(timer);
         }

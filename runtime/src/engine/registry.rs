@@ -12,11 +12,8 @@ use crate::workflow::machine::{WorkflowFactory, WorkflowFuture};
 use crate::workflow::{Workflow, WorkflowContext};
 
 /// Runs one attempt of a type-erased activity: encoded input in, encoded result out.
-pub(crate) type ActivityRunner = Arc<
-    dyn Fn(ActivityContext, Payload) -> BoxFuture<'static, Result<Payload, ActivityError>>
-        + Send
-        + Sync,
->;
+pub(crate) type ActivityRunner =
+    Arc<dyn Fn(ActivityContext, Payload) -> BoxFuture<'static, Result<Payload, ActivityError>> + Send + Sync>;
 
 #[derive(Default, Clone)]
 pub(crate) struct Registry {
@@ -29,14 +26,12 @@ impl Registry {
         let factory: WorkflowFactory = Arc::new(|ctx: WorkflowContext, input: &Payload| {
             let input: W::Input = input.decode()?;
             let limit = ctx.state.lock().payload_limit;
-            let future: WorkflowFuture =
-                Box::pin(W::run(ctx, input).map(move |result| match result {
-                    Ok(output) => Payload::encode(&output, limit).map_err(|e| {
-                        Failure::new("PayloadError", format!("workflow result rejected: {e}"))
-                            .non_retryable()
-                    }),
-                    Err(error) => Err(error.into_failure()),
-                }));
+            let future: WorkflowFuture = Box::pin(W::run(ctx, input).map(move |result| match result {
+                Ok(output) => Payload::encode(&output, limit).map_err(|e| {
+                    Failure::new("PayloadError", format!("workflow result rejected: {e}")).non_retryable()
+                }),
+                Err(error) => Err(error.into_failure()),
+            }));
             Ok(future)
         });
         self.workflows.insert(W::NAME, factory);
@@ -51,9 +46,7 @@ impl Registry {
             };
             A::run(ctx, input)
                 .map(move |result| {
-                    result.and_then(|output| {
-                        Payload::encode(&output, limit).map_err(|e| payload_error("result", e))
-                    })
+                    result.and_then(|output| Payload::encode(&output, limit).map_err(|e| payload_error("result", e)))
                 })
                 .boxed()
         });

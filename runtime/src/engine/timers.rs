@@ -49,9 +49,7 @@ pub(crate) struct TimerQueue {
 
 impl std::fmt::Debug for TimerQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TimerQueue")
-            .field("len", &self.heap.lock().0.len())
-            .finish()
+        f.debug_struct("TimerQueue").field("len", &self.heap.lock().0.len()).finish()
     }
 }
 

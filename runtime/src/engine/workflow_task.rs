@@ -7,8 +7,8 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStatus,
-    TimerTask, WorkflowTaskCommit,
+    ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStatus, TimerTask,
+    WorkflowTaskCommit,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -36,7 +36,9 @@ impl Inner {
         let inner = self.clone();
         self.spawn(async move {
             loop {
-                if let Err(error) = inner.workflow_task(&run_id).await {
+                if let Err(error) = inner.workflow_task(&run_id).await
+                    && !inner.is_stopped()
+                {
                     tracing::error!(run_id = %run_id, %error, "workflow step failed; it is retried on the next event or restart");
                 }
                 let mut busy = inner.busy.lock();
@@ -76,11 +78,8 @@ impl Inner {
             _ => None,
         }) {
             self.evict(&run.run_id);
-            let event = HistoryEvent::new(
-                run.next_event_id,
-                now,
-                EventAttributes::WorkflowExecutionTerminated { reason },
-            );
+            let event =
+                HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
             return self.commit(&run, vec![event], consumed, None).await;
         }
         let mut machine = match self.machine_for(&run).await? {
@@ -114,11 +113,7 @@ impl Inner {
             workflow_type: run.workflow_type.clone(),
         };
         let mut machine = WorkflowMachine::new(factory.clone(), info, self.config.payload_limit);
-        let history = match self
-            .store
-            .history(run.run_id.clone(), run.workflow_id.clone(), 0)
-            .await
-        {
+        let history = match self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await {
             Ok(history) => history,
             Err(Error::CorruptHistory { reason, .. }) => {
                 return Ok(Err(MachineError::Corrupt(reason)));
@@ -150,10 +145,7 @@ impl Inner {
         consumed: Vec<i64>,
         machine: Option<WorkflowMachine>,
     ) -> Result<()> {
-        let effects: Vec<Effect> = events
-            .iter()
-            .filter_map(|e| effect_of(run, e, machine.as_ref()))
-            .collect();
+        let effects: Vec<Effect> = events.iter().filter_map(|e| effect_of(run, e, machine.as_ref())).collect();
         let last_event_id = run.next_event_id + events.len() as u64 - 1;
         let commit = WorkflowTaskCommit {
             run_id: run.run_id.clone(),
@@ -224,43 +216,25 @@ fn record_inbox_item(
                 },
             )?;
         }
-        InboxItem::ActivityClosed {
-            scheduled_event_id,
-            attempt,
-            last_failure,
-            outcome,
-        } => {
+        InboxItem::ActivityClosed { scheduled_event_id, attempt, last_failure, outcome } => {
             let started_event_id = if attempt > 0 {
                 machine.record(
                     now,
-                    E::ActivityTaskStarted {
-                        scheduled_event_id,
-                        attempt,
-                        last_failure: last_failure.clone(),
-                    },
+                    E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure: last_failure.clone() },
                 )?
             } else {
                 0
             };
             let closing = match outcome {
-                ActivityOutcome::Completed { result } => E::ActivityTaskCompleted {
-                    scheduled_event_id,
-                    started_event_id,
-                    result,
-                },
-                ActivityOutcome::Failed { failure } => E::ActivityTaskFailed {
-                    scheduled_event_id,
-                    started_event_id,
-                    failure,
-                },
-                ActivityOutcome::TimedOut {
-                    timeout_type,
-                    last_failure,
-                } => E::ActivityTaskTimedOut {
-                    scheduled_event_id,
-                    timeout_type,
-                    last_failure,
-                },
+                ActivityOutcome::Completed { result } => {
+                    E::ActivityTaskCompleted { scheduled_event_id, started_event_id, result }
+                }
+                ActivityOutcome::Failed { failure } => {
+                    E::ActivityTaskFailed { scheduled_event_id, started_event_id, failure }
+                }
+                ActivityOutcome::TimedOut { timeout_type, last_failure } => {
+                    E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure }
+                }
                 ActivityOutcome::Canceled => E::ActivityTaskCanceled { scheduled_event_id },
             };
             machine.record(now, closing)?;
@@ -278,53 +252,36 @@ fn record_inbox_item(
     Ok(())
 }
 
-fn effect_of(
-    run: &RunRecord,
-    event: &HistoryEvent,
-    machine: Option<&WorkflowMachine>,
-) -> Option<Effect> {
+fn effect_of(run: &RunRecord, event: &HistoryEvent, machine: Option<&WorkflowMachine>) -> Option<Effect> {
     use EventAttributes as E;
     match &event.attributes {
-        E::ActivityTaskScheduled {
-            seq,
-            activity_id,
-            activity_type,
-            input,
-            options,
-        } => Some(Effect::Dispatch(ActivityTask {
-            key: ActivityKey {
-                run_id: run.run_id.clone(),
-                seq: *seq,
-            },
-            workflow_id: run.workflow_id.clone(),
-            scheduled_event_id: event.event_id,
-            activity_id: activity_id.clone(),
-            activity_type: activity_type.clone(),
-            input: input.clone(),
-            options: options.clone(),
-            scheduled_at: event.timestamp,
-            attempt: 0,
-            running: false,
-            retry_at: None,
-            last_failure: None,
-            heartbeat_details: None,
-            cancel_requested: false,
-        })),
+        E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
+            Some(Effect::Dispatch(ActivityTask {
+                key: ActivityKey { run_id: run.run_id.clone(), seq: *seq },
+                workflow_id: run.workflow_id.clone(),
+                scheduled_event_id: event.event_id,
+                activity_id: activity_id.clone(),
+                activity_type: activity_type.clone(),
+                input: input.clone(),
+                options: options.clone(),
+                scheduled_at: event.timestamp,
+                attempt: 0,
+                running: false,
+                retry_at: None,
+                last_failure: None,
+                heartbeat_details: None,
+                cancel_requested: false,
+            }))
+        }
         E::TimerStarted { seq, duration } => Some(Effect::Arm(TimerTask {
             run_id: run.run_id.clone(),
             seq: *seq,
             started_event_id: event.event_id,
-            fire_at: event
-                .timestamp
-                .checked_add(*duration)
-                .unwrap_or(event.timestamp + crate::activity::MAX_DURATION),
+            fire_at: event.timestamp.checked_add(*duration).unwrap_or(event.timestamp + crate::activity::MAX_DURATION),
         })),
         E::ActivityTaskCancelRequested { scheduled_event_id } => {
             let seq = machine?.activity_seq_of(*scheduled_event_id)?;
-            Some(Effect::Cancel(ActivityKey {
-                run_id: run.run_id.clone(),
-                seq,
-            }))
+            Some(Effect::Cancel(ActivityKey { run_id: run.run_id.clone(), seq }))
         }
         e if e.is_close() => Some(Effect::Closed),
         _ => None,

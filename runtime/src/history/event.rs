@@ -22,11 +22,7 @@ pub struct HistoryEvent {
 
 impl HistoryEvent {
     pub(crate) fn new(event_id: u64, timestamp: SystemTime, attributes: EventAttributes) -> Self {
-        HistoryEvent {
-            event_id,
-            timestamp,
-            attributes,
-        }
+        HistoryEvent { event_id, timestamp, attributes }
     }
 
     /// The event's id: 1 for `WorkflowExecutionStarted`, then 2, 3, ...
@@ -63,17 +59,13 @@ impl<'de> Deserialize<'de> for HistoryEvent {
                 f.write_str("a history event: {event_id, timestamp, event_type, attributes}")
             }
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<HistoryEvent, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<HistoryEvent, A::Error> {
                 #[derive(Deserialize)]
                 struct Time(#[serde(with = "crate::history::serde_time")] SystemTime);
                 let (mut event_id, mut timestamp) = (None, None);
                 while event_id.is_none() || timestamp.is_none() {
-                    let key: std::borrow::Cow<'de, str> = map
-                        .next_key()?
-                        .ok_or_else(|| serde::de::Error::missing_field("event_id"))?;
+                    let key: std::borrow::Cow<'de, str> =
+                        map.next_key()?.ok_or_else(|| serde::de::Error::missing_field("event_id"))?;
                     match &*key {
                         "event_id" => event_id = Some(map.next_value()?),
                         "timestamp" => timestamp = Some(map.next_value::<Time>()?.0),
@@ -84,9 +76,7 @@ impl<'de> Deserialize<'de> for HistoryEvent {
                         }
                     }
                 }
-                let attributes = EventAttributes::deserialize(
-                    serde::de::value::MapAccessDeserializer::new(map),
-                )?;
+                let attributes = EventAttributes::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 Ok(HistoryEvent {
                     event_id: event_id.unwrap_or_default(),
                     timestamp: timestamp.unwrap_or(SystemTime::UNIX_EPOCH),
@@ -95,6 +85,26 @@ impl<'de> Deserialize<'de> for HistoryEvent {
             }
         }
         deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// One line: id, time, type, attributes as JSON.
+impl std::fmt::Display for HistoryEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let attributes = match serde_json::to_value(&self.attributes) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.remove("attributes").map(|a| a.to_string()).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        write!(
+            f,
+            "{:>4}  {}  {:<33} {}",
+            self.event_id,
+            humantime::format_rfc3339_millis(self.timestamp),
+            self.event_type(),
+            attributes
+        )
     }
 }
 
@@ -233,9 +243,7 @@ impl EventAttributes {
             EventAttributes::TimerStarted { .. } => "TimerStarted",
             EventAttributes::TimerFired { .. } => "TimerFired",
             EventAttributes::TimerCanceled { .. } => "TimerCanceled",
-            EventAttributes::WorkflowExecutionCancelRequested { .. } => {
-                "WorkflowExecutionCancelRequested"
-            }
+            EventAttributes::WorkflowExecutionCancelRequested { .. } => "WorkflowExecutionCancelRequested",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

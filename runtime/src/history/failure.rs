@@ -23,12 +23,7 @@ pub struct Failure {
 
 impl Failure {
     pub(crate) fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Failure {
-            error_type: error_type.into(),
-            message: message.into(),
-            details: None,
-            non_retryable: false,
-        }
+        Failure { error_type: error_type.into(), message: message.into(), details: None, non_retryable: false }
     }
 
     pub(crate) fn non_retryable(mut self) -> Self {
@@ -61,8 +56,7 @@ impl Failure {
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Failure");
-        d.field("error_type", &self.error_type)
-            .field("message", &self.message);
+        d.field("error_type", &self.error_type).field("message", &self.message);
         if let Some(details) = &self.details {
             d.field("details", details);
         }

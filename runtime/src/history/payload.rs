@@ -32,16 +32,10 @@ impl Eq for Payload {}
 
 impl Payload {
     /// Serializes `value` as JSON, refusing results over `limit` bytes.
-    pub(crate) fn encode<T: Serialize + ?Sized>(
-        value: &T,
-        limit: usize,
-    ) -> Result<Self, PayloadError> {
+    pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, limit: usize) -> Result<Self, PayloadError> {
         let json = serde_json::to_string(value).map_err(|e| PayloadError::Encode(e.to_string()))?;
         if json.len() > limit {
-            return Err(PayloadError::TooLarge {
-                size: json.len(),
-                limit,
-            });
+            return Err(PayloadError::TooLarge { size: json.len(), limit });
         }
         let raw = RawValue::from_string(json).map_err(|e| PayloadError::Encode(e.to_string()))?;
         Ok(Payload(raw))
@@ -49,14 +43,7 @@ impl Payload {
 
     /// Parses a JSON text into a payload (used by the store and the history importer).
     pub(crate) fn from_json(json: String) -> Result<Self, PayloadError> {
-        RawValue::from_string(json)
-            .map(Payload)
-            .map_err(|e| PayloadError::Decode(e.to_string()))
-    }
-
-    /// The `null` payload, for `()` inputs and results.
-    pub(crate) fn null() -> Self {
-        Payload(RawValue::from_string("null".to_owned()).expect("`null` is valid JSON"))
+        RawValue::from_string(json).map(Payload).map_err(|e| PayloadError::Decode(e.to_string()))
     }
 
     /// Deserializes the payload into `T`.

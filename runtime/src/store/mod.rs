@@ -131,16 +131,9 @@ pub(crate) struct TimerTask {
 /// How an activity ended, waiting in the run's inbox for the next workflow step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum ActivityOutcome {
-    Completed {
-        result: Payload,
-    },
-    Failed {
-        failure: Failure,
-    },
-    TimedOut {
-        timeout_type: TimeoutType,
-        last_failure: Option<Failure>,
-    },
+    Completed { result: Payload },
+    Failed { failure: Failure },
+    TimedOut { timeout_type: TimeoutType, last_failure: Option<Failure> },
     Canceled,
 }
 
@@ -194,23 +187,11 @@ pub(crate) enum ActivityUpdate {
     /// Attempt `attempt` starts (the row must be at `attempt - 1`, not running).
     Start { attempt: u32, at: SystemTime },
     /// Attempt `attempt` failed and will be retried at `retry_at`.
-    Retry {
-        attempt: u32,
-        retry_at: SystemTime,
-        failure: Failure,
-        heartbeat_details: Option<Payload>,
-    },
+    Retry { attempt: u32, retry_at: SystemTime, failure: Failure, heartbeat_details: Option<Payload> },
     /// Attempt `attempt` heartbeated.
-    Heartbeat {
-        attempt: u32,
-        details: Option<Payload>,
-    },
+    Heartbeat { attempt: u32, details: Option<Payload> },
     /// The activity ended (attempt 0 when no attempt ever started).
-    Close {
-        attempt: u32,
-        last_failure: Option<Failure>,
-        outcome: ActivityOutcome,
-    },
+    Close { attempt: u32, last_failure: Option<Failure>, outcome: ActivityOutcome },
     /// The activity was cancelled while no attempt ran (queued or in backoff).
     CancelIdle,
 }
@@ -251,20 +232,11 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Applies a fenced activity update; `Ok(false)` when the row is gone or
     /// at another attempt (a stale task). `Close` also adds the outcome to the
     /// run's inbox.
-    fn update_activity(
-        &self,
-        key: ActivityKey,
-        update: ActivityUpdate,
-    ) -> BoxFuture<'_, Result<bool>>;
+    fn update_activity(&self, key: ActivityKey, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
 
     /// A timer fired: removes its row and adds `TimerFired` to the inbox;
     /// `Ok(false)` if the row is gone (cancelled, or fired already).
-    fn fire_timer(
-        &self,
-        run_id: String,
-        seq: u32,
-        started_event_id: u64,
-    ) -> BoxFuture<'_, Result<bool>>;
+    fn fire_timer(&self, run_id: String, seq: u32, started_event_id: u64) -> BoxFuture<'_, Result<bool>>;
 
     /// Adds an item to an open run's inbox; `Ok(false)` if the run is closed or unknown.
     fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>>;
@@ -279,20 +251,17 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>>;
 
     /// A run's events with ids above `after`, checked (contiguous ids, checksums).
-    fn history(
-        &self,
-        run_id: String,
-        workflow_id: String,
-        after: u64,
-    ) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
+    fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
 
     /// A run's inbox, oldest first.
     fn inbox(&self, run_id: String) -> BoxFuture<'_, Result<Vec<InboxEntry>>>;
 
     /// A run's pending activities and timers.
-    fn pending(&self, run_id: String)
-    -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;
+    fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;
 
     /// Everything open, for the engine's start.
     fn recover(&self) -> BoxFuture<'_, Result<Recovery>>;
+
+    /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
+    fn close(&self);
 }

@@ -20,8 +20,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery,
-    RunFilter, RunRecord, RunStatus, Store, TimerTask, WorkflowTaskCommit,
+    ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
+    RunStatus, Store, TimerTask, WorkflowTaskCommit,
 };
 use crate::engine::Durability;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
@@ -93,16 +93,11 @@ CREATE INDEX inbox_by_run ON inbox (run_id, id);
 #[derive(Debug, Clone)]
 pub(crate) enum Location {
     Memory,
-    File {
-        path: PathBuf,
-        durability: Durability,
-        inline: bool,
-    },
+    File { path: PathBuf, durability: Durability, inline: bool },
 }
 
 type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
-type WriteJob =
-    Box<dyn FnOnce(std::result::Result<&Connection, &rusqlite::Error>) -> (bool, Reply) + Send>;
+type WriteJob = Box<dyn FnOnce(std::result::Result<&Connection, &rusqlite::Error>) -> (bool, Reply) + Send>;
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 enum Job {
@@ -111,15 +106,16 @@ enum Job {
 }
 
 enum Mode {
-    Inline(Mutex<Connection>),
-    Thread(mpsc::Sender<Job>),
+    /// `None` once closed.
+    Inline(Mutex<Option<Connection>>),
+    Thread(Mutex<Option<(mpsc::Sender<Job>, std::thread::JoinHandle<()>)>>),
 }
 
 /// The SQLite implementation of [`Store`].
 pub(crate) struct SqliteStore {
     mode: Mode,
-    /// Held for the store's life: one engine per file.
-    _lock: Option<File>,
+    /// Held until the store closes: one engine per file.
+    lock: Mutex<Option<File>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -135,33 +131,23 @@ impl SqliteStore {
             Location::Memory => {
                 let conn = Connection::open_in_memory()?;
                 prepare(&conn, None)?;
-                Ok(SqliteStore {
-                    mode: Mode::Inline(Mutex::new(conn)),
-                    _lock: None,
-                })
+                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), lock: Mutex::new(None) })
             }
-            Location::File {
-                path,
-                durability,
-                inline,
-            } => {
+            Location::File { path, durability, inline } => {
                 let lock = lock_file(path)?;
                 let conn = Connection::open(path)?;
                 prepare(&conn, Some(*durability))?;
                 let mode = if *inline {
-                    Mode::Inline(Mutex::new(conn))
+                    Mode::Inline(Mutex::new(Some(conn)))
                 } else {
                     let (tx, rx) = mpsc::channel();
-                    std::thread::Builder::new()
+                    let thread = std::thread::Builder::new()
                         .name("weft-sqlite".into())
                         .spawn(move || writer(conn, rx))
                         .map_err(Error::store)?;
-                    Mode::Thread(tx)
+                    Mode::Thread(Mutex::new(Some((tx, thread))))
                 };
-                Ok(SqliteStore {
-                    mode,
-                    _lock: Some(lock),
-                })
+                Ok(SqliteStore { mode, lock: Mutex::new(Some(lock)) })
             }
         }
     }
@@ -174,9 +160,9 @@ impl SqliteStore {
         match &self.mode {
             Mode::Inline(conn) => {
                 let mut conn = conn.lock();
+                let Some(conn) = conn.as_mut() else { return futures::future::ready(Err(Error::Shutdown)).boxed() };
                 let result = (|| {
-                    let tx =
-                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     let value = op(&tx)?;
                     tx.commit()?;
                     Ok(value)
@@ -202,7 +188,10 @@ impl SqliteStore {
                         (ok, reply)
                     }
                 });
-                let sent = sender.send(Job::Write(job));
+                let sent = match &*sender.lock() {
+                    Some((sender, _)) => sender.send(Job::Write(job)).map_err(drop),
+                    None => Err(()),
+                };
                 async move {
                     sent.map_err(|_| Error::Shutdown)?;
                     rx.await.map_err(|_| Error::Shutdown)?
@@ -218,12 +207,22 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         match &self.mode {
-            Mode::Inline(conn) => futures::future::ready(op(&conn.lock())).boxed(),
+            Mode::Inline(conn) => {
+                let result = match conn.lock().as_ref() {
+                    Some(conn) => op(conn),
+                    None => Err(Error::Shutdown),
+                };
+                futures::future::ready(result).boxed()
+            }
             Mode::Thread(sender) => {
                 let (tx, rx) = oneshot::channel();
-                let sent = sender.send(Job::Read(Box::new(move |conn| {
+                let job = Job::Read(Box::new(move |conn| {
                     let _ = tx.send(op(conn));
-                })));
+                }));
+                let sent = match &*sender.lock() {
+                    Some((sender, _)) => sender.send(job).map_err(drop),
+                    None => Err(()),
+                };
                 async move {
                     sent.map_err(|_| Error::Shutdown)?;
                     rx.await.map_err(|_| Error::Shutdown)?
@@ -234,20 +233,37 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Closes the store: queued writes finish, later calls fail with
+    /// `Shutdown`, and the file lock is released.
+    pub(crate) fn close(&self) {
+        match &self.mode {
+            Mode::Inline(conn) => drop(conn.lock().take()),
+            Mode::Thread(sender) => {
+                if let Some((sender, thread)) = sender.lock().take() {
+                    drop(sender);
+                    // The writer drains its queue, then exits; it never waits on us.
+                    let _ = thread.join();
+                }
+            }
+        }
+        self.lock.lock().take();
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 fn lock_file(path: &Path) -> Result<File> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(Error::store)?;
+    let file = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(Error::store)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
-            path: path.to_owned(),
-        }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: path.to_owned() }),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::store(e)),
     }
 }
@@ -265,21 +281,13 @@ fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
     }
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(Error::UnsupportedSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(Error::UnsupportedSchema { found: version, supported: SCHEMA_VERSION });
     }
     if version == 0 {
-        let has_tables: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')",
-            [],
-            |r| r.get(0),
-        )?;
+        let has_tables: bool =
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')", [], |r| r.get(0))?;
         if !has_tables {
-            conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))?;
+            conn.execute_batch(&format!("BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;
         }
     }
     Ok(())
@@ -295,11 +303,7 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Job::Read(read) => read(&conn),
                 Job::Write(write) => writes.push(write),
             }
-            next = if writes.len() < MAX_BATCH {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
+            next = if writes.len() < MAX_BATCH { rx.try_recv().ok() } else { None };
         }
         if writes.is_empty() {
             continue;
@@ -315,11 +319,7 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
         for write in writes {
             let _ = conn.execute_batch("SAVEPOINT job");
             let (ok, reply) = write(Ok(&conn));
-            let _ = conn.execute_batch(if ok {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
-            });
+            let _ = conn.execute_batch(if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" });
             replies.push(reply);
         }
         let commit = conn.execute_batch("COMMIT");
@@ -359,8 +359,7 @@ fn checksum(data: &str) -> i64 {
     crc32fast::hash(data.as_bytes()) as i64
 }
 
-const RUN_COLUMNS: &str =
-    "run_id, workflow_id, workflow_type, status, created_at, closed_at, next_event_id, held";
+const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, status, created_at, closed_at, next_event_id, held";
 
 fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
     let status: String = row.get(3)?;
@@ -407,10 +406,7 @@ type ActivityRow = (
 
 fn activity_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActivityRow> {
     Ok((
-        ActivityKey {
-            run_id: row.get(0)?,
-            seq: row.get(1)?,
-        },
+        ActivityKey { run_id: row.get(0)?, seq: row.get(1)? },
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
@@ -457,10 +453,7 @@ fn finish_activity(r: ActivityRow) -> Result<ActivityTask> {
         running,
         retry_at: retry_at.map(from_micros),
         last_failure: failure.as_deref().map(from_json).transpose()?,
-        heartbeat_details: hb
-            .map(Payload::from_json)
-            .transpose()
-            .map_err(Error::store)?,
+        heartbeat_details: hb.map(Payload::from_json).transpose().map_err(Error::store)?,
         cancel_requested: cancel,
     })
 }
@@ -489,23 +482,15 @@ fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<boo
         Some((next, status)) if next as u64 == c.first_event_id && status == "running" => {}
         _ => return Ok(false),
     }
-    let mut insert_event =
-        conn.prepare_cached("INSERT INTO events (run_id, event_id, event_type, data, checksum) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut insert_event = conn.prepare_cached(
+        "INSERT INTO events (run_id, event_id, event_type, data, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     for (i, event) in c.events.iter().enumerate() {
         if event.event_id != c.first_event_id + i as u64 {
-            return Err(Error::store(format!(
-                "event {} out of order in run {}",
-                event.event_id, c.run_id
-            )));
+            return Err(Error::store(format!("event {} out of order in run {}", event.event_id, c.run_id)));
         }
         let data = to_json(event)?;
-        insert_event.execute(params![
-            c.run_id,
-            event.event_id as i64,
-            event.event_type(),
-            data,
-            checksum(&data)
-        ])?;
+        insert_event.execute(params![c.run_id, event.event_id as i64, event.event_type(), data, checksum(&data)])?;
         apply_event(conn, c, event)?;
     }
     if !c.consumed.is_empty() {
@@ -515,10 +500,7 @@ fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<boo
         }
     }
     conn.prepare_cached("UPDATE runs SET next_event_id = ?2, held = NULL WHERE run_id = ?1")?
-        .execute(params![
-            c.run_id,
-            (c.first_event_id + c.events.len() as u64) as i64
-        ])?;
+        .execute(params![c.run_id, (c.first_event_id + c.events.len() as u64) as i64])?;
     Ok(true)
 }
 
@@ -526,13 +508,7 @@ fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<boo
 fn apply_event(conn: &Connection, c: &WorkflowTaskCommit, event: &HistoryEvent) -> Result<()> {
     let run_id = &c.run_id;
     match &event.attributes {
-        EventAttributes::ActivityTaskScheduled {
-            seq,
-            activity_id,
-            activity_type,
-            input,
-            options,
-        } => {
+        EventAttributes::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
             conn.prepare_cached(
                 "INSERT INTO activity_tasks (run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type, input, options, scheduled_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -550,14 +526,14 @@ fn apply_event(conn: &Connection, c: &WorkflowTaskCommit, event: &HistoryEvent) 
             ])?;
         }
         EventAttributes::ActivityTaskCancelRequested { scheduled_event_id } => {
-            conn.prepare_cached("UPDATE activity_tasks SET cancel_requested = 1 WHERE run_id = ?1 AND scheduled_event_id = ?2")?
-                .execute(params![run_id, *scheduled_event_id as i64])?;
+            conn.prepare_cached(
+                "UPDATE activity_tasks SET cancel_requested = 1 WHERE run_id = ?1 AND scheduled_event_id = ?2",
+            )?
+            .execute(params![run_id, *scheduled_event_id as i64])?;
         }
         EventAttributes::TimerStarted { seq, duration } => {
-            let fire_at = event
-                .timestamp
-                .checked_add(*duration)
-                .unwrap_or(event.timestamp + crate::activity::MAX_DURATION);
+            let fire_at =
+                event.timestamp.checked_add(*duration).unwrap_or(event.timestamp + crate::activity::MAX_DURATION);
             conn.prepare_cached("INSERT INTO timers (run_id, seq, started_event_id, fire_at) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![run_id, seq, event.event_id as i64, micros(fire_at)])?;
         }
@@ -567,17 +543,10 @@ fn apply_event(conn: &Connection, c: &WorkflowTaskCommit, event: &HistoryEvent) 
         }
         other => {
             if let Some(status) = RunStatus::after(other) {
-                conn.prepare_cached(
-                    "UPDATE runs SET status = ?2, closed_at = ?3 WHERE run_id = ?1",
-                )?
-                .execute(params![
-                    run_id,
-                    status.as_str(),
-                    micros(event.timestamp)
-                ])?;
+                conn.prepare_cached("UPDATE runs SET status = ?2, closed_at = ?3 WHERE run_id = ?1")?
+                    .execute(params![run_id, status.as_str(), micros(event.timestamp)])?;
                 for table in ["activity_tasks", "timers", "inbox"] {
-                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?
-                        .execute([run_id])?;
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([run_id])?;
                 }
             }
         }
@@ -649,44 +618,32 @@ fn update_activity(conn: &Connection, key: &ActivityKey, update: &ActivityUpdate
     Ok(changed == 1)
 }
 
-fn history(
-    conn: &Connection,
-    run_id: &str,
-    workflow_id: &str,
-    after: u64,
-) -> Result<Vec<HistoryEvent>> {
+fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Result<Vec<HistoryEvent>> {
     let corrupt = |reason: String| Error::CorruptHistory {
         workflow_id: workflow_id.to_owned(),
         run_id: run_id.to_owned(),
         reason,
     };
-    let mut stmt = conn.prepare_cached("SELECT event_id, data, checksum FROM events WHERE run_id = ?1 AND event_id > ?2 ORDER BY event_id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT event_id, data, checksum FROM events WHERE run_id = ?1 AND event_id > ?2 ORDER BY event_id",
+    )?;
     let rows = stmt.query_map(params![run_id, after as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
     })?;
     let mut events = Vec::new();
     let mut expected = after + 1;
     for row in rows {
         let (event_id, data, sum) = row?;
         if event_id as u64 != expected {
-            return Err(corrupt(format!(
-                "event {expected} is missing (found {event_id})"
-            )));
+            return Err(corrupt(format!("event {expected} is missing (found {event_id})")));
         }
         if checksum(&data) != sum {
             return Err(corrupt(format!("event {event_id} fails its checksum")));
         }
-        let event: HistoryEvent = serde_json::from_str(&data)
-            .map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
+        let event: HistoryEvent =
+            serde_json::from_str(&data).map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
         if event.event_id != expected {
-            return Err(corrupt(format!(
-                "event {event_id} says it is event {}",
-                event.event_id
-            )));
+            return Err(corrupt(format!("event {event_id} says it is event {}", event.event_id)));
         }
         events.push(event);
         expected += 1;
@@ -718,26 +675,16 @@ impl Store for SqliteStore {
 
     fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
-            conn.prepare_cached("UPDATE runs SET held = ?2 WHERE run_id = ?1")?
-                .execute(params![run_id, reason])?;
+            conn.prepare_cached("UPDATE runs SET held = ?2 WHERE run_id = ?1")?.execute(params![run_id, reason])?;
             Ok(())
         })
     }
 
-    fn update_activity(
-        &self,
-        key: ActivityKey,
-        update: ActivityUpdate,
-    ) -> BoxFuture<'_, Result<bool>> {
+    fn update_activity(&self, key: ActivityKey, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
         self.write(move |conn| update_activity(conn, &key, &update))
     }
 
-    fn fire_timer(
-        &self,
-        run_id: String,
-        seq: u32,
-        started_event_id: u64,
-    ) -> BoxFuture<'_, Result<bool>> {
+    fn fire_timer(&self, run_id: String, seq: u32, started_event_id: u64) -> BoxFuture<'_, Result<bool>> {
         self.write(move |conn| {
             let deleted = conn
                 .prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND seq = ?2")?
@@ -752,9 +699,7 @@ impl Store for SqliteStore {
     fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>> {
         self.write(move |conn| {
             let open: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')",
-                )?
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')")?
                 .query_row([&run_id], |r| r.get(0))?;
             if open {
                 insert_inbox(conn, &run_id, &item)?;
@@ -792,46 +737,38 @@ impl Store for SqliteStore {
                  ORDER BY created_at DESC, run_id LIMIT ?3"
             ))?;
             let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
-            let rows = stmt.query_map(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit], run_from_row)?;
+            let rows =
+                stmt.query_map(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit], run_from_row)?;
             rows.map(|r| finish_run(r?)).collect()
         })
     }
 
-    fn history(
-        &self,
-        run_id: String,
-        workflow_id: String,
-        after: u64,
-    ) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
+    fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
     }
 
     fn inbox(&self, run_id: String) -> BoxFuture<'_, Result<Vec<InboxEntry>>> {
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([&run_id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
+            let mut stmt = conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
             rows.map(|r| {
                 let (id, item) = r?;
-                Ok(InboxEntry {
-                    id,
-                    item: from_json(&item)?,
-                })
+                Ok(InboxEntry { id, item: from_json(&item)? })
             })
             .collect()
         })
     }
 
-    fn pending(
-        &self,
-        run_id: String,
-    ) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
+    fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks WHERE run_id = ?1 ORDER BY seq"))?;
-            let activities = stmt.query_map([&run_id], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
-            let mut stmt = conn.prepare_cached("SELECT run_id, seq, started_event_id, fire_at FROM timers WHERE run_id = ?1 ORDER BY seq")?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ACTIVITY_COLUMNS} FROM activity_tasks WHERE run_id = ?1 ORDER BY seq"
+            ))?;
+            let activities =
+                stmt.query_map([&run_id], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT run_id, seq, started_event_id, fire_at FROM timers WHERE run_id = ?1 ORDER BY seq",
+            )?;
             let timers = stmt.query_map([&run_id], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok((activities, timers))
         })
@@ -840,25 +777,17 @@ impl Store for SqliteStore {
     fn recover(&self) -> BoxFuture<'_, Result<Recovery>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare("SELECT DISTINCT run_id FROM inbox")?;
-            let runs_with_work = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut stmt =
-                conn.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks"))?;
-            let activities = stmt
-                .query_map([], activity_from_row)?
-                .map(|r| finish_activity(r?))
-                .collect::<Result<_>>()?;
-            let mut stmt =
-                conn.prepare("SELECT run_id, seq, started_event_id, fire_at FROM timers")?;
-            let timers = stmt
-                .query_map([], timer_from_row)?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(Recovery {
-                runs_with_work,
-                activities,
-                timers,
-            })
+            let runs_with_work = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let mut stmt = conn.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks"))?;
+            let activities =
+                stmt.query_map([], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
+            let mut stmt = conn.prepare("SELECT run_id, seq, started_event_id, fire_at FROM timers")?;
+            let timers = stmt.query_map([], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(Recovery { runs_with_work, activities, timers })
         })
+    }
+
+    fn close(&self) {
+        SqliteStore::close(self);
     }
 }

@@ -10,29 +10,12 @@ use crate::history::{EventAttributes, Failure, Payload};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
-    ScheduleActivity {
-        seq: u32,
-        activity_id: String,
-        activity_type: String,
-        input: Payload,
-        options: ActivityOptions,
-    },
-    RequestCancelActivity {
-        seq: u32,
-    },
-    StartTimer {
-        seq: u32,
-        duration: Duration,
-    },
-    CancelTimer {
-        seq: u32,
-    },
-    CompleteWorkflow {
-        result: Payload,
-    },
-    FailWorkflow {
-        failure: Failure,
-    },
+    ScheduleActivity { seq: u32, activity_id: String, activity_type: String, input: Payload, options: ActivityOptions },
+    RequestCancelActivity { seq: u32 },
+    StartTimer { seq: u32, duration: Duration },
+    CancelTimer { seq: u32 },
+    CompleteWorkflow { result: Payload },
+    FailWorkflow { failure: Failure },
     CancelWorkflow,
 }
 
@@ -40,18 +23,15 @@ impl Command {
     /// A short description for non-determinism reports.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Command::ScheduleActivity {
-                seq, activity_type, ..
-            } => {
+            Command::ScheduleActivity { seq, activity_type, .. } => {
                 format!("ScheduleActivityTask(seq {seq}, type `{activity_type}`)")
             }
             Command::RequestCancelActivity { seq } => {
                 format!("RequestCancelActivityTask(seq {seq})")
             }
-            Command::StartTimer { seq, duration } => format!(
-                "StartTimer(seq {seq}, {})",
-                humantime::format_duration(*duration)
-            ),
+            Command::StartTimer { seq, duration } => {
+                format!("StartTimer(seq {seq}, {})", humantime::format_duration(*duration))
+            }
             Command::CancelTimer { seq } => format!("CancelTimer(seq {seq})"),
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
@@ -63,9 +43,7 @@ impl Command {
 /// A short description of a command event for non-determinism reports.
 pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
     match attrs {
-        EventAttributes::ActivityTaskScheduled {
-            seq, activity_type, ..
-        } => {
+        EventAttributes::ActivityTaskScheduled { seq, activity_type, .. } => {
             format!("ActivityTaskScheduled(seq {seq}, type `{activity_type}`)")
         }
         EventAttributes::TimerStarted { seq, .. } => format!("TimerStarted(seq {seq})"),

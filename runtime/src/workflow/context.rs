@@ -36,14 +36,8 @@ pub(crate) struct WorkflowInfo {
 #[derive(Debug, Clone)]
 pub(crate) enum ActivityResolution {
     Completed(Payload),
-    Failed {
-        attempt: u32,
-        failure: Failure,
-    },
-    TimedOut {
-        timeout_type: TimeoutType,
-        last_failure: Option<Failure>,
-    },
+    Failed { attempt: u32, failure: Failure },
+    TimedOut { timeout_type: TimeoutType, last_failure: Option<Failure> },
     Canceled,
 }
 
@@ -52,6 +46,7 @@ pub(crate) struct Slot<T> {
     pub(crate) result: Option<T>,
     pub(crate) waker: Option<Waker>,
     pub(crate) cancel_requested: bool,
+    pub(crate) cancellation_type: CancellationType,
 }
 
 impl<T> Slot<T> {
@@ -71,7 +66,9 @@ pub(crate) struct WorkflowState {
     pub(crate) next_seq: u32,
     pub(crate) commands: Vec<Command>,
     pub(crate) activities: HashMap<u32, Slot<ActivityResolution>>,
-    pub(crate) timers: HashMap<u32, Slot<()>>,
+    /// `true` when fired, `false` when cancelled with the workflow.
+    pub(crate) timers: HashMap<u32, Slot<bool>>,
+    pub(crate) cancel_requested: bool,
     pub(crate) rng: u64,
     pub(crate) payload_limit: usize,
     /// Set while the machine tears the workflow down: drops issue no commands then.
@@ -81,9 +78,8 @@ pub(crate) struct WorkflowState {
 impl WorkflowState {
     pub(crate) fn new(info: WorkflowInfo, payload_limit: usize) -> Self {
         // Seed from the run id: the same run draws the same numbers on every replay.
-        let rng = info.run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        });
+        let rng =
+            info.run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
         WorkflowState {
             info,
             now: SystemTime::UNIX_EPOCH,
@@ -91,6 +87,7 @@ impl WorkflowState {
             commands: Vec::new(),
             activities: HashMap::new(),
             timers: HashMap::new(),
+            cancel_requested: false,
             rng,
             payload_limit,
             closing: false,
@@ -101,6 +98,41 @@ impl WorkflowState {
         let seq = self.next_seq;
         self.next_seq += 1;
         seq
+    }
+
+    /// Requests cancellation of activity `seq`, as its cancellation type says.
+    pub(crate) fn cancel_activity(&mut self, seq: u32) {
+        let Some(slot) = self.activities.get_mut(&seq) else { return };
+        if slot.result.is_some() || slot.cancel_requested {
+            return;
+        }
+        slot.cancel_requested = true;
+        let cancellation_type = slot.cancellation_type;
+        if cancellation_type != CancellationType::WaitCancellationCompleted {
+            slot.resolve(ActivityResolution::Canceled);
+        }
+        if cancellation_type != CancellationType::Abandon {
+            self.commands.push(Command::RequestCancelActivity { seq });
+        }
+    }
+
+    /// The workflow is cancelled: its activities are cancelled (each as its
+    /// type says) and its timers resolve to `Err(Canceled)`, in seq order.
+    pub(crate) fn cancel_workflow(&mut self) {
+        self.cancel_requested = true;
+        let mut activities: Vec<u32> = self.activities.keys().copied().collect();
+        activities.sort_unstable();
+        for seq in activities {
+            self.cancel_activity(seq);
+        }
+        let mut timers: Vec<u32> = self.timers.iter().filter(|(_, t)| t.result.is_none()).map(|(s, _)| *s).collect();
+        timers.sort_unstable();
+        for seq in timers {
+            if let Some(slot) = self.timers.get_mut(&seq) {
+                slot.resolve(false);
+            }
+            self.commands.push(Command::CancelTimer { seq });
+        }
     }
 
     /// splitmix64.
@@ -153,10 +185,7 @@ impl WorkflowContext {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&a.to_be_bytes());
         bytes[8..].copy_from_slice(&b.to_be_bytes());
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .to_string()
+        uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
     }
 
     /// Schedules an activity and returns a handle: a future of its result,
@@ -174,38 +203,20 @@ impl WorkflowContext {
         let _ = activity;
         let activity_type = A::NAME.to_owned();
         if let Err(source) = options.validate() {
-            return ActivityHandle::failed(
-                self,
-                ActivityFailure::InvalidOptions {
-                    activity_type,
-                    source,
-                },
-            );
+            return ActivityHandle::failed(self, ActivityFailure::InvalidOptions { activity_type, source });
         }
         let mut s = self.state.lock();
         let input = match Payload::encode(&input, s.payload_limit) {
             Ok(input) => input,
             Err(source) => {
                 drop(s);
-                return ActivityHandle::failed(
-                    self,
-                    ActivityFailure::Payload {
-                        activity_type,
-                        source,
-                    },
-                );
+                return ActivityHandle::failed(self, ActivityFailure::Payload { activity_type, source });
             }
         };
         let seq = s.next_seq();
         let activity_id = options.id().map_or_else(|| seq.to_string(), str::to_owned);
-        s.activities.insert(
-            seq,
-            Slot {
-                result: None,
-                waker: None,
-                cancel_requested: false,
-            },
-        );
+        let cancellation_type = options.cancellation();
+        s.activities.insert(seq, Slot { result: None, waker: None, cancel_requested: false, cancellation_type });
         s.commands.push(Command::ScheduleActivity {
             seq,
             activity_id: activity_id.clone(),
@@ -219,7 +230,6 @@ impl WorkflowContext {
             seq,
             activity_type: A::NAME,
             activity_id,
-            cancellation_type: options.cancellation(),
             early: None,
             _output: PhantomData,
         }
@@ -240,17 +250,21 @@ impl WorkflowContext {
 
     /// A durable timer: completes after `duration` of workflow time, recorded
     /// as `TimerStarted` / `TimerFired`; it survives engine restarts.
-    /// Dropping it before it fires cancels it (`TimerCanceled`).
+    /// Dropping it before it fires cancels it (`TimerCanceled`). Await it
+    /// with `?`: it fails with [`Canceled`] when the workflow is cancelled.
     pub fn sleep(&self, duration: Duration) -> Timer {
         let mut s = self.state.lock();
         let seq = s.next_seq();
         s.timers.insert(seq, Slot::default());
         s.commands.push(Command::StartTimer { seq, duration });
-        Timer {
-            ctx: self.clone(),
-            seq,
-            fired: false,
-        }
+        Timer { ctx: self.clone(), seq, fired: false }
+    }
+
+    /// Whether cancellation of this workflow was requested. Its activities
+    /// and timers are cancelled then; a workflow that returns an error after
+    /// that is recorded as `WorkflowExecutionCanceled`.
+    pub fn is_cancel_requested(&self) -> bool {
+        self.state.lock().cancel_requested
     }
 }
 
@@ -274,7 +288,6 @@ pub struct ActivityHandle<O> {
     seq: u32,
     activity_type: &'static str,
     activity_id: String,
-    cancellation_type: CancellationType,
     early: Option<ActivityFailure>,
     _output: PhantomData<fn() -> O>,
 }
@@ -286,7 +299,6 @@ impl<O> ActivityHandle<O> {
             seq: 0,
             activity_type: "",
             activity_id: String::new(),
-            cancellation_type: CancellationType::TryCancel,
             early: Some(failure),
             _output: PhantomData,
         }
@@ -308,21 +320,7 @@ impl<O> ActivityHandle<O> {
         if self.early.is_some() {
             return;
         }
-        let mut s = self.ctx.state.lock();
-        let Some(slot) = s.activities.get_mut(&self.seq) else {
-            return;
-        };
-        if slot.result.is_some() || slot.cancel_requested {
-            return;
-        }
-        slot.cancel_requested = true;
-        if self.cancellation_type != CancellationType::WaitCancellationCompleted {
-            slot.resolve(ActivityResolution::Canceled);
-        }
-        if self.cancellation_type != CancellationType::Abandon {
-            s.commands
-                .push(Command::RequestCancelActivity { seq: self.seq });
-        }
+        self.ctx.state.lock().cancel_activity(self.seq);
     }
 }
 
@@ -347,30 +345,15 @@ impl<O: DeserializeOwned> Future for ActivityHandle<O> {
         let activity_id = self.activity_id.clone();
         Poll::Ready(match resolution {
             ActivityResolution::Completed(payload) => {
-                payload.decode().map_err(|source| ActivityFailure::Payload {
-                    activity_type,
-                    source,
-                })
+                payload.decode().map_err(|source| ActivityFailure::Payload { activity_type, source })
             }
-            ActivityResolution::Failed { attempt, failure } => Err(ActivityFailure::Failed {
-                activity_type,
-                activity_id,
-                attempt,
-                failure,
-            }),
-            ActivityResolution::TimedOut {
-                timeout_type,
-                last_failure,
-            } => Err(ActivityFailure::TimedOut {
-                activity_type,
-                activity_id,
-                timeout_type,
-                last_failure,
-            }),
-            ActivityResolution::Canceled => Err(ActivityFailure::Canceled {
-                activity_type,
-                activity_id,
-            }),
+            ActivityResolution::Failed { attempt, failure } => {
+                Err(ActivityFailure::Failed { activity_type, activity_id, attempt, failure })
+            }
+            ActivityResolution::TimedOut { timeout_type, last_failure } => {
+                Err(ActivityFailure::TimedOut { activity_type, activity_id, timeout_type, last_failure })
+            }
+            ActivityResolution::Canceled => Err(ActivityFailure::Canceled { activity_type, activity_id }),
         })
     }
 }
@@ -384,7 +367,14 @@ impl<O> std::fmt::Debug for ActivityHandle<O> {
     }
 }
 
-/// A durable timer from [`WorkflowContext::sleep`].
+/// The workflow was cancelled while this timer ran. `?` turns it into a
+/// [`WorkflowError`](crate::WorkflowError), which ends the run as cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the workflow was cancelled")]
+pub struct Canceled;
+
+/// A durable timer from [`WorkflowContext::sleep`]: `Ok(())` when it fires,
+/// `Err(Canceled)` if the workflow is cancelled first.
 #[must_use = "a timer does nothing unless awaited"]
 pub struct Timer {
     ctx: WorkflowContext,
@@ -393,18 +383,15 @@ pub struct Timer {
 }
 
 impl Future for Timer {
-    type Output = ();
+    type Output = Result<(), Canceled>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut s = self.ctx.state.lock();
-        let slot = s
-            .timers
-            .get_mut(&self.seq)
-            .expect("a timer's slot lives until the timer is dropped");
-        if slot.result.is_some() {
+        let slot = s.timers.get_mut(&self.seq).expect("a timer's slot lives until the timer is dropped");
+        if let Some(fired) = slot.result {
             drop(s);
             self.fired = true;
-            Poll::Ready(())
+            Poll::Ready(if fired { Ok(()) } else { Err(Canceled) })
         } else {
             slot.waker = Some(cx.waker().clone());
             Poll::Pending
@@ -415,11 +402,7 @@ impl Future for Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         let mut s = self.ctx.state.lock();
-        let fired = s
-            .timers
-            .remove(&self.seq)
-            .is_some_and(|slot| slot.result.is_some())
-            || self.fired;
+        let fired = s.timers.remove(&self.seq).is_some_and(|slot| slot.result.is_some()) || self.fired;
         if !fired && !s.closing {
             s.commands.push(Command::CancelTimer { seq: self.seq });
         }

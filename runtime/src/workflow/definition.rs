@@ -51,9 +51,7 @@ pub struct WorkflowError {
 impl WorkflowError {
     /// An error with this message and the type `"WorkflowError"`.
     pub fn new(message: impl Into<String>) -> Self {
-        WorkflowError {
-            failure: Failure::new("WorkflowError", message),
-        }
+        WorkflowError { failure: Failure::new("WorkflowError", message) }
     }
 
     /// Sets the error type.

@@ -48,11 +48,7 @@ const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MachineError {
     Unregistered(String),
-    NonDeterminism {
-        event_id: u64,
-        expected: String,
-        found: String,
-    },
+    NonDeterminism { event_id: u64, expected: String, found: String },
     Corrupt(String),
     Panic(String),
 }
@@ -60,22 +56,12 @@ pub(crate) enum MachineError {
 impl std::fmt::Display for MachineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MachineError::NonDeterminism {
-                event_id,
-                expected,
-                found,
-            } => {
-                write!(
-                    f,
-                    "non-determinism at event {event_id}: history has {expected}, code issued {found}"
-                )
+            MachineError::NonDeterminism { event_id, expected, found } => {
+                write!(f, "non-determinism at event {event_id}: history has {expected}, code issued {found}")
             }
             MachineError::Corrupt(reason) => write!(f, "corrupt history: {reason}"),
             MachineError::Unregistered(workflow_type) => {
-                write!(
-                    f,
-                    "workflow type `{workflow_type}` is not registered with this engine"
-                )
+                write!(f, "workflow type `{workflow_type}` is not registered with this engine")
             }
             MachineError::Panic(message) => write!(f, "workflow code panicked: {message}"),
         }
@@ -106,7 +92,6 @@ pub(crate) struct WorkflowMachine {
     timer_event: HashMap<u32, u64>,
     /// `ActivityTaskStarted` event id -> attempt, until the closing event.
     started_attempt: HashMap<u64, u32>,
-    closed: bool,
     wake: Arc<WakeFlag>,
 }
 
@@ -124,7 +109,6 @@ impl WorkflowMachine {
             timer_by_event: HashMap::new(),
             timer_event: HashMap::new(),
             started_attempt: HashMap::new(),
-            closed: false,
             wake: Arc::new(WakeFlag(AtomicBool::new(false))),
         }
     }
@@ -132,11 +116,6 @@ impl WorkflowMachine {
     /// The id the next event will get.
     pub(crate) fn next_event_id(&self) -> u64 {
         self.next_event_id
-    }
-
-    /// Whether a close event has been applied.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed
     }
 
     /// Replays recorded events. After the last one, every command the code
@@ -164,11 +143,7 @@ impl WorkflowMachine {
     }
 
     /// Appends a new event (live execution) and applies it.
-    pub(crate) fn record(
-        &mut self,
-        timestamp: SystemTime,
-        attributes: EventAttributes,
-    ) -> Result<u64, MachineError> {
+    pub(crate) fn record(&mut self, timestamp: SystemTime, attributes: EventAttributes) -> Result<u64, MachineError> {
         let event = HistoryEvent::new(self.next_event_id, timestamp, attributes);
         self.next_event_id += 1;
         self.apply(&event)?;
@@ -181,36 +156,18 @@ impl WorkflowMachine {
     pub(crate) fn flush(&mut self, timestamp: SystemTime) -> Result<(), MachineError> {
         while let Some(command) = self.pending.front() {
             let attributes = match command.clone() {
-                Command::ScheduleActivity {
-                    seq,
-                    activity_id,
-                    activity_type,
-                    input,
-                    options,
-                } => EventAttributes::ActivityTaskScheduled {
-                    seq,
-                    activity_id,
-                    activity_type,
-                    input,
-                    options,
-                },
+                Command::ScheduleActivity { seq, activity_id, activity_type, input, options } => {
+                    EventAttributes::ActivityTaskScheduled { seq, activity_id, activity_type, input, options }
+                }
                 Command::RequestCancelActivity { seq } => {
-                    EventAttributes::ActivityTaskCancelRequested {
-                        scheduled_event_id: self.activity_event[&seq],
-                    }
+                    EventAttributes::ActivityTaskCancelRequested { scheduled_event_id: self.activity_event[&seq] }
                 }
-                Command::StartTimer { seq, duration } => {
-                    EventAttributes::TimerStarted { seq, duration }
+                Command::StartTimer { seq, duration } => EventAttributes::TimerStarted { seq, duration },
+                Command::CancelTimer { seq } => {
+                    EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] }
                 }
-                Command::CancelTimer { seq } => EventAttributes::TimerCanceled {
-                    started_event_id: self.timer_event[&seq],
-                },
-                Command::CompleteWorkflow { result } => {
-                    EventAttributes::WorkflowExecutionCompleted { result }
-                }
-                Command::FailWorkflow { failure } => {
-                    EventAttributes::WorkflowExecutionFailed { failure }
-                }
+                Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
+                Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
                 Command::CancelWorkflow => EventAttributes::WorkflowExecutionCanceled {},
             };
             self.record(timestamp, attributes)?;
@@ -229,9 +186,7 @@ impl WorkflowMachine {
         match &event.attributes {
             E::WorkflowExecutionStarted { input, .. } => {
                 if self.future.is_some() || event.event_id != 1 {
-                    return Err(MachineError::Corrupt(
-                        "`WorkflowExecutionStarted` is not the first event".into(),
-                    ));
+                    return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
                 }
                 let ctx = WorkflowContext::new(self.state.clone());
                 match (self.factory)(ctx, input) {
@@ -239,8 +194,7 @@ impl WorkflowMachine {
                     Err(e) => {
                         // The input does not decode: the workflow fails at once, deterministically.
                         let failure =
-                            Failure::new("PayloadError", format!("workflow input rejected: {e}"))
-                                .non_retryable();
+                            Failure::new("PayloadError", format!("workflow input rejected: {e}")).non_retryable();
                         self.pending.push_back(Command::FailWorkflow { failure });
                         return Ok(());
                     }
@@ -256,97 +210,70 @@ impl WorkflowMachine {
             }
             E::ActivityTaskCancelRequested { scheduled_event_id } => {
                 let seq = self.activity_seq(*scheduled_event_id)?;
-                self.match_command(
-                    event,
-                    |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq),
-                )
+                self.match_command(event, |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq))
             }
-            E::ActivityTaskStarted {
-                scheduled_event_id,
-                attempt,
-                ..
-            } => {
+            E::ActivityTaskStarted { scheduled_event_id, attempt, .. } => {
                 self.activity_seq(*scheduled_event_id)?;
                 self.started_attempt.insert(event.event_id, *attempt);
                 Ok(())
             }
-            E::ActivityTaskCompleted {
-                scheduled_event_id,
-                result,
-                ..
-            } => self.resolve_activity(
-                *scheduled_event_id,
-                ActivityResolution::Completed(result.clone()),
-            ),
-            E::ActivityTaskFailed {
-                scheduled_event_id,
-                started_event_id,
-                failure,
-            } => {
+            E::ActivityTaskCompleted { scheduled_event_id, result, .. } => {
+                self.resolve_activity(*scheduled_event_id, ActivityResolution::Completed(result.clone()))
+            }
+            E::ActivityTaskFailed { scheduled_event_id, started_event_id, failure } => {
                 let attempt = self.started_attempt.remove(started_event_id).unwrap_or(1);
                 self.resolve_activity(
                     *scheduled_event_id,
-                    ActivityResolution::Failed {
-                        attempt,
-                        failure: failure.clone(),
-                    },
+                    ActivityResolution::Failed { attempt, failure: failure.clone() },
                 )
             }
-            E::ActivityTaskTimedOut {
-                scheduled_event_id,
-                timeout_type,
-                last_failure,
-            } => self.resolve_activity(
+            E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => self.resolve_activity(
                 *scheduled_event_id,
-                ActivityResolution::TimedOut {
-                    timeout_type: *timeout_type,
-                    last_failure: last_failure.clone(),
-                },
+                ActivityResolution::TimedOut { timeout_type: *timeout_type, last_failure: last_failure.clone() },
             ),
             E::ActivityTaskCanceled { scheduled_event_id } => {
                 self.resolve_activity(*scheduled_event_id, ActivityResolution::Canceled)
             }
             E::TimerStarted { seq, .. } => {
-                self.match_command(
-                    event,
-                    |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq),
-                )?;
+                self.match_command(event, |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq))?;
                 self.timer_by_event.insert(event.event_id, *seq);
                 self.timer_event.insert(*seq, event.event_id);
                 Ok(())
             }
             E::TimerFired { started_event_id } => {
                 let seq = self.timer_seq(*started_event_id)?;
-                if let Some(slot) = self.state.lock().timers.get_mut(&seq) {
-                    slot.resolve(());
+                if let Some(slot) = self.state.lock().timers.get_mut(&seq)
+                    && slot.result.is_none()
+                {
+                    slot.resolve(true);
                 }
                 self.activate()
             }
             E::TimerCanceled { started_event_id } => {
                 let seq = self.timer_seq(*started_event_id)?;
-                self.match_command(
-                    event,
-                    |c| matches!(c, Command::CancelTimer { seq: s } if *s == seq),
-                )
+                self.match_command(event, |c| matches!(c, Command::CancelTimer { seq: s } if *s == seq))
             }
-            E::WorkflowExecutionCancelRequested { .. } => self.activate(),
+            E::WorkflowExecutionCancelRequested { .. } => {
+                self.state.lock().cancel_workflow();
+                self.activate()
+            }
             E::WorkflowExecutionCompleted { .. } => {
                 self.match_command(event, |c| matches!(c, Command::CompleteWorkflow { .. }))?;
-                self.close();
+                self.teardown();
                 Ok(())
             }
             E::WorkflowExecutionFailed { .. } => {
                 self.match_command(event, |c| matches!(c, Command::FailWorkflow { .. }))?;
-                self.close();
+                self.teardown();
                 Ok(())
             }
             E::WorkflowExecutionCanceled {} => {
                 self.match_command(event, |c| matches!(c, Command::CancelWorkflow))?;
-                self.close();
+                self.teardown();
                 Ok(())
             }
             E::WorkflowExecutionTerminated { .. } => {
-                self.close();
+                self.teardown();
                 Ok(())
             }
         }
@@ -382,19 +309,18 @@ impl WorkflowMachine {
 
     fn activity_seq(&self, scheduled_event_id: u64) -> Result<u32, MachineError> {
         self.activity_by_event.get(&scheduled_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!("event refers to activity event {scheduled_event_id}, which is not `ActivityTaskScheduled`"))
+            MachineError::Corrupt(format!(
+                "event refers to activity event {scheduled_event_id}, which is not `ActivityTaskScheduled`"
+            ))
         })
     }
 
     fn timer_seq(&self, started_event_id: u64) -> Result<u32, MachineError> {
-        self.timer_by_event
-            .get(&started_event_id)
-            .copied()
-            .ok_or_else(|| {
-                MachineError::Corrupt(format!(
-                    "event refers to timer event {started_event_id}, which is not `TimerStarted`"
-                ))
-            })
+        self.timer_by_event.get(&started_event_id).copied().ok_or_else(|| {
+            MachineError::Corrupt(format!(
+                "event refers to timer event {started_event_id}, which is not `TimerStarted`"
+            ))
+        })
     }
 
     fn resolve_activity(
@@ -441,17 +367,14 @@ impl WorkflowMachine {
         self.pending.extend(self.state.lock().commands.drain(..));
         if let Some(result) = outcome {
             self.teardown();
+            let cancelled = self.state.lock().cancel_requested;
             self.pending.push_back(match result {
                 Ok(result) => Command::CompleteWorkflow { result },
+                Err(_) if cancelled => Command::CancelWorkflow,
                 Err(failure) => Command::FailWorkflow { failure },
             });
         }
         Ok(())
-    }
-
-    fn close(&mut self) {
-        self.closed = true;
-        self.teardown();
     }
 
     /// Drops the workflow future; its timers issue no commands while dropped.

@@ -35,5 +35,5 @@ mod definition;
 pub(crate) mod machine;
 
 pub(crate) use context::WorkflowInfo;
-pub use context::{ActivityHandle, Timer, WorkflowContext};
+pub use context::{ActivityHandle, Canceled, Timer, WorkflowContext};
 pub use definition::{Workflow, WorkflowError, WorkflowResult};

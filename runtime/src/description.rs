@@ -1,0 +1,119 @@
+//! What `describe` reports about a run: its status and what it waits on.
+
+use std::time::SystemTime;
+
+use crate::RunStatus;
+use crate::history::{Failure, Payload};
+use crate::store::{ActivityTask, RunRecord, TimerTask};
+
+/// A run's state: status, hold reason, pending activities and timers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkflowDescription {
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// The registered workflow type.
+    pub workflow_type: String,
+    /// Open or how it closed.
+    pub status: RunStatus,
+    /// When the run was started.
+    pub start_time: SystemTime,
+    /// When it closed, if it did.
+    pub close_time: Option<SystemTime>,
+    /// How many events its history holds.
+    pub history_length: u64,
+    /// Why the run is held (non-determinism, a workflow panic, corruption), if it is.
+    pub held: Option<String>,
+    /// Activities scheduled and not closed.
+    pub pending_activities: Vec<PendingActivity>,
+    /// Timers started and not fired.
+    pub pending_timers: Vec<PendingTimer>,
+}
+
+/// An activity that has not closed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PendingActivity {
+    /// The activity id.
+    pub activity_id: String,
+    /// The activity type.
+    pub activity_type: String,
+    /// Its `ActivityTaskScheduled` event.
+    pub scheduled_event_id: u64,
+    /// Whether it waits, runs, or backs off before a retry.
+    pub state: PendingActivityState,
+    /// Attempts started so far (the running one included).
+    pub attempt: u32,
+    /// When it was scheduled.
+    pub scheduled_time: SystemTime,
+    /// When the next attempt starts, while backing off.
+    pub next_attempt_time: Option<SystemTime>,
+    /// The last failed attempt's error.
+    pub last_failure: Option<Failure>,
+    /// The last recorded heartbeat details.
+    pub last_heartbeat_details: Option<Payload>,
+    /// Whether the workflow asked to cancel it.
+    pub cancel_requested: bool,
+}
+
+/// Where a pending activity is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingActivityState {
+    /// Waiting for its first attempt.
+    Scheduled,
+    /// An attempt is running.
+    Started,
+    /// Waiting out the backoff before its next attempt.
+    Backoff,
+}
+
+/// A durable timer that has not fired.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PendingTimer {
+    /// The `TimerStarted` event.
+    pub started_event_id: u64,
+    /// When it fires.
+    pub fire_time: SystemTime,
+}
+
+impl WorkflowDescription {
+    pub(crate) fn new(run: RunRecord, activities: Vec<ActivityTask>, timers: Vec<TimerTask>) -> Self {
+        WorkflowDescription {
+            history_length: run.next_event_id - 1,
+            workflow_id: run.workflow_id,
+            run_id: run.run_id,
+            workflow_type: run.workflow_type,
+            status: run.status,
+            start_time: run.created_at,
+            close_time: run.closed_at,
+            held: run.held,
+            pending_activities: activities
+                .into_iter()
+                .map(|a| PendingActivity {
+                    state: match (a.running, a.attempt) {
+                        (true, _) => PendingActivityState::Started,
+                        (false, 0) => PendingActivityState::Scheduled,
+                        (false, _) => PendingActivityState::Backoff,
+                    },
+                    activity_id: a.activity_id,
+                    scheduled_event_id: a.scheduled_event_id,
+                    activity_type: a.activity_type,
+                    attempt: a.attempt,
+                    scheduled_time: a.scheduled_at,
+                    next_attempt_time: a.retry_at,
+                    last_failure: a.last_failure,
+                    last_heartbeat_details: a.heartbeat_details,
+                    cancel_requested: a.cancel_requested,
+                })
+                .collect(),
+            pending_timers: timers
+                .into_iter()
+                .map(|t| PendingTimer { started_event_id: t.started_event_id, fire_time: t.fire_at })
+                .collect(),
+        }
+    }
+}
