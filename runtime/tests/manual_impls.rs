@@ -31,7 +31,7 @@ impl Workflow for Hello {
     fn run(ctx: WorkflowContext, input: String) -> impl Future<Output = WorkflowResult<String>> + Send + 'static {
         async move {
             let a = ctx.execute_activity(Greet, input, ActivityOptions::start_to_close(Duration::from_secs(5))).await?;
-            ctx.sleep(Duration::from_millis(10)).await;
+            ctx.sleep(Duration::from_millis(10)).await?;
             let b = ctx.execute_activity(Greet, a, ActivityOptions::start_to_close(Duration::from_secs(5))).await?;
             Ok(b)
         }
