@@ -66,6 +66,7 @@ mod engine;
 mod error;
 pub mod history;
 mod store;
+pub mod testing;
 pub mod workflow;
 
 pub use activity::{

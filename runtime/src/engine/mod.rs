@@ -231,6 +231,12 @@ impl Engine {
         Client::new(self.inner.clone())
     }
 
+    /// The engine's clock: wall time, or virtual time under `tokio::time::pause`
+    /// (see [`testing`](crate::testing)). History timestamps come from it.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.inner.clock.now()
+    }
+
     /// Stops all background work and waits until it has stopped. Running
     /// activity attempts are dropped; the next engine retries them.
     pub async fn shutdown(self) {

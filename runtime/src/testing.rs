@@ -1,0 +1,82 @@
+//! Testing workflows on virtual time.
+//!
+//! The engine's clock is tokio's: every timeout, backoff and durable timer is
+//! a tokio `sleep_until`, and every history timestamp is read from tokio's
+//! clock. Under [`tokio::time::pause`] (`#[tokio::test(start_paused = true)]`)
+//! tokio jumps ahead whenever every task is waiting on time, so a test of a
+//! ten-minute timeout runs in milliseconds, and always the same way.
+//!
+//! [`TestEnv`] is an in-memory engine for such tests.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use weft::testing::TestEnv;
+//! use weft::{activity, workflow, ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowResult};
+//!
+//! #[activity]
+//! async fn slow(_ctx: ActivityContext) -> Result<(), ActivityError> {
+//!     tokio::time::sleep(Duration::from_secs(600)).await;
+//!     Ok(())
+//! }
+//!
+//! #[workflow]
+//! async fn impatient(ctx: WorkflowContext) -> WorkflowResult<bool> {
+//!     let options = ActivityOptions::start_to_close(Duration::from_secs(60)).retry_policy(weft::RetryPolicy::no_retries());
+//!     Ok(ctx.execute_activity(slow, (), options).await.is_err())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> weft::Result<()> {
+//! // In a test: #[tokio::test(start_paused = true)]
+//! let env = TestEnv::start(Engine::builder().register_workflow(impatient).register_activity(slow)).await?;
+//! let started = env.now();
+//! let handle = env.client().start_workflow(impatient, "wf", ()).await?;
+//! assert!(handle.result().await?, "the attempt timed out");
+//! assert!(env.now().duration_since(started).unwrap() >= Duration::from_secs(60));
+//! env.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::SystemTime;
+
+use crate::{Client, Engine, EngineBuilder, Result};
+
+/// An in-memory engine for tests on virtual time.
+///
+/// Start it inside `#[tokio::test(start_paused = true)]` (a current-thread
+/// runtime with tokio's clock paused); the engine then never waits for real.
+#[derive(Debug)]
+pub struct TestEnv {
+    engine: Engine,
+}
+
+impl TestEnv {
+    /// Builds `builder` on an in-memory store.
+    pub async fn start(builder: EngineBuilder) -> Result<Self> {
+        let engine = builder.in_memory().build().await?;
+        Ok(TestEnv { engine })
+    }
+
+    /// The engine's client.
+    pub fn client(&self) -> Client {
+        self.engine.client()
+    }
+
+    /// The engine's current (virtual) time.
+    pub fn now(&self) -> SystemTime {
+        self.engine.now()
+    }
+
+    /// The engine under test.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Stops the engine.
+    pub async fn shutdown(self) {
+        self.engine.shutdown().await;
+    }
+}
