@@ -30,7 +30,7 @@ impl Inner {
         if let Some(at) = task.retry_at
             && at > self.clock.now()
         {
-            self.timers.push(self.clock.instant_at(at), TimerAction::Retry(task));
+            self.timers.push(self.clock.instant_at(at), TimerAction::Retry(Box::new(task)));
             return;
         }
         let inner = self.clone();

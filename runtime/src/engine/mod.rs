@@ -289,7 +289,7 @@ impl Inner {
                     }
                 });
             }
-            TimerAction::Retry(task) => self.start_activity(task),
+            TimerAction::Retry(task) => self.start_activity(*task),
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) enum TimerAction {
     /// A workflow timer is due.
     Fire(TimerTask),
     /// An activity's backoff is over: run its next attempt.
-    Retry(ActivityTask),
+    Retry(Box<ActivityTask>),
 }
 
 struct Entry {

@@ -16,7 +16,7 @@ use crate::{Error, Result};
 
 /// What a committed step asks of the engine.
 enum Effect {
-    Dispatch(ActivityTask),
+    Dispatch(Box<ActivityTask>),
     Arm(TimerTask),
     Cancel(ActivityKey),
     Closed,
@@ -167,7 +167,7 @@ impl Inner {
         let mut closed = false;
         for effect in effects {
             match effect {
-                Effect::Dispatch(task) => self.start_activity(task),
+                Effect::Dispatch(task) => self.start_activity(*task),
                 Effect::Arm(timer) => self.arm_timer(timer),
                 Effect::Cancel(key) => self.cancel_activity(key),
                 Effect::Closed => closed = true,
@@ -256,7 +256,7 @@ fn effect_of(run: &RunRecord, event: &HistoryEvent, machine: Option<&WorkflowMac
     use EventAttributes as E;
     match &event.attributes {
         E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
-            Some(Effect::Dispatch(ActivityTask {
+            Some(Effect::Dispatch(Box::new(ActivityTask {
                 key: ActivityKey { run_id: run.run_id.clone(), seq: *seq },
                 workflow_id: run.workflow_id.clone(),
                 scheduled_event_id: event.event_id,
@@ -271,7 +271,7 @@ fn effect_of(run: &RunRecord, event: &HistoryEvent, machine: Option<&WorkflowMac
                 last_failure: None,
                 heartbeat_details: None,
                 cancel_requested: false,
-            }))
+            })))
         }
         E::TimerStarted { seq, duration } => Some(Effect::Arm(TimerTask {
             run_id: run.run_id.clone(),

@@ -7,6 +7,8 @@
 //! group commit) or in memory.
 
 pub(crate) mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::time::SystemTime;
 

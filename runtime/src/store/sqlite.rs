@@ -631,8 +631,7 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
     })?;
     let mut events = Vec::new();
-    let mut expected = after + 1;
-    for row in rows {
+    for (expected, row) in (after + 1..).zip(rows) {
         let (event_id, data, sum) = row?;
         if event_id as u64 != expected {
             return Err(corrupt(format!("event {expected} is missing (found {event_id})")));
@@ -646,7 +645,6 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
             return Err(corrupt(format!("event {event_id} says it is event {}", event.event_id)));
         }
         events.push(event);
-        expected += 1;
     }
     Ok(events)
 }
