@@ -109,6 +109,16 @@ pub enum Error {
         /// What the workflow code did instead.
         found: String,
     },
+    /// The workflow's code panicked; the run is held until code that does not panic runs it.
+    #[error("workflow `{workflow_id}` (run {run_id}) panicked: {message}")]
+    WorkflowPanicked {
+        /// The workflow id.
+        workflow_id: String,
+        /// The held run.
+        run_id: String,
+        /// The panic message.
+        message: String,
+    },
     /// A run's stored history is damaged; the run is quarantined.
     #[error("corrupt history of workflow `{workflow_id}` (run {run_id}): {reason}")]
     CorruptHistory {

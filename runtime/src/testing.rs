@@ -80,3 +80,69 @@ impl TestEnv {
         self.engine.shutdown().await;
     }
 }
+
+/// Replays recorded histories against the workflow code you have now, in an
+/// ordinary test: a change that would break runs already in flight fails it.
+///
+/// ```
+/// use weft::testing::Replayer;
+/// use weft::{workflow, WorkflowContext, WorkflowResult};
+///
+/// #[workflow]
+/// async fn noop(_ctx: WorkflowContext) -> WorkflowResult<()> {
+///     Ok(())
+/// }
+///
+/// let history = r#"[
+///   {"event_id":1,"timestamp":"2026-01-01T00:00:00Z","event_type":"WorkflowExecutionStarted",
+///    "attributes":{"workflow_type":"noop","workflow_id":"w","run_id":"r","input":null}},
+///   {"event_id":2,"timestamp":"2026-01-01T00:00:00Z","event_type":"WorkflowExecutionCompleted",
+///    "attributes":{"result":null}}
+/// ]"#;
+/// Replayer::new().register_workflow(noop).replay_json(history).unwrap();
+/// ```
+#[derive(Debug, Default)]
+pub struct Replayer {
+    registry: crate::engine::Registry,
+}
+
+impl Replayer {
+    /// A replayer that knows no workflow yet.
+    pub fn new() -> Self {
+        Replayer::default()
+    }
+
+    /// Registers the workflow code to replay histories against.
+    #[must_use]
+    pub fn register_workflow<W: crate::Workflow>(mut self, workflow: W) -> Self {
+        let _ = workflow;
+        self.registry.add_workflow::<W>();
+        self
+    }
+
+    /// Replays one run's history. Fails with [`Error::NonDeterminism`](crate::Error::NonDeterminism)
+    /// when the code issues other commands than the history records,
+    /// [`Error::CorruptHistory`](crate::Error::CorruptHistory) when the history itself is broken,
+    /// and [`Error::UnknownWorkflowType`](crate::Error::UnknownWorkflowType) for an unregistered type.
+    pub fn replay(&self, history: &[crate::history::HistoryEvent]) -> Result<()> {
+        crate::engine::replay(&self.registry, history)
+    }
+
+    /// Replays a history in the JSON format of `weft workflow history --output json`
+    /// (an array of events).
+    pub fn replay_json(&self, json: &str) -> Result<()> {
+        let history: Vec<crate::history::HistoryEvent> =
+            serde_json::from_str(json).map_err(|e| crate::Error::CorruptHistory {
+                workflow_id: String::new(),
+                run_id: String::new(),
+                reason: format!("the JSON history does not parse: {e}"),
+            })?;
+        self.replay(&history)
+    }
+
+    /// Replays a JSON history file.
+    pub fn replay_file(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let json = std::fs::read_to_string(path.as_ref()).map_err(crate::Error::store)?;
+        self.replay_json(&json)
+    }
+}

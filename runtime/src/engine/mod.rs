@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 use self::clock::Clock;
 pub(crate) use self::registry::Registry;
 use self::timers::{TimerAction, TimerQueue};
+pub(crate) use self::workflow_task::replay;
 use crate::activity::{ActivityFn, AttemptShared};
 use crate::history::DEFAULT_PAYLOAD_LIMIT;
 use crate::store::sqlite::{Location, SqliteStore};

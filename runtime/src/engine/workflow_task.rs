@@ -287,3 +287,39 @@ fn effect_of(run: &RunRecord, event: &HistoryEvent, machine: Option<&WorkflowMac
         _ => None,
     }
 }
+
+/// Replays a whole history against registered code, outside any engine.
+pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Result<()> {
+    let Some(EventAttributes::WorkflowExecutionStarted { workflow_type, workflow_id, run_id, .. }) =
+        history.first().map(HistoryEvent::attributes)
+    else {
+        return Err(Error::CorruptHistory {
+            workflow_id: String::new(),
+            run_id: String::new(),
+            reason: "a history starts with `WorkflowExecutionStarted`".to_owned(),
+        });
+    };
+    let factory = registry
+        .workflows
+        .get(workflow_type.as_str())
+        .ok_or_else(|| Error::UnknownWorkflowType { workflow_type: workflow_type.clone() })?;
+    let info =
+        WorkflowInfo { workflow_id: workflow_id.clone(), run_id: run_id.clone(), workflow_type: workflow_type.clone() };
+    let mut machine = WorkflowMachine::new(factory.clone(), info, usize::MAX);
+    machine.replay(history).map_err(|error| match error {
+        MachineError::NonDeterminism { event_id, expected, found } => Error::NonDeterminism {
+            workflow_id: workflow_id.clone(),
+            run_id: run_id.clone(),
+            event_id,
+            expected,
+            found,
+        },
+        MachineError::Panic(message) => {
+            Error::WorkflowPanicked { workflow_id: workflow_id.clone(), run_id: run_id.clone(), message }
+        }
+        MachineError::Unregistered(workflow_type) => Error::UnknownWorkflowType { workflow_type },
+        MachineError::Corrupt(reason) => {
+            Error::CorruptHistory { workflow_id: workflow_id.clone(), run_id: run_id.clone(), reason }
+        }
+    })
+}
