@@ -45,8 +45,28 @@ impl Client {
         workflow_id: impl Into<String>,
         input: W::Input,
     ) -> Result<WorkflowHandle<W::Output>> {
+        self.start_workflow_with(workflow, WorkflowOptions::new(workflow_id), input).await
+    }
+
+    /// Starts a run with options: the workflow id and its reuse policy.
+    ///
+    /// ```no_run
+    /// # use weft::{workflow, WorkflowContext, WorkflowResult, WorkflowOptions, WorkflowIdReusePolicy};
+    /// # #[workflow] async fn nightly(_ctx: WorkflowContext) -> WorkflowResult<()> { Ok(()) }
+    /// # async fn f(client: weft::Client) -> weft::Result<()> {
+    /// // Run the nightly job once per date, even if this code runs twice.
+    /// let options = WorkflowOptions::new("nightly-2026-11-22").id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
+    /// client.start_workflow_with(nightly, options, ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_workflow_with<W: Workflow>(
+        &self,
+        workflow: W,
+        options: WorkflowOptions,
+        input: W::Input,
+    ) -> Result<WorkflowHandle<W::Output>> {
         let _ = workflow;
-        let workflow_id = workflow_id.into();
+        let WorkflowOptions { workflow_id, id_reuse_policy } = options;
         if workflow_id.is_empty() {
             return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
         }
@@ -69,7 +89,7 @@ impl Client {
             next_event_id: 1,
             held: None,
         };
-        self.inner.store.create_run(run, InboxItem::Start { input }).await?;
+        self.inner.store.create_run(run, InboxItem::Start { input }, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
         self.inner.schedule_workflow_task(run_id.clone());
         Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _output: PhantomData })
@@ -140,6 +160,42 @@ impl Client {
             .await?
             .ok_or_else(|| Error::WorkflowNotFound { workflow_id: workflow_id.to_owned() })
     }
+}
+
+/// How a workflow is started: its id and what to do if the id was used before.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct WorkflowOptions {
+    workflow_id: String,
+    id_reuse_policy: WorkflowIdReusePolicy,
+}
+
+impl WorkflowOptions {
+    /// Options with this workflow id and the default reuse policy.
+    pub fn new(workflow_id: impl Into<String>) -> Self {
+        WorkflowOptions { workflow_id: workflow_id.into(), id_reuse_policy: WorkflowIdReusePolicy::default() }
+    }
+
+    /// What to do when a closed run already used the id (an open one always refuses).
+    pub fn id_reuse_policy(mut self, policy: WorkflowIdReusePolicy) -> Self {
+        self.id_reuse_policy = policy;
+        self
+    }
+}
+
+/// Whether a workflow id whose earlier run has closed may start again, as in
+/// Temporal. An id with an open run is always refused with
+/// [`Error::AlreadyStarted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WorkflowIdReusePolicy {
+    /// Start a new run whatever the last one did.
+    #[default]
+    AllowDuplicate,
+    /// Start again only if the last run did not complete (failed, cancelled, terminated).
+    AllowDuplicateFailedOnly,
+    /// Never reuse the id: `AlreadyStarted` names the earlier run.
+    RejectDuplicate,
 }
 
 /// Which runs [`Client::list_workflows`] returns.

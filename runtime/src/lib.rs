@@ -73,7 +73,7 @@ pub use activity::{
     Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
     TimeoutType,
 };
-pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle};
+pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions};
 pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkflowDescription};
 pub use engine::{Durability, Engine, EngineBuilder};
 pub use error::{Error, PayloadError, Result};

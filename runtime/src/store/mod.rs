@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
+use crate::client::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, Payload};
 
 /// The status of a workflow run.
@@ -218,7 +219,8 @@ pub(crate) struct RunFilter {
 pub(crate) trait Store: Send + Sync + 'static {
     /// Creates a run, with `start` (an [`InboxItem::Start`]) in its inbox;
     /// fails with `AlreadyStarted` if an open run holds the workflow id.
-    fn create_run(&self, run: RunRecord, start: InboxItem) -> BoxFuture<'_, Result<()>>;
+    /// Closed runs of the id are checked against `reuse`.
+    fn create_run(&self, run: RunRecord, start: InboxItem, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>>;
 
     /// Commits one workflow step: appends the events (their ids must continue
     /// the run's), removes the consumed inbox items, and applies what the

@@ -23,6 +23,7 @@ use super::{
     ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
     RunStatus, Store, TimerTask, WorkflowTaskCommit,
 };
+use crate::client::WorkflowIdReusePolicy;
 use crate::engine::Durability;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -650,14 +651,25 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
 }
 
 impl Store for SqliteStore {
-    fn create_run(&self, run: RunRecord, start: InboxItem) -> BoxFuture<'_, Result<()>> {
+    fn create_run(&self, run: RunRecord, start: InboxItem, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
-            let open: Option<String> = conn
-                .prepare_cached("SELECT run_id FROM runs WHERE workflow_id = ?1 AND status = 'running'")?
-                .query_row([&run.workflow_id], |r| r.get(0))
+            let latest: Option<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT run_id, status FROM runs WHERE workflow_id = ?1
+                     ORDER BY status = 'running' DESC, created_at DESC LIMIT 1",
+                )?
+                .query_row([&run.workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some(run_id) = open {
-                return Err(Error::AlreadyStarted { workflow_id: run.workflow_id, run_id });
+            if let Some((run_id, status)) = latest {
+                let refused = match reuse {
+                    _ if status == "running" => true,
+                    WorkflowIdReusePolicy::AllowDuplicate => false,
+                    WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == "completed",
+                    WorkflowIdReusePolicy::RejectDuplicate => true,
+                };
+                if refused {
+                    return Err(Error::AlreadyStarted { workflow_id: run.workflow_id, run_id });
+                }
             }
             conn.prepare_cached(
                 "INSERT INTO runs (run_id, workflow_id, workflow_type, status, created_at, next_event_id) VALUES (?1, ?2, ?3, 'running', ?4, 1)",

@@ -1,0 +1,71 @@
+//! The process the crash test kills: it runs N workflows of five activities
+//! (and one durable timer) each on an SQLite store, and exits 0 once all have
+//! completed. Every activity attempt appends `workflow activity attempt pid`
+//! to a witness file before it returns.
+//!
+//! Usage: `crash_worker STORE WITNESS N`
+
+use std::io::Write;
+use std::time::Duration;
+
+use weft::{
+    ActivityContext, ActivityError, ActivityOptions, Engine, Error, RetryPolicy, WorkflowContext,
+    WorkflowIdReusePolicy, WorkflowOptions, WorkflowResult, activity, workflow,
+};
+
+/// Every activity may run at most this many attempts (the crash test checks it).
+pub const MAX_ATTEMPTS: u32 = 25;
+
+#[activity]
+async fn step(ctx: ActivityContext, workflow: u32, index: u32, witness: String) -> Result<u32, ActivityError> {
+    // Vary the work so that kills land in every phase.
+    let pause = 20 + (workflow * 7 + index * 13 + ctx.attempt() * 31) % 100;
+    tokio::time::sleep(Duration::from_millis(u64::from(pause))).await;
+    let line = format!("{} {} {} {}\n", ctx.workflow_id(), ctx.activity_id(), ctx.attempt(), std::process::id());
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&witness)?;
+    file.write_all(line.as_bytes())?;
+    Ok(workflow * 10 + index)
+}
+
+/// Five steps; a 50 ms durable timer after the second.
+#[workflow]
+async fn five_steps(ctx: WorkflowContext, n: u32, witness: String) -> WorkflowResult<u32> {
+    let options = ActivityOptions::start_to_close(Duration::from_secs(10)).retry_policy(
+        RetryPolicy::default().initial_interval(Duration::from_millis(10)).maximum_attempts(MAX_ATTEMPTS),
+    );
+    let mut sum = 0;
+    for index in 0..5 {
+        sum += ctx.execute_activity(step, (n, index, witness.clone()), options.clone()).await?;
+        if index == 1 {
+            ctx.sleep(Duration::from_millis(50)).await?;
+        }
+    }
+    Ok(sum)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(store), Some(witness), Some(n)) = (args.next(), args.next(), args.next()) else {
+        return Err("usage: crash_worker STORE WITNESS N".into());
+    };
+    let n: u32 = n.parse()?;
+    let engine = Engine::builder().sqlite(&store).register_workflow(five_steps).register_activity(step).build().await?;
+    let client = engine.client();
+    for i in 0..n {
+        // A restarted worker must not start completed workflows again.
+        let options =
+            WorkflowOptions::new(format!("crash-{i}")).id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
+        match client.start_workflow_with(five_steps, options, (i, witness.clone())).await {
+            Ok(_) | Err(Error::AlreadyStarted { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for i in 0..n {
+        let handle = client.workflow_handle(five_steps, &format!("crash-{i}")).await?;
+        handle.result().await?;
+    }
+    engine.shutdown().await;
+    println!("all {n} workflows completed");
+    Ok(())
+}
