@@ -656,7 +656,7 @@ impl Store for SqliteStore {
             let latest: Option<(String, String)> = conn
                 .prepare_cached(
                     "SELECT run_id, status FROM runs WHERE workflow_id = ?1
-                     ORDER BY status = 'running' DESC, created_at DESC LIMIT 1",
+                     ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1",
                 )?
                 .query_row([&run.workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
@@ -731,7 +731,7 @@ impl Store for SqliteStore {
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
         self.read(move |conn| {
             conn.prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow_id = ?1 ORDER BY status = 'running' DESC, created_at DESC LIMIT 1"
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow_id = ?1 ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1"
             ))?
             .query_row([&workflow_id], run_from_row)
             .optional()?
@@ -744,7 +744,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR workflow_type = ?2)
-                 ORDER BY created_at DESC, run_id LIMIT ?3"
+                 ORDER BY created_at DESC, rowid DESC LIMIT ?3"
             ))?;
             let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
             let rows =
