@@ -28,7 +28,8 @@ async fn bless() -> weft::Result<()> {
             .register_activity(hello_activity::your_activity),
     )
     .await?;
-    let handle = env.client().start_workflow(hello_activity::your_workflow, "your-workflow-id", "World".to_owned()).await?;
+    let handle =
+        env.client().start_workflow(hello_activity::your_workflow, "your-workflow-id", "World".to_owned()).await?;
     handle.result().await?;
     let json = serde_json::to_string_pretty(&handle.history().await?).expect("histories serialize");
     std::fs::write(golden("hello_activity"), json + "\n").expect("write the golden history");
