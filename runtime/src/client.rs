@@ -53,6 +53,7 @@ impl Client {
     /// ```no_run
     /// # use weft::{workflow, WorkflowContext, WorkflowResult, WorkflowOptions, WorkflowIdReusePolicy};
     /// # #[workflow] async fn nightly(_ctx: WorkflowContext) -> WorkflowResult<()> { Ok(()) }
+    /// # #[allow(dead_code)]
     /// # async fn f(client: weft::Client) -> weft::Result<()> {
     /// // Run the nightly job once per date, even if this code runs twice.
     /// let options = WorkflowOptions::new("nightly-2026-11-22").id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);

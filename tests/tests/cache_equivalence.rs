@@ -4,7 +4,7 @@
 
 mod common;
 
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/examples/hello_activity.rs"]
 mod hello_activity;
 

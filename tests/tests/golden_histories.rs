@@ -3,7 +3,7 @@
 //! fails here. `WEFT_BLESS=1 cargo test -p weft-tests --test golden_histories`
 //! records them again (do that only for a deliberate, compatible change).
 
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/examples/hello_activity.rs"]
 mod hello_activity;
 
