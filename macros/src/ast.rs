@@ -21,6 +21,14 @@ impl Kind {
         }
     }
 
+    /// The same, with its article, for messages.
+    fn a_context(self) -> &'static str {
+        match self {
+            Kind::Activity => "an `ActivityContext`",
+            Kind::Workflow => "a `WorkflowContext`",
+        }
+    }
+
     /// The return type the function must declare.
     fn result(self) -> &'static str {
         match self {
@@ -78,20 +86,17 @@ impl<'a> Function<'a> {
         match params.next() {
             None => errors.push(
                 sig.paren_token.span.join(),
-                format!("`#[{kind}]` functions take a `{}` as their first parameter", kind.context()),
+                format!("`#[{kind}]` functions take {} as their first parameter", kind.a_context()),
             ),
             Some(FnArg::Receiver(receiver)) => errors.push(
                 receiver.span(),
-                format!(
-                    "a free `#[{kind}]` function cannot take `self`; its first parameter is a `{}`",
-                    kind.context()
-                ),
+                format!("a free `#[{kind}]` function cannot take `self`; its first parameter is {}", kind.a_context()),
             ),
             Some(FnArg::Typed(ctx)) => {
                 if last_segment(&ctx.ty).is_none_or(|s| s.ident != kind.context()) {
                     errors.push(
                         ctx.ty.span(),
-                        format!("the first parameter of a `#[{kind}]` function must be a `{}`", kind.context()),
+                        format!("the first parameter of a `#[{kind}]` function must be {}", kind.a_context()),
                     );
                 }
             }

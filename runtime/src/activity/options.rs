@@ -49,28 +49,29 @@ pub struct ActivityOptions {
     cancellation_type: CancellationType,
 }
 
-impl ActivityOptions {
-    fn empty() -> Self {
-        ActivityOptions {
-            schedule_to_close_timeout: None,
-            schedule_to_start_timeout: None,
-            start_to_close_timeout: None,
-            heartbeat_timeout: None,
-            retry_policy: None,
-            task_queue: None,
-            activity_id: None,
-            cancellation_type: CancellationType::TryCancel,
-        }
+/// Options with nothing set; private, so that no public path skips the required timeout.
+fn no_options() -> ActivityOptions {
+    ActivityOptions {
+        schedule_to_close_timeout: None,
+        schedule_to_start_timeout: None,
+        start_to_close_timeout: None,
+        heartbeat_timeout: None,
+        retry_policy: None,
+        task_queue: None,
+        activity_id: None,
+        cancellation_type: CancellationType::TryCancel,
     }
+}
 
+impl ActivityOptions {
     /// Options whose required timeout bounds each attempt (start-to-close).
     pub fn start_to_close(timeout: Duration) -> Self {
-        Self::empty().start_to_close_timeout(timeout)
+        no_options().start_to_close_timeout(timeout)
     }
 
     /// Options whose required timeout bounds all attempts together (schedule-to-close).
     pub fn schedule_to_close(timeout: Duration) -> Self {
-        Self::empty().schedule_to_close_timeout(timeout)
+        no_options().schedule_to_close_timeout(timeout)
     }
 
     /// Bounds one attempt, from its start to its result; a timed-out attempt is retried.

@@ -1,0 +1,8 @@
+use weft::{activity, ActivityError};
+
+#[activity]
+async fn greet() -> Result<String, ActivityError> {
+    Ok(String::new())
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use weft::workflow;
+
+#[workflow]
+struct NotAFunction;
+
+fn main() {}

@@ -1,0 +1,5 @@
+use weft::ActivityOptions;
+
+fn main() {
+    let _options = ActivityOptions { task_queue: None };
+}

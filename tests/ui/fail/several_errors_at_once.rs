@@ -1,0 +1,8 @@
+use weft::{activity, ActivityError};
+
+#[activity]
+fn greet(name: String) -> Result<String, ActivityError> {
+    Ok(name)
+}
+
+fn main() {}

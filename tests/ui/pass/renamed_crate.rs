@@ -1,0 +1,19 @@
+extern crate weft as renamed_weft;
+
+use std::time::Duration;
+
+use renamed_weft::{ActivityContext, ActivityError, ActivityOptions, WorkflowContext, WorkflowResult};
+
+#[renamed_weft::activity(crate = "renamed_weft")]
+async fn echo(_ctx: ActivityContext, text: String) -> Result<String, ActivityError> {
+    Ok(text)
+}
+
+#[renamed_weft::workflow(crate = "renamed_weft", name = "Echoes")]
+async fn echoes(ctx: WorkflowContext, text: String) -> WorkflowResult<String> {
+    Ok(ctx.execute_activity(echo, text, ActivityOptions::start_to_close(Duration::from_secs(1))).await?)
+}
+
+fn main() {
+    let _ = (echo, echoes);
+}

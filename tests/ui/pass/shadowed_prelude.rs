@@ -1,0 +1,47 @@
+#![deny(warnings)]
+
+//! The generated code names nothing from the prelude.
+
+use std::time::Duration;
+
+#[allow(dead_code)]
+struct Result;
+#[allow(dead_code)]
+struct Ok;
+#[allow(dead_code)]
+struct Err;
+#[allow(dead_code)]
+struct Option;
+#[allow(dead_code)]
+struct Some;
+#[allow(dead_code)]
+struct None;
+#[allow(dead_code)]
+struct Box;
+#[allow(dead_code)]
+struct String;
+#[allow(dead_code)]
+struct Vec;
+#[allow(dead_code)]
+struct Send;
+
+#[weft::activity]
+async fn echo(
+    _ctx: weft::ActivityContext,
+    text: std::string::String,
+) -> core::result::Result<std::string::String, weft::ActivityError> {
+    core::result::Result::Ok(text)
+}
+
+#[weft::workflow]
+async fn echoes(ctx: weft::WorkflowContext, text: std::string::String) -> weft::WorkflowResult<std::string::String> {
+    let options = weft::ActivityOptions::start_to_close(Duration::from_secs(1));
+    match ctx.execute_activity(echo, text, options).await {
+        core::result::Result::Ok(text) => core::result::Result::Ok(text),
+        core::result::Result::Err(e) => core::result::Result::Err(e.into()),
+    }
+}
+
+fn main() {
+    let _ = (echo, echoes);
+}
