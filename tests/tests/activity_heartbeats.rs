@@ -42,3 +42,32 @@ async fn heartbeats_are_throttled() -> weft::Result<()> {
     env.shutdown().await;
     Ok(())
 }
+
+/// Heartbeats the next item to do, and fails at once (no await in between)
+/// on its first attempt.
+#[activity]
+async fn fails_right_after_a_heartbeat(ctx: ActivityContext) -> Result<u32, ActivityError> {
+    let start = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
+    if ctx.attempt() == 1 {
+        ctx.heartbeat(&7)?;
+        return Err(ActivityError::new("failed right after heartbeating"));
+    }
+    Ok(start)
+}
+
+#[workflow]
+async fn resumes(ctx: WorkflowContext) -> WorkflowResult<u32> {
+    let options = ActivityOptions::start_to_close(secs(60)).heartbeat_timeout(secs(10));
+    Ok(ctx.execute_activity(fails_right_after_a_heartbeat, (), options).await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_last_heartbeat_before_a_failure_reaches_the_next_attempt() -> weft::Result<()> {
+    let env =
+        TestEnv::start(Engine::builder().register_workflow(resumes).register_activity(fails_right_after_a_heartbeat))
+            .await?;
+    let handle = env.client().start_workflow(resumes, "resume", ()).await?;
+    assert_eq!(handle.result().await?, 7);
+    env.shutdown().await;
+    Ok(())
+}

@@ -273,6 +273,10 @@ impl Inner {
                 }
             }
         };
+        // A heartbeat given just before the attempt ended has not been seen yet.
+        if let Some(latest) = shared.heartbeat.lock().take() {
+            details = latest;
+        }
         (end, details)
     }
 
