@@ -57,7 +57,7 @@
 //! # }
 //! ```
 #![warn(missing_docs)]
-#![doc(test(attr(deny(warnings))))]
+#![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 pub mod activity;
 mod client;
@@ -93,6 +93,13 @@ pub use weft_macros::activity;
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use weft_macros::workflow;
+
+/// The Rust blocks of the user guide compile and run as doc tests.
+#[cfg(doctest)]
+mod user_guide {
+    #[doc = include_str!("../../docs/activities.md")]
+    struct Activities;
+}
 
 /// What the macros' generated code refers to. Not public API.
 #[doc(hidden)]
