@@ -21,7 +21,7 @@ fn ms(n: u64) -> Duration {
 
 /// Hangs on its first attempts, answers on attempt `answer_on`.
 #[activity]
-async fn hangs_at_first(ctx: ActivityContext, answer_on: u32) -> Result<String, ActivityError> {
+pub async fn hangs_at_first(ctx: ActivityContext, answer_on: u32) -> Result<String, ActivityError> {
     println!("    attempt {} of `hangs_at_first` started", ctx.attempt());
     if ctx.attempt() < answer_on {
         std::future::pending::<()>().await;
@@ -31,14 +31,14 @@ async fn hangs_at_first(ctx: ActivityContext, answer_on: u32) -> Result<String, 
 
 /// Always fails, quickly.
 #[activity]
-async fn always_fails(ctx: ActivityContext) -> Result<(), ActivityError> {
+pub async fn always_fails(ctx: ActivityContext) -> Result<(), ActivityError> {
     println!("    attempt {} of `always_fails` started", ctx.attempt());
     Err(ActivityError::new("the service is down").with_type("Unavailable"))
 }
 
 /// Takes `millis` to finish.
 #[activity]
-async fn takes(ctx: ActivityContext, millis: u64) -> Result<u64, ActivityError> {
+pub async fn takes(ctx: ActivityContext, millis: u64) -> Result<u64, ActivityError> {
     println!("    attempt {} of `takes({millis})` started", ctx.attempt());
     tokio::time::sleep(ms(millis)).await;
     Ok(millis)
@@ -46,7 +46,7 @@ async fn takes(ctx: ActivityContext, millis: u64) -> Result<u64, ActivityError> 
 
 /// Heartbeats three times, then goes quiet.
 #[activity]
-async fn goes_quiet(ctx: ActivityContext) -> Result<(), ActivityError> {
+pub async fn goes_quiet(ctx: ActivityContext) -> Result<(), ActivityError> {
     println!("    attempt {} of `goes_quiet` started", ctx.attempt());
     for beat in 1..=3 {
         tokio::time::sleep(ms(100)).await;
@@ -70,7 +70,7 @@ fn outcome<T: std::fmt::Debug>(result: Result<T, ActivityFailure>) -> String {
 
 /// Start-to-close bounds each attempt; a timed-out attempt is retried.
 #[workflow]
-async fn start_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
+pub async fn start_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
     let options =
         ActivityOptions::start_to_close(ms(200)).retry_policy(RetryPolicy::default().initial_interval(ms(100)));
     Ok(outcome(ctx.execute_activity(hangs_at_first, 3, options).await))
@@ -78,7 +78,7 @@ async fn start_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
 
 /// Schedule-to-close bounds all attempts together: it ends the retries.
 #[workflow]
-async fn schedule_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
+pub async fn schedule_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
     let options = ActivityOptions::schedule_to_close(ms(1000))
         .retry_policy(RetryPolicy::default().initial_interval(ms(300)).backoff_coefficient(2.0));
     Ok(outcome(ctx.execute_activity(always_fails, (), options).await))
@@ -87,7 +87,7 @@ async fn schedule_to_close(ctx: WorkflowContext) -> WorkflowResult<String> {
 /// Schedule-to-start bounds the wait in the queue: the engine runs one
 /// activity at a time, and a long one holds the slot.
 #[workflow]
-async fn schedule_to_start(ctx: WorkflowContext) -> WorkflowResult<String> {
+pub async fn schedule_to_start(ctx: WorkflowContext) -> WorkflowResult<String> {
     let long = ctx.start_activity(takes, 1500, ActivityOptions::start_to_close(ms(5000)));
     let queued =
         ctx.start_activity(takes, 10, ActivityOptions::start_to_close(ms(5000)).schedule_to_start_timeout(ms(300)));
@@ -100,7 +100,7 @@ async fn schedule_to_start(ctx: WorkflowContext) -> WorkflowResult<String> {
 
 /// The heartbeat timeout bounds the silence between two heartbeats.
 #[workflow]
-async fn heartbeat(ctx: WorkflowContext) -> WorkflowResult<String> {
+pub async fn heartbeat(ctx: WorkflowContext) -> WorkflowResult<String> {
     let options = ActivityOptions::start_to_close(ms(10_000))
         .heartbeat_timeout(ms(300))
         .retry_policy(RetryPolicy::default().maximum_attempts(1));

@@ -18,7 +18,7 @@ fn ms(n: u64) -> Duration {
 
 /// Works for a minute unless cancelled; when cancelled it cleans up for 300 ms.
 #[activity]
-async fn long_job(ctx: ActivityContext, label: String) -> Result<String, ActivityError> {
+pub async fn long_job(ctx: ActivityContext, label: String) -> Result<String, ActivityError> {
     let started = Instant::now();
     tokio::select! {
         () = ctx.cancelled() => {
@@ -33,7 +33,7 @@ async fn long_job(ctx: ActivityContext, label: String) -> Result<String, Activit
 
 /// Starts `long_job`, cancels it after 200 ms, and reports when the handle resolved.
 #[workflow]
-async fn cancels_its_activity(ctx: WorkflowContext, cancellation_type: String) -> WorkflowResult<String> {
+pub async fn cancels_its_activity(ctx: WorkflowContext, cancellation_type: String) -> WorkflowResult<String> {
     let kind = match cancellation_type.as_str() {
         "TryCancel" => CancellationType::TryCancel,
         "WaitCancellationCompleted" => CancellationType::WaitCancellationCompleted,
@@ -56,7 +56,7 @@ async fn cancels_its_activity(ctx: WorkflowContext, cancellation_type: String) -
 
 /// Waits on `long_job`; cancelling the workflow cancels the activity too.
 #[workflow]
-async fn waits(ctx: WorkflowContext) -> WorkflowResult<String> {
+pub async fn waits(ctx: WorkflowContext) -> WorkflowResult<String> {
     Ok(ctx
         .execute_activity(long_job, "workflow".to_owned(), ActivityOptions::start_to_close(Duration::from_secs(120)))
         .await?)

@@ -15,7 +15,7 @@ use weft::{
 /// Processes items `0..count`, heartbeating the next item to do. Attempt 1
 /// fails at item 6, as if the machine it ran on went away.
 #[activity]
-async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, ActivityError> {
+pub async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, ActivityError> {
     let start = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
     println!("  attempt {} starts at item {start}", ctx.attempt());
     let mut processed = 0;
@@ -33,7 +33,7 @@ async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, Activity
 }
 
 #[workflow]
-async fn batch(ctx: WorkflowContext, count: u32) -> WorkflowResult<u32> {
+pub async fn batch(ctx: WorkflowContext, count: u32) -> WorkflowResult<u32> {
     let options = ActivityOptions::start_to_close(Duration::from_secs(30))
         .heartbeat_timeout(Duration::from_secs(2))
         .retry_policy(RetryPolicy::default().initial_interval(Duration::from_millis(200)));

@@ -4,13 +4,9 @@
 
 mod common;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../examples/examples/hello_activity.rs"]
-mod hello_activity;
-
 use std::time::{Duration, SystemTime};
 
-use common::secs;
+use common::{examples, secs};
 use futures_lite::future::zip;
 use weft::history::HistoryEvent;
 use weft::testing::TestEnv;
@@ -93,27 +89,22 @@ fn normalized(history: &[HistoryEvent], run_id: &str) -> Vec<String> {
 }
 
 async fn run_all(cache_size: usize) -> weft::Result<Vec<(String, Vec<String>)>> {
-    let env = TestEnv::start(
-        Engine::builder()
-            .cache_size(cache_size)
-            .register_workflow(kitchen_sink)
-            .register_workflow(hello_activity::your_workflow)
-            .register_activity(work)
-            .register_activity(note)
-            .register_activity(hello_activity::your_activity),
-    )
-    .await?;
+    let builder = Engine::builder().cache_size(cache_size).register_workflow(kitchen_sink);
+    let env = TestEnv::start(examples::register(builder).register_activity(work).register_activity(note)).await?;
     let client = env.client();
     let mut out = Vec::new();
-    let hello = client.start_workflow(hello_activity::your_workflow, "hello", "World".to_owned()).await?;
     let sinks = [
         client.start_workflow(kitchen_sink, "sink-1", 1).await?,
         client.start_workflow(kitchen_sink, "sink-2", 2).await?,
     ];
-    out.push((hello.result().await?, normalized(&hello.history().await?, hello.run_id())));
     for sink in sinks {
         let result = format!("{:?}", sink.result().await?).replace(sink.run_id(), "RUN");
         out.push((result, normalized(&sink.history().await?, sink.run_id())));
+    }
+    for (name, result, history) in examples::run_all(&client).await? {
+        let run_id = history[0].attributes();
+        let weft::history::EventAttributes::WorkflowExecutionStarted { run_id, .. } = run_id else { unreachable!() };
+        out.push((format!("{name}: {result}"), normalized(&history, run_id)));
     }
     env.shutdown().await;
     Ok(out)
@@ -123,12 +114,12 @@ async fn run_all(cache_size: usize) -> weft::Result<Vec<(String, Vec<String>)>> 
 async fn cache_off_and_cache_on_give_identical_histories() -> weft::Result<()> {
     let replayed = run_all(0).await?;
     let cached = run_all(10_000).await?;
-    assert_eq!(replayed.len(), 3);
+    assert_eq!(replayed.len(), 12, "two kitchen sinks and every example");
     for ((r_result, r_history), (c_result, c_history)) in replayed.iter().zip(&cached) {
         assert_eq!(r_result, c_result);
         assert_eq!(r_history, c_history);
     }
-    assert_eq!(cached[1].0, r#"["true", "100 300 200", "timer", "true"]"#);
-    assert!(cached[1].1.iter().any(|e| e.contains("ActivityTaskCancelRequested")), "{:#?}", cached[1].1);
+    assert_eq!(cached[0].0, r#"["true", "100 300 200", "timer", "true"]"#);
+    assert!(cached[0].1.iter().any(|e| e.contains("ActivityTaskCancelRequested")), "{:#?}", cached[0].1);
     Ok(())
 }

@@ -1,38 +1,27 @@
-//! Golden histories: recorded runs of the examples, replayed against the
+//! Golden histories: recorded runs of every example, replayed against the
 //! current code. A change that would break workflows already in flight
 //! fails here. `WEFT_BLESS=1 cargo test -p weft-tests --test golden_histories`
 //! records them again (do that only for a deliberate, compatible change).
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../examples/examples/hello_activity.rs"]
-mod hello_activity;
+mod common;
 
 use std::path::PathBuf;
 
+use common::examples;
 use weft::Engine;
-use weft::testing::{Replayer, TestEnv};
+use weft::testing::TestEnv;
 
-fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories").join(format!("{name}.json"))
+fn histories() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
 }
 
-fn replayer() -> Replayer {
-    Replayer::new().register_workflow(hello_activity::your_workflow)
-}
-
-/// Runs the examples' workflows and writes their histories.
+/// Runs the examples' workflows (on virtual time) and writes their histories.
 async fn bless() -> weft::Result<()> {
-    let env = TestEnv::start(
-        Engine::builder()
-            .register_workflow(hello_activity::your_workflow)
-            .register_activity(hello_activity::your_activity),
-    )
-    .await?;
-    let handle =
-        env.client().start_workflow(hello_activity::your_workflow, "your-workflow-id", "World".to_owned()).await?;
-    handle.result().await?;
-    let json = serde_json::to_string_pretty(&handle.history().await?).expect("histories serialize");
-    std::fs::write(golden("hello_activity"), json + "\n").expect("write the golden history");
+    let env = TestEnv::start(examples::register(Engine::builder())).await?;
+    for (name, _, history) in examples::run_all(&env.client()).await? {
+        let json = serde_json::to_string_pretty(&history).expect("histories serialize");
+        std::fs::write(histories().join(format!("{name}.json")), json + "\n").expect("write the golden history");
+    }
     env.shutdown().await;
     Ok(())
 }
@@ -42,15 +31,15 @@ async fn golden_histories_replay_against_current_code() -> weft::Result<()> {
     if std::env::var_os("WEFT_BLESS").is_some() {
         bless().await?;
     }
-    let dir = golden("x").parent().expect("the histories folder").to_owned();
+    let replayer = examples::replayer();
     let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).expect("tests/histories") {
+    for entry in std::fs::read_dir(histories()).expect("tests/histories") {
         let path = entry.expect("a directory entry").path();
         if path.extension().is_some_and(|e| e == "json") {
-            replayer().replay_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            replayer.replay_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             replayed += 1;
         }
     }
-    assert!(replayed >= 1, "no golden history in {}", dir.display());
+    assert!(replayed >= 10, "expected every example's golden history in {}", histories().display());
     Ok(())
 }
