@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::description::WorkflowDescription;
 use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
-use crate::store::{InboxItem, RunFilter, RunRecord, RunStatus};
+use crate::query;
+use crate::store::{InboxItem, RunRecord, RunStatus};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
 
@@ -103,7 +104,7 @@ impl Client {
         workflow_id: &str,
     ) -> Result<WorkflowHandle<W::Output>> {
         let _ = workflow;
-        let run = self.latest_run(workflow_id).await?;
+        let run = query::latest_run(&*self.inner.store, workflow_id).await?;
         Ok(WorkflowHandle {
             client: self.clone(),
             workflow_id: run.workflow_id,
@@ -114,52 +115,37 @@ impl Client {
 
     /// The history of the newest run of `workflow_id`.
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
-        let run = self.latest_run(workflow_id).await?;
-        self.inner.store.history(run.run_id, run.workflow_id, 0).await
+        query::history(&*self.inner.store, workflow_id).await
     }
 
     /// Runs, newest first, optionally only those of one status or type.
     pub async fn list_workflows(&self, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
-        let filter = RunFilter { status: filter.status, workflow_type: filter.workflow_type, limit: filter.limit };
-        let runs = self.inner.store.list_runs(filter).await?;
-        Ok(runs.into_iter().map(|run| WorkflowDescription::new(run, Vec::new(), Vec::new())).collect())
+        query::list(&*self.inner.store, filter).await
     }
 
     /// The status of the newest run of `workflow_id`, and what it waits on.
     pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
-        let run = self.latest_run(workflow_id).await?;
-        let (activities, timers) = self.inner.store.pending(run.run_id.clone()).await?;
-        Ok(WorkflowDescription::new(run, activities, timers))
+        query::describe(&*self.inner.store, workflow_id).await
     }
 
     /// Requests cancellation of the open run of `workflow_id`: the workflow's
     /// activities and timers are cancelled, and a workflow that then returns
     /// an error is recorded as `WorkflowExecutionCanceled`.
     pub async fn cancel_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
-        self.deliver(workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await
+        let run_id =
+            query::deliver(&*self.inner.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() })
+                .await?;
+        self.inner.schedule_workflow_task(run_id);
+        Ok(())
     }
 
     /// Ends the open run of `workflow_id` at once, without running its code
     /// (`WorkflowExecutionTerminated`); its activities are abandoned.
     pub async fn terminate_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
-        self.deliver(workflow_id, InboxItem::Terminate { reason: reason.into() }).await
-    }
-
-    async fn deliver(&self, workflow_id: &str, item: InboxItem) -> Result<()> {
-        let run = self.latest_run(workflow_id).await?;
-        if run.status != RunStatus::Running || !self.inner.store.add_to_inbox(run.run_id.clone(), item).await? {
-            return Err(Error::NotRunning { workflow_id: run.workflow_id, run_id: run.run_id, status: run.status });
-        }
-        self.inner.schedule_workflow_task(run.run_id);
+        let run_id =
+            query::deliver(&*self.inner.store, workflow_id, InboxItem::Terminate { reason: reason.into() }).await?;
+        self.inner.schedule_workflow_task(run_id);
         Ok(())
-    }
-
-    async fn latest_run(&self, workflow_id: &str) -> Result<RunRecord> {
-        self.inner
-            .store
-            .latest_run(workflow_id.to_owned())
-            .await?
-            .ok_or_else(|| Error::WorkflowNotFound { workflow_id: workflow_id.to_owned() })
     }
 }
 

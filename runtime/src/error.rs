@@ -137,6 +137,18 @@ pub enum Error {
         /// The newest version this build knows.
         supported: u32,
     },
+    /// There is no store file at this path.
+    #[error("no weft store at {path}")]
+    StoreNotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file is an SQLite database but not a weft store.
+    #[error("{path} is not a weft store")]
+    NotAStore {
+        /// The path given.
+        path: PathBuf,
+    },
     /// Another engine (in this or another process) already runs on this store file.
     #[error("store {path} is in use by another engine")]
     StoreLocked {

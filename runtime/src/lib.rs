@@ -65,6 +65,8 @@ mod description;
 mod engine;
 mod error;
 pub mod history;
+pub mod inspect;
+mod query;
 mod store;
 pub mod testing;
 pub mod workflow;

@@ -58,6 +58,7 @@ pub(crate) struct Config {
     pub(crate) cache_size: usize,
     pub(crate) max_concurrent_activities: usize,
     pub(crate) heartbeat_throttle: Duration,
+    pub(crate) poll_interval: Duration,
 }
 
 /// A running weft engine: the workers and the store, in this process.
@@ -126,6 +127,7 @@ impl Default for EngineBuilder {
                 cache_size: 10_000,
                 max_concurrent_activities: 1_000,
                 heartbeat_throttle: Duration::from_secs(30),
+                poll_interval: Duration::from_secs(1),
             },
         }
     }
@@ -188,6 +190,13 @@ impl EngineBuilder {
         self
     }
 
+    /// How often the engine looks for requests written into its store from
+    /// outside, such as `weft workflow cancel` (default 1 s).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.config.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
     /// Opens the store, recovers the work that was in flight, and starts serving.
     ///
     /// Must be called within a tokio runtime.
@@ -209,7 +218,23 @@ impl EngineBuilder {
             tracker: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         });
+        let (mut seen, _) = inner.store.inbox_since(-1).await?;
         inner.recover().await?;
+        let poller = inner.clone();
+        inner.spawn(async move {
+            loop {
+                tokio::time::sleep(poller.config.poll_interval).await;
+                match poller.store.inbox_since(seen).await {
+                    Ok((newest, runs)) => {
+                        seen = newest;
+                        for run_id in runs {
+                            poller.schedule_workflow_task(run_id);
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "could not poll the store for outside requests"),
+                }
+            }
+        });
         let timer_loop = inner.clone();
         inner.spawn(async move {
             loop {

@@ -266,6 +266,11 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Everything open, for the engine's start.
     fn recover(&self) -> BoxFuture<'_, Result<Recovery>>;
 
+    /// The runs with inbox items newer than `after`, and the newest item id
+    /// (`after` if there is none): how a running engine notices requests
+    /// written by another process (the `weft` command).
+    fn inbox_since(&self, after: i64) -> BoxFuture<'_, Result<(i64, Vec<String>)>>;
+
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
 }

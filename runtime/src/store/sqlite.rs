@@ -94,7 +94,15 @@ CREATE INDEX inbox_by_run ON inbox (run_id, id);
 #[derive(Debug, Clone)]
 pub(crate) enum Location {
     Memory,
-    File { path: PathBuf, durability: Durability, inline: bool },
+    File {
+        path: PathBuf,
+        durability: Durability,
+        inline: bool,
+    },
+    /// An existing file, opened by the `weft` command: no lock, no schema changes.
+    Inspect {
+        path: PathBuf,
+    },
 }
 
 type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
@@ -149,6 +157,13 @@ impl SqliteStore {
                     Mode::Thread(Mutex::new(Some((tx, thread))))
                 };
                 Ok(SqliteStore { mode, lock: Mutex::new(Some(lock)) })
+            }
+            Location::Inspect { path } => {
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(path, flags)?;
+                conn.busy_timeout(Duration::from_secs(5))?;
+                check_schema(&conn, path)?;
+                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), lock: Mutex::new(None) })
             }
         }
     }
@@ -267,6 +282,20 @@ fn lock_file(path: &Path) -> Result<File> {
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: path.to_owned() }),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::store(e)),
     }
+}
+
+/// Refuses a file that is not a weft store of a version this build reads.
+fn check_schema(conn: &Connection, path: &Path) -> Result<()> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::UnsupportedSchema { found: version, supported: SCHEMA_VERSION });
+    }
+    let has_runs: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')", [], |r| r.get(0))?;
+    if version == 0 || !has_runs {
+        return Err(Error::NotAStore { path: path.to_owned() });
+    }
+    Ok(())
 }
 
 /// Sets pragmas and creates, migrates or refuses the schema.
@@ -794,6 +823,23 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare("SELECT run_id, seq, started_event_id, fire_at FROM timers")?;
             let timers = stmt.query_map([], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(Recovery { runs_with_work, activities, timers })
+        })
+    }
+
+    fn inbox_since(&self, after: i64) -> BoxFuture<'_, Result<(i64, Vec<String>)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT id, run_id FROM inbox WHERE id > ?1 ORDER BY id")?;
+            let rows = stmt.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut newest = after;
+            let mut runs = Vec::new();
+            for row in rows {
+                let (id, run_id) = row?;
+                newest = newest.max(id);
+                if !runs.contains(&run_id) {
+                    runs.push(run_id);
+                }
+            }
+            Ok((newest, runs))
         })
     }
 

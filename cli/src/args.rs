@@ -1,0 +1,108 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Inspect and steer the workflows in a weft store.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about)]
+pub(crate) struct Cli {
+    /// The store file (the path given to `Engine::builder().sqlite(..)`).
+    #[arg(long, env = "WEFT_DB", global = true, default_value = "weft.db")]
+    pub(crate) db: PathBuf,
+
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short, value_enum, global = true, default_value_t = Output::Table)]
+    pub(crate) output: Output,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Workflows: list, show, describe, history, export, cancel, terminate.
+    #[command(subcommand)]
+    Workflow(Workflow),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Workflow {
+    /// Runs, newest first.
+    List {
+        /// Only runs with this status.
+        #[arg(long, value_enum)]
+        status: Option<Status>,
+        /// Only runs of this workflow type.
+        #[arg(long = "type")]
+        workflow_type: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// The event history of a workflow's newest run, one event a line.
+    Show {
+        /// The workflow id.
+        workflow_id: String,
+    },
+    /// Status, result or failure, pending activities and timers.
+    Describe {
+        /// The workflow id.
+        workflow_id: String,
+    },
+    /// The full history (`--output json` gives the format the Replayer reads).
+    History {
+        /// The workflow id.
+        workflow_id: String,
+    },
+    /// Writes every run's history to DIR/<workflow id>.json.
+    Export {
+        /// The folder to write to (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Requests cancellation of a workflow's open run.
+    Cancel {
+        /// The workflow id.
+        workflow_id: String,
+        /// Why, recorded in the history.
+        #[arg(long, default_value = "cancelled with the weft command")]
+        reason: String,
+    },
+    /// Ends a workflow's open run at once, without running its code.
+    Terminate {
+        /// The workflow id.
+        workflow_id: String,
+        /// Why, recorded in the history.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Status {
+    Running,
+    Completed,
+    Failed,
+    Canceled,
+    Terminated,
+}
+
+impl From<Status> for weft::RunStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Running => weft::RunStatus::Running,
+            Status::Completed => weft::RunStatus::Completed,
+            Status::Failed => weft::RunStatus::Failed,
+            Status::Canceled => weft::RunStatus::Canceled,
+            Status::Terminated => weft::RunStatus::Terminated,
+        }
+    }
+}

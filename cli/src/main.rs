@@ -1,0 +1,44 @@
+//! `weft`: inspect and steer the workflows in a weft store.
+//!
+//! ```text
+//! weft --db app.weft.db workflow list
+//! weft --db app.weft.db workflow show ORDER-17
+//! weft --db app.weft.db workflow history ORDER-17 --output json > order-17.json
+//! ```
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&e),
+    };
+    let result = runtime.block_on(async {
+        let inspector = weft::inspect::Inspector::open(&cli.db)?;
+        let args::Command::Workflow(command) = cli.command;
+        commands::run(&inspector, cli.output, command).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line on stderr: the error and its causes.
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    let mut line = format!("weft: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{line}");
+    ExitCode::FAILURE
+}

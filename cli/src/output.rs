@@ -1,0 +1,139 @@
+//! Rendering: aligned tables with optional colour, one-line event summaries.
+
+use std::io::IsTerminal;
+use std::time::SystemTime;
+
+use weft::RunStatus;
+use weft::history::{EventAttributes, HistoryEvent, Payload};
+
+/// Whether to colour: only on a terminal, and never under `NO_COLOR`.
+pub(crate) fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A table printed with aligned columns.
+pub(crate) struct Table {
+    header: Vec<&'static str>,
+    rows: Vec<Vec<(String, Option<&'static str>)>>,
+}
+
+impl Table {
+    pub(crate) fn new(header: Vec<&'static str>) -> Self {
+        Table { header, rows: Vec::new() }
+    }
+
+    /// A row: each cell with an optional ANSI colour code.
+    pub(crate) fn row(&mut self, cells: Vec<(String, Option<&'static str>)>) {
+        self.rows.push(cells);
+    }
+
+    pub(crate) fn print(&self, colour: bool) {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.len()).collect();
+        for row in &self.rows {
+            for (i, (cell, _)) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let last = widths.len() - 1;
+        let header: Vec<String> = self.header.iter().enumerate().map(|(i, h)| pad(h, widths[i], i == last)).collect();
+        println!("{}", paint(&header.join("  "), Some("1"), colour));
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, (c, code))| paint(&pad(c, widths[i], i == last), *code, colour))
+                .collect();
+            println!("{}", cells.join("  "));
+        }
+    }
+}
+
+fn pad(text: &str, width: usize, last: bool) -> String {
+    if last { text.to_owned() } else { format!("{text:<width$}") }
+}
+
+pub(crate) fn paint(text: &str, code: Option<&str>, colour: bool) -> String {
+    match code {
+        Some(code) if colour => format!("\x1b[{code}m{text}\x1b[0m"),
+        _ => text.to_owned(),
+    }
+}
+
+/// The colour of a status.
+pub(crate) fn status_colour(status: RunStatus) -> Option<&'static str> {
+    Some(match status {
+        RunStatus::Running => "36",
+        RunStatus::Completed => "32",
+        RunStatus::Failed => "31",
+        _ => "33",
+    })
+}
+
+pub(crate) fn time(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// A payload cut to fit a table cell.
+pub(crate) fn preview(payload: &Payload) -> String {
+    const MAX: usize = 60;
+    let text = payload.as_json();
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        format!("{}… ({} bytes)", text.chars().take(MAX).collect::<String>(), text.len())
+    }
+}
+
+/// The attributes of an event a person looks for first.
+pub(crate) fn summary(event: &HistoryEvent) -> String {
+    use EventAttributes as E;
+    match event.attributes() {
+        E::WorkflowExecutionStarted { workflow_type, input, .. } => {
+            format!("type={workflow_type} input={}", preview(input))
+        }
+        E::ActivityTaskScheduled { activity_id, activity_type, input, .. } => {
+            format!("activity={activity_type} id={activity_id} input={}", preview(input))
+        }
+        E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure } => match last_failure {
+            Some(f) => format!("scheduled={scheduled_event_id} attempt={attempt} last_failure=\"{f}\""),
+            None => format!("scheduled={scheduled_event_id} attempt={attempt}"),
+        },
+        E::ActivityTaskCompleted { scheduled_event_id, result, .. } => {
+            format!("scheduled={scheduled_event_id} result={}", preview(result))
+        }
+        E::ActivityTaskFailed { scheduled_event_id, failure, .. } => {
+            format!("scheduled={scheduled_event_id} failure=\"{failure}\"")
+        }
+        E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => match last_failure {
+            Some(f) => format!("scheduled={scheduled_event_id} timeout={timeout_type} last_failure=\"{f}\""),
+            None => format!("scheduled={scheduled_event_id} timeout={timeout_type}"),
+        },
+        E::ActivityTaskCancelRequested { scheduled_event_id } | E::ActivityTaskCanceled { scheduled_event_id } => {
+            format!("scheduled={scheduled_event_id}")
+        }
+        E::TimerStarted { seq, duration } => format!("timer={seq} duration={}", humantime::format_duration(*duration)),
+        E::TimerFired { started_event_id } | E::TimerCanceled { started_event_id } => {
+            format!("started={started_event_id}")
+        }
+        E::WorkflowExecutionCancelRequested { reason } | E::WorkflowExecutionTerminated { reason } => {
+            format!("reason=\"{reason}\"")
+        }
+        E::WorkflowExecutionCompleted { result } => format!("result={}", preview(result)),
+        E::WorkflowExecutionFailed { failure } => format!("failure=\"{failure}\""),
+        _ => String::new(),
+    }
+}
+
+/// The colour of an event type: failures red, completions green.
+pub(crate) fn event_colour(event: &HistoryEvent) -> Option<&'static str> {
+    let t = event.event_type();
+    if t.ends_with("Failed") || t.ends_with("TimedOut") {
+        Some("31")
+    } else if t.ends_with("Completed") {
+        Some("32")
+    } else if t.contains("Cancel") || t.ends_with("Terminated") {
+        Some("33")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,182 @@
+//! The `weft` binary against a store that real workflows wrote, and against
+//! bad input: a one-line error and a non-zero exit, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use weft::testing::Replayer;
+use weft::{
+    ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowError, WorkflowResult, activity,
+    workflow,
+};
+
+#[activity]
+async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+    Ok(format!("Hello, {name}!"))
+}
+
+#[activity]
+async fn forever(ctx: ActivityContext) -> Result<(), ActivityError> {
+    ctx.heartbeat(&"waiting")?;
+    ctx.cancelled().await;
+    Err(ActivityError::new("cancelled"))
+}
+
+#[workflow(name = "Greeting")]
+async fn greeting(ctx: WorkflowContext, name: String) -> WorkflowResult<String> {
+    Ok(ctx.execute_activity(greet, name, ActivityOptions::start_to_close(Duration::from_secs(10))).await?)
+}
+
+#[workflow]
+async fn failing(_ctx: WorkflowContext) -> WorkflowResult<()> {
+    Err(WorkflowError::new("it had to fail").with_type("Planned"))
+}
+
+#[workflow]
+async fn waiting(ctx: WorkflowContext) -> WorkflowResult<()> {
+    Ok(ctx.execute_activity(forever, (), ActivityOptions::start_to_close(Duration::from_secs(3600))).await?)
+}
+
+fn builder(db: &Path) -> weft::EngineBuilder {
+    Engine::builder()
+        .sqlite(db)
+        .poll_interval(Duration::from_millis(20))
+        .register_workflow(greeting)
+        .register_workflow(failing)
+        .register_workflow(waiting)
+        .register_activity(greet)
+        .register_activity(forever)
+}
+
+fn weft(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run weft")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "weft failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+/// A failed run: exit code 1, one line on stderr starting `weft: `.
+fn error_line(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8(output.stderr.clone()).expect("utf-8");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("weft: ") && !stderr.contains("panicked"), "{stderr}");
+    stderr.trim_end().to_owned()
+}
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..1000 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_weft_command_lists_shows_describes_exports_and_cancels() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    let client = engine.client();
+    client.start_workflow(greeting, "greet-1", "World".to_owned()).await?.result().await?;
+    let _ = client.start_workflow(failing, "fail-1", ()).await?.result().await;
+    client.start_workflow(waiting, "wait-1", ()).await?;
+    client.start_workflow(waiting, "wait-2", ()).await?;
+    wait_until("wait-1 runs its activity", async || {
+        client
+            .describe("wait-1")
+            .await
+            .is_ok_and(|d| d.pending_activities.iter().any(|a| a.last_heartbeat_details.is_some()))
+    })
+    .await;
+
+    let list = stdout(&weft(&db, &["workflow", "list"]));
+    assert!(list.starts_with("WORKFLOW ID"), "{list}");
+    for expected in ["greet-1", "Greeting", "completed", "fail-1", "failed", "wait-1", "running"] {
+        assert!(list.contains(expected), "{expected} missing from\n{list}");
+    }
+    let failed = stdout(&weft(&db, &["workflow", "list", "--status", "failed"]));
+    assert!(failed.contains("fail-1") && !failed.contains("greet-1"), "{failed}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&weft(&db, &["-o", "json", "workflow", "list", "--type", "waiting"]))).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(2));
+
+    let show = stdout(&weft(&db, &["workflow", "show", "greet-1"]));
+    assert!(show.contains("ActivityTaskCompleted") && show.contains("result=\"Hello, World!\""), "{show}");
+    assert!(show.contains("activity=greet id=1 input=\"World\""), "{show}");
+
+    let describe = stdout(&weft(&db, &["workflow", "describe", "fail-1"]));
+    assert!(describe.contains("status        failed") && describe.contains("Planned: it had to fail"), "{describe}");
+    let describe = stdout(&weft(&db, &["workflow", "describe", "wait-1"]));
+    assert!(describe.contains("pending activities:") && describe.contains("\"waiting\""), "{describe}");
+
+    // The JSON history is the format the Replayer reads.
+    let history = stdout(&weft(&db, &["workflow", "history", "greet-1", "--output", "json"]));
+    Replayer::new().register_workflow(greeting).replay_json(&history)?;
+
+    let export_dir = dir.path().join("export");
+    let export = stdout(&weft(&db, &["workflow", "export", "--dir", export_dir.to_str().unwrap()]));
+    assert!(export.contains("exported 4 histories"), "{export}");
+    Replayer::new().register_workflow(greeting).replay_file(export_dir.join("greet-1.json"))?;
+
+    // Cancel and terminate reach the running engine through the store.
+    stdout(&weft(&db, &["workflow", "cancel", "wait-1", "--reason", "from the command line"]));
+    stdout(&weft(&db, &["workflow", "terminate", "wait-2", "--reason", "operator"]));
+    let cancelled = client.workflow_handle(waiting, "wait-1").await?;
+    assert!(matches!(cancelled.result().await, Err(weft::Error::WorkflowCanceled { .. })));
+    let terminated = client.workflow_handle(waiting, "wait-2").await?;
+    assert!(matches!(terminated.result().await, Err(weft::Error::WorkflowTerminated { .. })));
+    let show = stdout(&weft(&db, &["workflow", "show", "wait-1"]));
+    assert!(show.contains("WorkflowExecutionCancelRequested") && show.contains("from the command line"), "{show}");
+    let line = error_line(&weft(&db, &["workflow", "cancel", "wait-1"]));
+    assert!(line.contains("is not running: it is canceled"), "{line}");
+    engine.shutdown().await;
+    Ok(())
+}
+
+#[test]
+fn bad_input_gives_one_line_and_a_failure_exit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.db");
+    assert!(error_line(&weft(&missing, &["workflow", "list"])).contains("no weft store at"));
+    assert!(!missing.exists(), "inspecting must not create a store");
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"this is not a database, not even close; it is plain text repeated. ".repeat(100))
+        .unwrap();
+    let line = error_line(&weft(&garbage, &["workflow", "list"]));
+    assert!(line.contains("store operation failed"), "{line}");
+
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE t (x INTEGER);").unwrap();
+    assert!(error_line(&weft(&foreign, &["workflow", "list"])).contains("is not a weft store"));
+
+    let db = dir.path().join("app.db");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let engine = builder(&db).build().await.unwrap();
+        engine.client().start_workflow(greeting, "greet-1", "World".to_owned()).await.unwrap().result().await.unwrap();
+        engine.shutdown().await;
+    });
+    let line = error_line(&weft(&db, &["workflow", "show", "nope"]));
+    assert_eq!(line, "weft: workflow `nope` not found");
+
+    rusqlite::Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let line = error_line(&weft(&db, &["workflow", "list"]));
+    assert!(line.contains("store schema version 99 is newer than this build supports (1)"), "{line}");
+
+    // A usage mistake is clap's: exit code 2.
+    let output = weft(&db, &["workflow", "frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -1,0 +1,75 @@
+//! Looking into a store from outside the engine: the `weft` command's view.
+//!
+//! An [`Inspector`] opens an existing store file without taking the engine's
+//! lock and without running anything, so it works next to a running engine
+//! (SQLite's WAL lets readers and one writer share the file). It lists runs,
+//! describes them and reads their histories; [`cancel_workflow`](Inspector::cancel_workflow)
+//! and [`terminate_workflow`](Inspector::terminate_workflow) put a request in
+//! the run's inbox, which a running engine picks up within its poll interval
+//! (one second by default) and a stopped one on its next start.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> weft::Result<()> {
+//! let inspector = weft::inspect::Inspector::open("app.weft.db")?;
+//! for run in inspector.list_workflows(weft::ListFilter::all().limit(10)).await? {
+//!     println!("{} {} {}", run.workflow_id, run.workflow_type, run.status);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::path::Path;
+
+use crate::client::ListFilter;
+use crate::description::WorkflowDescription;
+use crate::history::HistoryEvent;
+use crate::query;
+use crate::store::InboxItem;
+use crate::store::sqlite::{Location, SqliteStore};
+use crate::{Error, Result};
+
+/// A store opened for inspection: reads, and requests to cancel or terminate.
+#[derive(Debug)]
+pub struct Inspector {
+    store: SqliteStore,
+}
+
+impl Inspector {
+    /// Opens the store at `path`. Fails with [`Error::StoreNotFound`] if there
+    /// is no file, [`Error::UnsupportedSchema`] if a newer weft wrote it, and
+    /// [`Error::Store`] if it is not a weft store.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(Error::StoreNotFound { path: path.to_owned() });
+        }
+        let store = SqliteStore::open(&Location::Inspect { path: path.to_owned() })?;
+        Ok(Inspector { store })
+    }
+
+    /// Runs, newest first.
+    pub async fn list_workflows(&self, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
+        query::list(&self.store, filter).await
+    }
+
+    /// The newest run of `workflow_id`: status, hold reason, pending activities and timers.
+    pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
+        query::describe(&self.store, workflow_id).await
+    }
+
+    /// The history of the newest run of `workflow_id`, checked (contiguous ids, checksums).
+    pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
+        query::history(&self.store, workflow_id).await
+    }
+
+    /// Asks the open run of `workflow_id` to cancel (see [`Client::cancel_workflow`](crate::Client::cancel_workflow)).
+    pub async fn cancel_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
+        query::deliver(&self.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await.map(drop)
+    }
+
+    /// Terminates the open run of `workflow_id` (see [`Client::terminate_workflow`](crate::Client::terminate_workflow)).
+    pub async fn terminate_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
+        query::deliver(&self.store, workflow_id, InboxItem::Terminate { reason: reason.into() }).await.map(drop)
+    }
+}
