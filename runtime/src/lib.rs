@@ -101,6 +101,22 @@ pub use weft_macros::workflow;
 mod user_guide {
     #[doc = include_str!("../../docs/activities.md")]
     struct Activities;
+    #[doc = include_str!("../../docs/concepts.md")]
+    struct Concepts;
+    #[doc = include_str!("../../docs/dsl.md")]
+    struct Dsl;
+    #[doc = include_str!("../../docs/determinism.md")]
+    struct Determinism;
+    #[doc = include_str!("../../docs/durability.md")]
+    struct Durability;
+    #[doc = include_str!("../../docs/history-format.md")]
+    struct HistoryFormat;
+    #[doc = include_str!("../../docs/cli.md")]
+    struct Cli;
+    #[doc = include_str!("../../docs/decisions.md")]
+    struct Decisions;
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
 }
 
 /// What the macros' generated code refers to. Not public API.

@@ -43,3 +43,16 @@ async fn golden_histories_replay_against_current_code() -> weft::Result<()> {
     assert!(replayed >= 10, "expected every example's golden history in {}", histories().display());
     Ok(())
 }
+
+/// The complete example in `docs/history-format.md` is a real history.
+#[test]
+fn the_documented_history_example_replays() -> weft::Result<()> {
+    let doc =
+        std::fs::read_to_string(histories().join("../../docs/history-format.md")).expect("the history format doc");
+    let example = doc
+        .split("```json\n")
+        .filter_map(|block| block.split("\n```").next())
+        .find(|block| block.starts_with('['))
+        .expect("a JSON array example");
+    examples::replayer().replay_json(example)
+}
