@@ -1,0 +1,20 @@
+use serde::{Deserialize, Serialize};
+use weft::{activity, Activity, ActivityContext, ActivityError};
+
+#[derive(Serialize, Deserialize)]
+pub struct YourParams {
+    pub greeting: String,
+    pub name: String,
+}
+
+/// Greets.
+#[activity]
+pub async fn your_activity(_ctx: ActivityContext, input: YourParams) -> Result<String, ActivityError> {
+    Ok(format!("{}, {}!", input.greeting, input.name))
+}
+
+fn main() {
+    fn input_is<A: Activity<Input = YourParams, Output = String>>(_: A) {}
+    input_is(your_activity);
+    assert_eq!(<your_activity as Activity>::NAME, "your_activity");
+}
