@@ -19,15 +19,16 @@ mod kw {
 }
 
 /// Parses the tokens between the attribute's parentheses.
-pub(crate) fn parse(kind: Kind, tokens: TokenStream) -> syn::Result<Args> {
+///
+/// Bad arguments go to `errors`; the good ones are still returned, so that
+/// their values can be validated (and `crate` used by the fallback) too.
+pub(crate) fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
     let mut args = Args::default();
-    let mut errors = Errors::default();
-    for argument in split(kind, tokens, &mut errors) {
+    for argument in split(kind, tokens, errors) {
         let parser = |input: ParseStream<'_>| parse_one(kind, input, &mut args);
         errors.ok(parser.parse2(argument));
     }
-    errors.finish()?;
-    Ok(args)
+    args
 }
 
 /// One argument, from its first token to the comma after it.
@@ -56,11 +57,8 @@ fn parse_one(kind: Kind, input: ParseStream<'_>, args: &mut Args) -> syn::Result
 /// Stores an option's value, refusing a second one: the only place options are set.
 fn set_once<T>(kind: Kind, slot: &mut Option<Spanned<T>>, key: &impl ToTokens, value: Spanned<T>) -> syn::Result<()> {
     if slot.is_some() {
-        let message = format!(
-            "`{}` is given twice in `{}`; remove one of them",
-            key.to_token_stream(),
-            kind.attribute()
-        );
+        let message =
+            format!("`{}` is given twice in `{}`; remove one of them", key.to_token_stream(), kind.attribute());
         return Err(syn::Error::new_spanned(key, message));
     }
     *slot = Some(value);
@@ -125,4 +123,83 @@ fn split(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Vec<TokenStrea
     }
     arguments.retain(|argument| !argument.is_empty());
     arguments
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn parse_ok(kind: Kind, tokens: TokenStream) -> Args {
+        let mut errors = Errors::default();
+        let args = parse(kind, tokens, &mut errors);
+        if let Err(error) = errors.finish() {
+            panic!("unexpected error: {error}");
+        }
+        args
+    }
+
+    fn messages(kind: Kind, tokens: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        parse(kind, tokens, &mut errors);
+        errors.finish().err().map_or_else(Vec::new, |error| error.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn no_arguments() {
+        let args = parse_ok(Kind::Activity, quote!());
+        assert!(args.name.is_none() && args.krate.is_none());
+        assert_eq!(args.crate_path().to_string(), quote!(::weft).to_string());
+    }
+
+    #[test]
+    fn name_and_crate() {
+        let args = parse_ok(Kind::Workflow, quote!(name = "YourWorkflow", crate = "::renamed::weft",));
+        assert_eq!(args.name.as_ref().map(|name| name.value.as_str()), Some("YourWorkflow"));
+        assert_eq!(args.crate_path().to_string(), quote!(::renamed::weft).to_string());
+    }
+
+    #[test]
+    fn crate_may_start_with_crate() {
+        let args = parse_ok(Kind::Activity, quote!(crate = "crate::facade"));
+        assert_eq!(args.crate_path().to_string(), quote!(crate::facade).to_string());
+    }
+
+    #[test]
+    fn duplicate_is_an_error() {
+        let errors = messages(Kind::Workflow, quote!(name = "a", name = "b"));
+        assert_eq!(errors, ["`name` is given twice in `#[workflow]`; remove one of them"]);
+    }
+
+    #[test]
+    fn unknown_lists_the_valid_arguments() {
+        let errors = messages(Kind::Activity, quote!(retries = 3));
+        assert_eq!(errors, ["unknown argument `retries` in `#[activity]`; the valid arguments are `name`, `crate`"]);
+        let errors = messages(Kind::Activity, quote!("Charge"));
+        assert_eq!(errors, ["expected an argument of `#[activity]`; the valid arguments are `name`, `crate`"]);
+    }
+
+    #[test]
+    fn values_must_be_string_literals() {
+        let errors = messages(Kind::Activity, quote!(name = Charge));
+        assert_eq!(errors, ["`name` in `#[activity]` must be a string literal: write `name = \"Charge\"`"]);
+        let errors = messages(Kind::Activity, quote!(name));
+        assert_eq!(errors, ["`name` in `#[activity]` takes a string: write `name = \"...\"`"]);
+        let errors = messages(Kind::Activity, quote!(name =));
+        assert_eq!(errors, ["`name` in `#[activity]` takes a string: write `name = \"...\"`"]);
+        let errors = messages(Kind::Activity, quote!(crate = "not a path"));
+        assert_eq!(
+            errors,
+            ["`crate` in `#[activity]` must be the path of the weft crate, such as `crate = \"::weft\"`"]
+        );
+    }
+
+    #[test]
+    fn every_bad_argument_is_reported_and_good_ones_kept() {
+        let mut errors = Errors::default();
+        let args = parse(Kind::Activity, quote!(nmae = "a", , name = "Charge", crate = 1), &mut errors);
+        assert_eq!(errors.finish().unwrap_err().into_iter().count(), 3);
+        assert_eq!(args.name.map(|name| name.value).as_deref(), Some("Charge"));
+    }
 }

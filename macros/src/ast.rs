@@ -140,11 +140,16 @@ impl<'a> Function<'a> {
             _ => None,
         }
     }
+}
 
-    /// Whether the function takes `self` anywhere.
-    pub(crate) fn has_receiver(&self) -> bool {
-        self.original.sig.receiver().is_some()
-    }
+/// Which attribute's context `ty` names, if any.
+pub(crate) fn context_kind(ty: &Type) -> Option<Kind> {
+    [Kind::Activity, Kind::Workflow].into_iter().find(|kind| is_named(ty, kind.context()))
+}
+
+/// Whether `ty` is a path whose last segment ends with `suffix` (`Result`, `io::Result`, `WorkflowResult`).
+pub(crate) fn last_ident_ends_with(ty: &Type, suffix: &str) -> bool {
+    last_segment_args(ty).is_some_and(|(ident, _)| ident.to_string().ends_with(suffix))
 }
 
 /// Whether `ty` is a path whose last segment is `name`, without generic arguments.
@@ -192,5 +197,80 @@ pub(crate) fn parse_item(kind: Kind, item: &TokenStream) -> syn::Result<ItemFn> 
             let message = format!("`{}` goes on an `async fn`; move it to a function", kind.attribute());
             Err(syn::Error::new_spanned(other, message))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn output_of(kind: Kind, item: ItemFn) -> Option<String> {
+        let func = Function::from_syn(kind, &item);
+        func.output_type().map(|ty| quote::ToTokens::to_token_stream(ty).to_string())
+    }
+
+    #[test]
+    fn splits_context_and_inputs() {
+        let item: ItemFn = parse_quote!(
+            async fn f(ctx: ActivityContext, a: u8, (b, c): (u8, u8)) {}
+        );
+        let func = Function::from_syn(Kind::Activity, &item);
+        assert!(func.context.is_some());
+        assert_eq!(func.inputs.len(), 2);
+        assert!(matches!(func.output, Output::Missing));
+    }
+
+    #[test]
+    fn recognises_return_shapes() {
+        let item = parse_quote!(
+            async fn f() -> Result<String, ActivityError> {}
+        );
+        assert_eq!(output_of(Kind::Activity, item).as_deref(), Some("String"));
+        let item = parse_quote!(
+            async fn f() -> ::std::result::Result<Vec<u8>, weft::ActivityError> {}
+        );
+        assert_eq!(output_of(Kind::Activity, item).as_deref(), Some("Vec < u8 >"));
+        let item = parse_quote!(
+            async fn f() -> weft::WorkflowResult<()> {}
+        );
+        assert_eq!(output_of(Kind::Workflow, item).as_deref(), Some("()"));
+        // `WorkflowResult` is no activity's return type.
+        let item = parse_quote!(
+            async fn f() -> WorkflowResult<()> {}
+        );
+        assert_eq!(output_of(Kind::Activity, item), None);
+        let item = parse_quote!(
+            async fn f() -> Result<String> {}
+        );
+        assert_eq!(output_of(Kind::Activity, item), None);
+        let item = parse_quote!(
+            async fn f() -> String {}
+        );
+        assert_eq!(output_of(Kind::Workflow, item), None);
+    }
+
+    #[test]
+    fn names_by_last_segment() {
+        assert!(is_named(&parse_quote!(ActivityContext), "ActivityContext"));
+        assert!(is_named(&parse_quote!(::weft::ActivityContext), "ActivityContext"));
+        assert!(!is_named(&parse_quote!(&ActivityContext), "ActivityContext"));
+        assert!(!is_named(&parse_quote!(ActivityContext<u8>), "ActivityContext"));
+        assert!(!is_named(&parse_quote!(<T as X>::ActivityContext), "ActivityContext"));
+        assert_eq!(context_kind(&parse_quote!(weft::WorkflowContext)), Some(Kind::Workflow));
+        assert_eq!(context_kind(&parse_quote!(String)), None);
+    }
+
+    #[test]
+    fn only_functions_parse() {
+        let error = parse_item(
+            Kind::Activity,
+            &quote::quote!(
+                struct S;
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "`#[activity]` goes on an `async fn`; move it to a function");
     }
 }

@@ -20,30 +20,29 @@
 //!     impl ::weft::__private::ActivityFn for charge {
 //!         fn run(__weft_ctx: ActivityContext, __weft_input: Self::Input) -> impl Future<..> + Send + 'static {
 //!             let __weft_input_0 = __weft_input;
-//!             ::weft::__private::assert_send(__weft_charge(__weft_ctx, __weft_input_0))
+//!             __weft_charge(__weft_ctx, __weft_input_0)
 //!         }
 //!     }
 //! };
 //! ```
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
-use syn::spanned::Spanned as _;
 use syn::{Attribute, Ident, ItemFn, PatType, Visibility};
 
 use crate::args;
 use crate::ast::{self, Args, Function, Kind};
-use crate::errors;
+use crate::errors::{self, Errors};
 use crate::validate::{self, Checked};
 
 /// Parses, validates and expands one attribute; any error goes to [`fallback`](crate::fallback).
 pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream) -> syn::Result<TokenStream> {
     let original = ast::parse_item(kind, item)?;
     let func = Function::from_syn(kind, &original);
-    let args = args::parse(kind, args.clone());
-    let checked = validate::validate(&func, args.as_ref().ok());
-    let (args, checked) = errors::join(args, checked)?;
+    let mut errors = Errors::default();
+    let args = args::parse(kind, args.clone(), &mut errors);
+    let ((), checked) = errors::join(errors.finish(), validate::validate(&func, &args))?;
     Ok(generate(&func, &args, &checked))
 }
 
@@ -60,15 +59,10 @@ fn generate(func: &Function<'_>, args: &Args, checked: &Checked<'_>) -> TokenStr
         [one] => quote!(let #one = __weft_input;),
         many => quote!(let (#(#many),*) = __weft_input;),
     };
-    // The engine moves the future between threads: a `!Send` body fails here,
-    // and the error points at the function's name.
-    let send_check = quote_spanned! {func.ident().span()=>
-        #private::assert_send(#hidden_ident(__weft_ctx, #(#bindings),*))
-    };
-    let body = quote!(#spread #send_check);
+    let body = quote!(#spread #hidden_ident(__weft_ctx, #(#bindings),*));
 
-    let payload_checks = payload_checks(func, &private, checked.output);
-    let impls = trait_impls(func, &private, &registered_name(func, args), &input_type(func.kind, &func.inputs), checked.output, &body);
+    let input = input_type(func, &func.inputs);
+    let impls = trait_impls(func, &private, &registered_name(func, args), &input, checked.output, &body);
     let stub = stub_struct(func);
     let cfgs = cfg_attrs(&func.original.attrs);
     quote! {
@@ -77,7 +71,6 @@ fn generate(func: &Function<'_>, args: &Args, checked: &Checked<'_>) -> TokenStr
         #(#cfgs)*
         const _: () = {
             #hidden
-            #payload_checks
             #impls
         };
     }
@@ -88,7 +81,9 @@ pub(crate) fn stub_struct(func: &Function<'_>) -> TokenStream {
     let ItemFn { attrs, vis, .. } = func.original;
     let ident = func.ident();
     let attrs = attrs.iter().filter(|attr| stub_attr(attr));
-    quote! {
+    // rustc shows the struct's definition in notes ("the trait `Activity` is
+    // not implemented for `refund`"): let that be the user's `fn refund`.
+    quote_spanned! {ident.span()=>
         #(#attrs)*
         #[allow(non_camel_case_types)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
@@ -117,63 +112,76 @@ pub(crate) fn trait_impls(
     body: &TokenStream,
 ) -> TokenStream {
     let ident = func.ident();
+    // The engine moves the future between threads. A body that is not `Send`
+    // fails the bound on `run`'s return type, which carries the function's
+    // name as its span so that rustc points there (with a note on the value
+    // held across an `.await`). A separate `assert_send(..)` call would report
+    // the same failure twice.
+    let future = |output: TokenStream| {
+        quote_spanned! {ident.span()=>
+            impl ::core::future::Future<Output = #output> + ::core::marker::Send + 'static
+        }
+    };
     match func.kind {
-        Kind::Activity => quote! {
-            #[automatically_derived]
-            impl #private::Activity for #ident {
-                type Input = #input;
-                type Output = #output;
-                const NAME: &'static str = #name;
-            }
+        Kind::Activity => {
+            let future = future(quote! {
+                ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>
+            });
+            quote! {
+                #[automatically_derived]
+                impl #private::Activity for #ident {
+                    type Input = #input;
+                    type Output = #output;
+                    const NAME: &'static str = #name;
+                }
 
-            #[automatically_derived]
-            impl #private::ActivityFn for #ident {
-                fn run(
-                    __weft_ctx: #private::ActivityContext,
-                    __weft_input: <Self as #private::Activity>::Input,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>,
-                > + ::core::marker::Send + 'static {
-                    #body
+                #[automatically_derived]
+                impl #private::ActivityFn for #ident {
+                    fn run(
+                        __weft_ctx: #private::ActivityContext,
+                        __weft_input: <Self as #private::Activity>::Input,
+                    ) -> #future {
+                        #body
+                    }
                 }
             }
-        },
-        Kind::Workflow => quote! {
-            #[automatically_derived]
-            impl #private::Workflow for #ident {
-                type Input = #input;
-                type Output = #output;
-                const NAME: &'static str = #name;
+        }
+        Kind::Workflow => {
+            let future = future(quote!(#private::WorkflowResult<<Self as #private::Workflow>::Output>));
+            quote! {
+                #[automatically_derived]
+                impl #private::Workflow for #ident {
+                    type Input = #input;
+                    type Output = #output;
+                    const NAME: &'static str = #name;
 
-                fn run(
-                    __weft_ctx: #private::WorkflowContext,
-                    __weft_input: <Self as #private::Workflow>::Input,
-                ) -> impl ::core::future::Future<
-                    Output = #private::WorkflowResult<<Self as #private::Workflow>::Output>,
-                > + ::core::marker::Send + 'static {
-                    #body
+                    fn run(
+                        __weft_ctx: #private::WorkflowContext,
+                        __weft_input: <Self as #private::Workflow>::Input,
+                    ) -> #future {
+                        #body
+                    }
                 }
             }
-        },
+        }
     }
 }
 
-/// Checks, at the user's types, that inputs and output can travel through history.
-fn payload_checks(func: &Function<'_>, private: &TokenStream, output: &syn::Type) -> TokenStream {
-    let _ = (func, private, output);
-    TokenStream::new()
-}
-
 /// The `Input` type: `()`, the one input's type, or the tuple of several.
-pub(crate) fn input_type(kind: Kind, inputs: &[&PatType]) -> TokenStream {
-    let _ = kind;
+///
+/// Input and output types keep the user's spans: the bounds of `Activity` and
+/// `Workflow` (`Serialize + DeserializeOwned + Send + 'static`) are then
+/// reported at the parameter (for a tuple, at the parameter list) or at the
+/// `T` of the return type. A separate `assert_payload::<T>()` would report
+/// the same failure a second time.
+pub(crate) fn input_type(func: &Function<'_>, inputs: &[&PatType]) -> TokenStream {
     match inputs {
         [] => quote!(()),
         [one] => one.ty.to_token_stream(),
         many => {
             let types = many.iter().map(|input| &input.ty);
-            let span = many.iter().map(|input| input.span()).reduce(|a, b| a.join(b).unwrap_or(a)).unwrap_or_else(Span::call_site);
-            quote_spanned!(span=> (#(#types),*))
+            let parens = func.original.sig.paren_token.span.join();
+            quote_spanned!(parens=> (#(#types),*))
         }
     }
 }
@@ -199,4 +207,72 @@ fn stub_attr(attr: &Attribute) -> bool {
 /// Attributes that belong on the stub and not on the hidden function.
 fn stub_only_attr(attr: &Attribute) -> bool {
     attr.path().is_ident("doc") || attr.path().is_ident("deprecated")
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn expand_str(kind: Kind, args: TokenStream, item: TokenStream) -> String {
+        match expand(kind, &args, &item) {
+            Ok(tokens) => tokens.to_string(),
+            Err(error) => panic!("unexpected error: {error}"),
+        }
+    }
+
+    #[test]
+    fn input_is_unit_single_or_tuple() {
+        let item: ItemFn = parse_quote!(
+            async fn f(ctx: C) {}
+        );
+        let func = Function::from_syn(Kind::Activity, &item);
+        assert_eq!(input_type(&func, &func.inputs).to_string(), "()");
+        let item: ItemFn = parse_quote!(
+            async fn f(ctx: C, a: A) {}
+        );
+        let func = Function::from_syn(Kind::Activity, &item);
+        assert_eq!(input_type(&func, &func.inputs).to_string(), "A");
+        let item: ItemFn = parse_quote!(
+            async fn f(ctx: C, a: A, (b, c): (B, C), d: Vec<D>) {}
+        );
+        let func = Function::from_syn(Kind::Activity, &item);
+        assert_eq!(input_type(&func, &func.inputs).to_string(), "(A , (B , C) , Vec < D >)");
+    }
+
+    #[test]
+    fn generates_a_stub_and_impls() {
+        let out = expand_str(
+            Kind::Activity,
+            quote!(name = "Charge"),
+            quote! {
+                /// Charges.
+                pub async fn r#charge(_ctx: ActivityContext, cents: u64) -> Result<String, ActivityError> { todo!() }
+            },
+        );
+        assert!(out.contains("pub struct r#charge ;"), "{out}");
+        assert!(out.contains("async fn __weft_charge"), "{out}");
+        assert!(out.contains("impl :: weft :: __private :: Activity for r#charge"), "{out}");
+        assert!(out.contains("impl :: weft :: __private :: ActivityFn for r#charge"), "{out}");
+        assert!(out.contains("type Input = u64 ;") && out.contains("type Output = String ;"), "{out}");
+        assert!(out.contains("const NAME : & 'static str = \"Charge\" ;"), "{out}");
+        assert!(out.contains("const _ : () ="), "{out}");
+    }
+
+    #[test]
+    fn uses_the_given_crate_path() {
+        let out = expand_str(
+            Kind::Workflow,
+            quote!(crate = "renamed"),
+            quote!(
+                async fn checkout(ctx: WorkflowContext) -> WorkflowResult<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(out.contains("impl renamed :: __private :: Workflow for checkout"), "{out}");
+        assert!(!out.contains(":: weft ::"), "{out}");
+        assert!(out.contains("const NAME : & 'static str = \"checkout\" ;"), "{out}");
+    }
 }

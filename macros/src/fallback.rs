@@ -11,26 +11,29 @@ use quote::quote;
 use syn::{FnArg, PatType, Type};
 
 use crate::args;
-use crate::ast::{self, Function};
 use crate::ast::Kind;
+use crate::ast::{self, Function};
+use crate::errors::Errors;
 use crate::expand;
 
 /// The `compile_error!` for `error`, next to a best-effort stub for `item`.
 pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream, error: syn::Error) -> TokenStream {
     let error = error.into_compile_error();
-    // Not a function (or not Rust): give the item back untouched.
-    let Ok(original) = ast::parse_item(kind, item) else {
-        return quote!(#error #item);
+    // Not a function, or a method (`self`: we are inside an `impl` block, where
+    // a struct cannot go): give the item back untouched.
+    let original = match ast::parse_item(kind, item) {
+        Ok(original) if original.sig.receiver().is_none() => original,
+        _ => return quote!(#error #item),
     };
     let func = Function::from_syn(kind, &original);
-    let args = args::parse(kind, args.clone()).unwrap_or_default();
+    let args = args::parse(kind, args.clone(), &mut Errors::default());
     let krate = args.crate_path();
     let private = quote!(#krate::__private);
 
     let stub = expand::stub_struct(&func);
     let impls = match (func.output_type(), stub_inputs(&func)) {
         (Some(output), Some(inputs)) => {
-            let input = expand::input_type(kind, &inputs);
+            let input = expand::input_type(&func, &inputs);
             let name = expand::registered_name(&func, &args);
             let body = quote! {
                 let _ = (__weft_ctx, __weft_input);
@@ -40,8 +43,8 @@ pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream, error: 
         }
         _ => TokenStream::new(),
     };
-    // `self` or `...` outside a method would only add errors about our renaming.
-    let hidden = if func.has_receiver() || original.sig.variadic.is_some() {
+    // `...` outside an `extern` block would only add an error about our renaming.
+    let hidden = if original.sig.variadic.is_some() {
         TokenStream::new()
     } else {
         let hidden = expand::hidden_fn(&func);
@@ -62,21 +65,27 @@ pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream, error: 
 
 /// The input parameters, if the stub's `Input` can be written without new errors.
 ///
-/// When the first parameter is not a context the user most likely forgot the
-/// context, so every parameter counts as input.
+/// The first parameter is skipped if it is a context (of either attribute);
+/// if it is not, the user most likely forgot the context, so every parameter
+/// counts as input.
 fn stub_inputs<'a>(func: &Function<'a>) -> Option<Vec<&'a PatType>> {
-    let sig = &func.original.sig;
-    if !sig.generics.params.is_empty() || func.has_receiver() {
+    if !func.original.sig.generics.params.is_empty() {
         return None;
     }
-    let inputs = match func.context {
-        Some(FnArg::Typed(context)) if !ast::is_named(&context.ty, func.kind.context()) => {
-            let mut all = vec![context];
-            all.extend(&func.inputs);
-            all
-        }
-        _ => func.inputs.clone(),
-    };
-    let writable = inputs.iter().all(|input| !matches!(ast::ungroup(&input.ty), Type::Reference(_) | Type::ImplTrait(_)));
+    let mut inputs: Vec<&PatType> = func
+        .original
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if inputs.first().is_some_and(|first| ast::context_kind(&first.ty).is_some()) {
+        inputs.remove(0);
+    }
+    let writable =
+        inputs.iter().all(|input| !matches!(ast::ungroup(&input.ty), Type::Reference(_) | Type::ImplTrait(_)));
     writable.then_some(inputs)
 }

@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use weft::{activity, Activity, ActivityContext, ActivityError};
+use weft::{Activity, ActivityContext, ActivityError, activity};
 
 #[derive(Serialize, Deserialize)]
 pub struct YourParams {

@@ -1,0 +1,16 @@
+use std::time::Duration;
+use weft::{ActivityContext, ActivityError, ActivityOptions, WorkflowContext, WorkflowResult, activity, workflow};
+
+#[activity]
+fn charge(_ctx: ActivityContext, cents: u64) -> Result<u64, ActivityError> {
+    Ok(cents)
+}
+
+// The stub still exists, so this call adds no error of its own.
+#[workflow]
+async fn checkout(ctx: WorkflowContext) -> WorkflowResult<u64> {
+    let options = ActivityOptions::start_to_close(Duration::from_secs(1));
+    Ok(ctx.execute_activity(charge, 5, options).await?)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use weft::activity;
+
+#[activity]
+struct Charge;
+
+fn main() {
+    let _ = Charge;
+}
