@@ -11,12 +11,14 @@
 //! const _: () = {
 //!     async fn __weft_charge(ctx: ActivityContext, cents: u64) -> Result<String, ActivityError> { /* body */ }
 //!
+//!     #[automatically_derived]
 //!     impl ::weft::__private::Activity for charge {
 //!         type Input = u64;
 //!         type Output = String;
 //!         const NAME: &'static str = "charge";
 //!     }
 //!
+//!     #[automatically_derived]
 //!     impl ::weft::__private::ActivityFn for charge {
 //!         fn run(__weft_ctx: ActivityContext, __weft_input: Self::Input) -> impl Future<..> + Send + 'static {
 //!             let __weft_input_0 = __weft_input;
@@ -82,7 +84,7 @@ pub(crate) fn stub_struct(func: &Function<'_>) -> TokenStream {
     let ident = func.ident();
     let attrs = attrs.iter().filter(|attr| stub_attr(attr));
     // rustc shows the struct's definition in notes ("the trait `Activity` is
-    // not implemented for `refund`"): let that be the user's `fn refund`.
+    // not implemented for `refund`"): let that be the name in `fn refund`.
     quote_spanned! {ident.span()=>
         #(#attrs)*
         #[allow(non_camel_case_types)]
@@ -95,6 +97,8 @@ pub(crate) fn stub_struct(func: &Function<'_>) -> TokenStream {
 pub(crate) fn hidden_fn(func: &Function<'_>) -> ItemFn {
     let mut hidden = func.original.clone();
     hidden.attrs.retain(|attr| !stub_only_attr(attr));
+    // The attribute requires `async`, even for a body that never awaits.
+    hidden.attrs.push(syn::parse_quote!(#[allow(clippy::unused_async)]));
     hidden.vis = Visibility::Inherited;
     hidden.sig.ident = format_ident!("__weft_{}", func.ident());
     hidden
@@ -103,6 +107,8 @@ pub(crate) fn hidden_fn(func: &Function<'_>) -> ItemFn {
 /// `impl Activity` + `impl ActivityFn`, or `impl Workflow`, with `body` as `run`'s body.
 ///
 /// `run` binds the context to `__weft_ctx` and the input to `__weft_input`.
+/// The impls name the stub, which may be `#[deprecated]`: that warning is
+/// for the user's call sites, not for ours.
 pub(crate) fn trait_impls(
     func: &Function<'_>,
     private: &TokenStream,
@@ -129,6 +135,7 @@ pub(crate) fn trait_impls(
             });
             quote! {
                 #[automatically_derived]
+                #[allow(deprecated)]
                 impl #private::Activity for #ident {
                     type Input = #input;
                     type Output = #output;
@@ -136,6 +143,7 @@ pub(crate) fn trait_impls(
                 }
 
                 #[automatically_derived]
+                #[allow(deprecated)]
                 impl #private::ActivityFn for #ident {
                     fn run(
                         __weft_ctx: #private::ActivityContext,
@@ -150,6 +158,7 @@ pub(crate) fn trait_impls(
             let future = future(quote!(#private::WorkflowResult<<Self as #private::Workflow>::Output>));
             quote! {
                 #[automatically_derived]
+                #[allow(deprecated)]
                 impl #private::Workflow for #ident {
                     type Input = #input;
                     type Output = #output;

@@ -23,6 +23,13 @@ mod payments {
         this_does_not_exist(cents)
     }
 
+    /// Superseded by `charge`.
+    #[activity]
+    #[deprecated = "use `charge`"]
+    pub async fn old_charge(_ctx: ActivityContext, cents: u64) -> Result<u64, ActivityError> {
+        Ok(cents)
+    }
+
     #[activity]
     pub(crate) async fn internal(_ctx: ActivityContext) -> Result<(), ActivityError> {
         Ok(())
@@ -45,5 +52,6 @@ fn main() {
     let stub = payments::charge;
     let copy = stub;
     assert_eq!(format!("{:?} {:?}", copy, stub), "charge charge");
-    let _ = (payments::internal, widen);
+    #[allow(deprecated)]
+    let _ = (payments::internal, payments::old_charge, widen);
 }
