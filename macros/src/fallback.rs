@@ -7,12 +7,11 @@
 //! and unused, so that errors inside it still show in the same build.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::{FnArg, PatType, Type};
 
 use crate::args;
-use crate::ast::Kind;
-use crate::ast::{self, Function};
+use crate::ast::{self, Function, Kind, Output};
 use crate::errors::Errors;
 use crate::expand;
 
@@ -31,7 +30,7 @@ pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream, error: 
     let private = quote!(#krate::__private);
 
     let stub = expand::stub_struct(&func);
-    let impls = match (func.output_type(), stub_inputs(&func)) {
+    let impls = match (stub_output(&func), stub_inputs(&func)) {
         (Some(output), Some(inputs)) => {
             let input = expand::input_type(&func, &inputs);
             let name = expand::registered_name(&func, &args);
@@ -39,7 +38,7 @@ pub(crate) fn expand(kind: Kind, args: &TokenStream, item: &TokenStream, error: 
                 let _ = (__weft_ctx, __weft_input);
                 ::core::future::pending()
             };
-            expand::trait_impls(&func, &private, &name, &input, output, &body)
+            expand::trait_impls(&func, &private, &name, &input, &output, &body)
         }
         _ => TokenStream::new(),
     };
@@ -88,4 +87,23 @@ fn stub_inputs<'a>(func: &Function<'a>) -> Option<Vec<&'a PatType>> {
     let writable =
         inputs.iter().all(|input| !matches!(ast::ungroup(&input.ty), Type::Reference(_) | Type::ImplTrait(_)));
     writable.then_some(inputs)
+}
+
+/// The stub's `Output`: the declared `T`, or what the user most likely meant
+/// (`-> u64` for `Result<u64, _>`, no return type for `()`).
+fn stub_output(func: &Function<'_>) -> Option<TokenStream> {
+    if let Some(ok) = func.output_type() {
+        return Some(ok.to_token_stream());
+    }
+    match func.output {
+        Output::Missing => Some(quote!(())),
+        Output::WorkflowResult { ok } => Some(ok.to_token_stream()),
+        Output::Other(ty)
+            if !ast::last_ident_ends_with(ty, "Result")
+                && !matches!(ast::ungroup(ty), Type::Reference(_) | Type::ImplTrait(_)) =>
+        {
+            Some(ty.to_token_stream())
+        }
+        Output::Other(_) | Output::Result { .. } => None,
+    }
 }

@@ -121,18 +121,21 @@ fn output<'a>(func: &Function<'a>) -> syn::Result<&'a Type> {
     let (kind, attribute, expected) = (func.kind, func.kind.attribute(), func.kind.expected_return());
     // `-> u64` becomes "write `-> Result<u64, ActivityError>`"; a type that is
     // already some `Result` gets the generic `T`.
+    let suggest = |ok: &str| match kind {
+        Kind::Activity => format!("Result<{ok}, ActivityError>"),
+        Kind::Workflow => format!("WorkflowResult<{ok}>"),
+    };
     let wrong_shape = |whole: &Type, ok: &Type| {
         let ok = if ast::last_ident_ends_with(ok, "Result") { "T".to_owned() } else { pretty(ok) };
-        let suggestion = match kind {
-            Kind::Activity => format!("Result<{ok}, ActivityError>"),
-            Kind::Workflow => format!("WorkflowResult<{ok}>"),
-        };
-        let message = format!("`{attribute}` functions must return `{expected}`; write `-> {suggestion}`");
+        let message = format!("`{attribute}` functions must return `{expected}`; write `-> {}`", suggest(&ok));
         syn::Error::new_spanned(whole, message)
     };
     match (kind, func.output) {
         (_, Output::Missing) => {
-            let message = format!("`{attribute}` functions must return `{expected}`; add `-> {expected}`");
+            let message = format!(
+                "`{attribute}` functions must return `{expected}`; add `-> {}` and end with `Ok(())`",
+                suggest("()")
+            );
             Err(syn::Error::new(func.original.sig.paren_token.span.close(), message))
         }
         (_, Output::Other(ty)) => Err(wrong_shape(ty, ty)),
