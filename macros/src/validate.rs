@@ -83,10 +83,16 @@ fn context(func: &Function<'_>, errors: &mut Errors) {
                     "`{attribute}` functions take `{context}`, not `{}`; change the type to `{context}`",
                     other.context()
                 ),
-                None => format!(
-                    "`{attribute}` functions take `{context}` as their first parameter; add `ctx: {context}` before `{}`",
-                    param.pat.to_token_stream()
-                ),
+                None => {
+                    let before = match &*param.pat {
+                        syn::Pat::Ident(binding) => format!("`{}`", binding.ident),
+                        _ => "the input".to_owned(),
+                    };
+                    format!(
+                        "`{attribute}` functions take `{context}` as their first parameter; \
+                         add `ctx: {context}` before {before}"
+                    )
+                }
             };
             errors.spanned(&param.ty, message);
         }
@@ -235,6 +241,27 @@ mod tests {
         assert!(errors.iter().any(|e| e.contains("add `ctx: ActivityContext` before `x`")));
         assert!(errors.iter().any(|e| e
             == "`#[activity]` functions must return `Result<T, ActivityError>`; write `-> Result<u8, ActivityError>`"));
+    }
+
+    #[test]
+    fn names_the_input_the_context_goes_before() {
+        let item = parse_quote!(
+            async fn f((a, b): (u8, u8)) -> Result<(), ActivityError> {}
+        );
+        assert_eq!(
+            messages(Kind::Activity, item),
+            ["`#[activity]` functions take `ActivityContext` as their first parameter; \
+              add `ctx: ActivityContext` before the input"]
+        );
+        let item = parse_quote!(
+            async fn f(ctx: ActivityContext) -> WorkflowResult<()> {}
+        );
+        assert_eq!(
+            messages(Kind::Workflow, item),
+            [
+                "`#[workflow]` functions take `WorkflowContext`, not `ActivityContext`; change the type to `WorkflowContext`"
+            ]
+        );
     }
 
     #[test]
