@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{OptionsError, TimeoutType};
 use crate::PayloadError;
-use crate::history::{Failure, Payload};
+use crate::history::Failure;
 
 /// The error an activity returns.
 ///
@@ -32,23 +32,20 @@ impl ActivityError {
 
     /// Sets the error type, matched against a retry policy's non-retryable types.
     #[must_use]
-    pub fn with_type(mut self, error_type: impl Into<String>) -> Self {
-        self.failure.error_type = error_type.into();
-        self
+    pub fn with_type(self, error_type: impl Into<String>) -> Self {
+        ActivityError { failure: self.failure.with_type(error_type) }
     }
 
     /// Marks the error as not to be retried, whatever the retry policy says.
     #[must_use]
-    pub fn non_retryable(mut self) -> Self {
-        self.failure.non_retryable = true;
-        self
+    pub fn non_retryable(self) -> Self {
+        ActivityError { failure: self.failure.non_retryable() }
     }
 
     /// Attaches structured details (serialized as JSON; dropped if they do not serialize).
     #[must_use]
-    pub fn with_details<T: Serialize>(mut self, details: &T) -> Self {
-        self.failure.details = Payload::encode(details, crate::history::DEFAULT_PAYLOAD_LIMIT).ok();
-        self
+    pub fn with_details<T: Serialize>(self, details: &T) -> Self {
+        ActivityError { failure: self.failure.with_details(details) }
     }
 
     /// Whether the error stops retries.

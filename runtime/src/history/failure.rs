@@ -31,6 +31,17 @@ impl Failure {
         self
     }
 
+    pub(crate) fn with_type(mut self, error_type: impl Into<String>) -> Self {
+        self.error_type = error_type.into();
+        self
+    }
+
+    /// Attaches details; dropped if they do not serialize or are over the default payload limit.
+    pub(crate) fn with_details<T: serde::Serialize>(mut self, details: &T) -> Self {
+        self.details = Payload::encode(details, super::DEFAULT_PAYLOAD_LIMIT).ok();
+        self
+    }
+
     /// The error's type name (for activities, matched against a retry
     /// policy's non-retryable types).
     pub fn error_type(&self) -> &str {

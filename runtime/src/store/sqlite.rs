@@ -301,6 +301,9 @@ fn check_schema(conn: &Connection, path: &Path) -> Result<()> {
 /// Sets pragmas and creates, migrates or refuses the schema.
 fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // 64 MiB of page cache (SQLite's default is 2 MiB): run ids are random,
+    // so history and task-row inserts touch pages all over their B-trees.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     if let Some(durability) = durability {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match durability {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::WorkflowContext;
-use crate::history::{Failure, Payload};
+use crate::history::Failure;
 
 /// A typed workflow stub: its registered name and its input and output types.
 ///
@@ -56,16 +56,14 @@ impl WorkflowError {
 
     /// Sets the error type.
     #[must_use]
-    pub fn with_type(mut self, error_type: impl Into<String>) -> Self {
-        self.failure.error_type = error_type.into();
-        self
+    pub fn with_type(self, error_type: impl Into<String>) -> Self {
+        WorkflowError { failure: self.failure.with_type(error_type) }
     }
 
     /// Attaches structured details (dropped if they do not serialize).
     #[must_use]
-    pub fn with_details<T: Serialize>(mut self, details: &T) -> Self {
-        self.failure.details = Payload::encode(details, crate::history::DEFAULT_PAYLOAD_LIMIT).ok();
-        self
+    pub fn with_details<T: Serialize>(self, details: &T) -> Self {
+        WorkflowError { failure: self.failure.with_details(details) }
     }
 
     pub(crate) fn into_failure(self) -> Failure {

@@ -1,0 +1,70 @@
+//! weft's benchmark suite. Each scenario prints one line of figures per store
+//! setting: the median of `--runs` runs (each in a fresh process), with min and max.
+//!
+//! ```text
+//! cargo run --release -p weft-bench -- [--runs 3] [--scale 1.0] [--scenario NAME]... [--store full|normal|memory]...
+//! ```
+//!
+//! Scenarios: `latency` (one seed workflow at a time, start to result),
+//! `throughput` (10 000 seed workflows, up to 500 in flight), `activities`
+//! (1 000 workflows of 10 sequential activities), `fanout` (one workflow,
+//! 1 000 concurrent activities), `replay` (a 10 000-event history replayed
+//! cold), `memory` (RSS with 100 000 workflows waiting on timers, cache of
+//! 10 000), `recovery` (engine start to 10 000 in-flight workflows running again).
+
+mod scenarios;
+
+use std::process::Command;
+
+const SCENARIOS: [&str; 7] = ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery"];
+const STORES: [&str; 3] = ["full", "normal", "memory"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        let (scenario, store, scale) = (&args[1], &args[2], args[3].parse().expect("scale"));
+        let dir = std::env::temp_dir().join(format!("weft-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        let figures = scenarios::run(scenario, store, scale, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("{}", figures.iter().map(f64::to_string).collect::<Vec<_>>().join(" "));
+        return;
+    }
+    let mut runs = 3;
+    let mut scale = 1.0_f64;
+    let (mut scenarios, mut stores) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => runs = value().parse().expect("--runs N"),
+            "--scale" => scale = value().parse().expect("--scale X"),
+            "--scenario" => scenarios.push(value()),
+            "--store" => stores.push(value()),
+            other => panic!("unknown argument {other}; see the header of bench/src/main.rs"),
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios = SCENARIOS.iter().map(|s| s.to_string()).collect();
+    }
+    if stores.is_empty() {
+        stores = STORES.iter().map(|s| s.to_string()).collect();
+    }
+    let exe = std::env::current_exe().expect("own path");
+    println!("# weft-bench: median of {runs} runs (min..max), scale {scale}");
+    for scenario in &scenarios {
+        for store in &stores {
+            let mut samples: Vec<Vec<f64>> = Vec::new();
+            for _ in 0..runs {
+                let out = Command::new(&exe)
+                    .args(["--child", scenario, store, &scale.to_string()])
+                    .output()
+                    .expect("run a child");
+                assert!(out.status.success(), "{scenario}/{store} failed: {}", String::from_utf8_lossy(&out.stderr));
+                let line = String::from_utf8_lossy(&out.stdout);
+                samples.push(line.split_whitespace().map(|v| v.parse().expect("a figure")).collect());
+            }
+            println!("{}", scenarios::describe(scenario, store, &samples));
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The scenarios, each run in a child process; each returns its figures.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use weft::testing::Replayer;
+use weft::{
+    ActivityContext, ActivityError, ActivityOptions, Durability, Engine, EngineBuilder, WorkflowContext,
+    WorkflowResult, activity, workflow,
+};
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct YourParams {
+    pub(crate) greeting: String,
+    pub(crate) name: String,
+}
+
+#[activity]
+async fn your_activity(_ctx: ActivityContext, input: YourParams) -> Result<String, ActivityError> {
+    Ok(format!("{}, {}!", input.greeting, input.name))
+}
+
+fn options() -> ActivityOptions {
+    ActivityOptions::start_to_close(Duration::from_secs(60))
+}
+
+/// The seed workflow.
+#[workflow(name = "YourWorkflow")]
+async fn your_workflow(ctx: WorkflowContext, name: String) -> WorkflowResult<String> {
+    Ok(ctx.execute_activity(your_activity, YourParams { greeting: "Hello".into(), name }, options()).await?)
+}
+
+static STEPS: AtomicUsize = AtomicUsize::new(0);
+
+#[activity]
+async fn step(_ctx: ActivityContext, i: u32) -> Result<u32, ActivityError> {
+    STEPS.fetch_add(1, Ordering::Relaxed);
+    Ok(i + 1)
+}
+
+/// `n` sequential activities.
+#[workflow]
+async fn sequential(ctx: WorkflowContext, n: u32) -> WorkflowResult<u32> {
+    let mut x = 0;
+    for _ in 0..n {
+        x = ctx.execute_activity(step, x, options()).await?;
+    }
+    Ok(x)
+}
+
+/// `n` concurrent activities.
+#[workflow]
+async fn fan_out(ctx: WorkflowContext, n: u32) -> WorkflowResult<u32> {
+    let handles: Vec<_> = (0..n).map(|i| ctx.start_activity(step, i, options())).collect();
+    let mut sum = 0;
+    for result in futures::future::join_all(handles).await {
+        sum += result?;
+    }
+    Ok(sum)
+}
+
+/// Waits on a timer for an hour.
+#[workflow]
+async fn sleeper(ctx: WorkflowContext) -> WorkflowResult<()> {
+    ctx.execute_activity(step, 0, options()).await?;
+    ctx.sleep(Duration::from_secs(3600)).await?;
+    Ok(())
+}
+
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+#[activity]
+async fn block(_ctx: ActivityContext) -> Result<(), ActivityError> {
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+/// Waits on an activity that never returns.
+#[workflow]
+async fn blocked(ctx: WorkflowContext) -> WorkflowResult<()> {
+    Ok(ctx.execute_activity(block, (), ActivityOptions::start_to_close(Duration::from_secs(86_400))).await?)
+}
+
+fn builder(store: &str, dir: &Path) -> EngineBuilder {
+    let builder = match store {
+        "full" => Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Full),
+        "normal" => Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Normal),
+        "memory" => Engine::builder().in_memory(),
+        other => panic!("unknown store {other}: full, normal or memory"),
+    };
+    builder
+        .register_workflow(your_workflow)
+        .register_workflow(sequential)
+        .register_workflow(fan_out)
+        .register_workflow(sleeper)
+        .register_workflow(blocked)
+        .register_activity(your_activity)
+        .register_activity(step)
+        .register_activity(block)
+}
+
+fn scaled(n: usize, scale: f64) -> usize {
+    ((n as f64 * scale).round() as usize).max(1)
+}
+
+pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        match scenario {
+            "latency" => latency(store, scaled(1000, scale), dir).await,
+            "throughput" => throughput(store, scaled(10_000, scale), 500, dir).await,
+            "activities" => activities(store, scaled(1000, scale), dir).await,
+            "fanout" => fanout(store, scaled(1000, scale), dir).await,
+            "replay" => replay(store, scaled(3333, scale) as u32, dir).await,
+            "memory" => memory(store, scaled(100_000, scale), dir).await,
+            "recovery" => recovery(store, scaled(10_000, scale), dir).await,
+            other => panic!("unknown scenario {other}"),
+        }
+    })
+}
+
+/// p50 and p99 in milliseconds.
+async fn latency(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let started = Instant::now();
+        let handle = client.start_workflow(your_workflow, format!("lat-{i}"), "World".to_owned()).await.expect("start");
+        handle.result().await.expect("result");
+        if i >= 50 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    engine.shutdown().await;
+    times.sort_by(f64::total_cmp);
+    vec![percentile(&times, 0.50), percentile(&times, 0.99)]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Workflows per second, `in_flight` at a time.
+async fn throughput(store: &str, n: usize, in_flight: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let permit = slots.clone().acquire_owned().await.expect("permit");
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let handle =
+                client.start_workflow(your_workflow, format!("tp-{i}"), "World".to_owned()).await.expect("start");
+            handle.result().await.expect("result");
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![n as f64 / secs]
+}
+
+/// Activities per second: `n` workflows of 10 sequential activities, all at once.
+async fn activities(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        handles.push(client.start_workflow(sequential, format!("act-{i}"), 10).await.expect("start"));
+    }
+    for handle in handles {
+        handle.result().await.expect("result");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![(n * 10) as f64 / secs]
+}
+
+/// One workflow, `n` concurrent activities: seconds, and activities per second.
+async fn fanout(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let started = Instant::now();
+    let handle = engine.client().start_workflow(fan_out, "fan", n as u32).await.expect("start");
+    handle.result().await.expect("result");
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![secs * 1000.0, n as f64 / secs, n as f64]
+}
+
+/// Events per second, loading and replaying cold (no cache) a history of
+/// `3 n + 2` events (scheduled, started, completed per activity).
+async fn replay(store: &str, n: u32, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    client.start_workflow(sequential, "long", n).await.expect("start").result().await.expect("result");
+    let replayer = Replayer::new().register_workflow(sequential);
+    let started = Instant::now();
+    let history = client.history("long").await.expect("history");
+    replayer.replay(&history).expect("replay");
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![history.len() as f64 / secs, history.len() as f64]
+}
+
+/// Resident memory in MiB with `n` workflows waiting on timers (cache 10 000).
+async fn memory(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).cache_size(10_000).build().await.expect("engine");
+    let client = engine.client();
+    let slots = Arc::new(tokio::sync::Semaphore::new(500));
+    let mut starts = Vec::with_capacity(n);
+    for i in 0..n {
+        let permit = slots.clone().acquire_owned().await.expect("permit");
+        let client = client.clone();
+        starts.push(tokio::spawn(async move {
+            client.start_workflow(sleeper, format!("sleep-{i}"), ()).await.expect("start");
+            drop(permit);
+        }));
+    }
+    for start in starts {
+        start.await.expect("start task");
+    }
+    while STEPS.load(Ordering::Relaxed) < n {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Every workflow ran its activity; wait until the last step has started its timer.
+    let last = format!("sleep-{}", n - 1);
+    while client.describe(&last).await.expect("describe").pending_timers.is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss = rss_mib();
+    engine.shutdown().await;
+    vec![rss]
+}
+
+fn rss_mib() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
+    pages * 4096.0 / (1024.0 * 1024.0)
+}
+
+/// Seconds from engine start to `n` in-flight workflows running again (file stores only).
+async fn recovery(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    if store == "memory" {
+        return vec![f64::NAN]; // nothing survives a memory store
+    }
+    let engine = builder(store, dir).max_concurrent_activities(n * 2).build().await.expect("engine");
+    let client = engine.client();
+    for i in 0..n {
+        client.start_workflow(blocked, format!("rec-{i}"), ()).await.expect("start");
+    }
+    while RUNNING.load(Ordering::SeqCst) < n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    engine.shutdown().await;
+    RUNNING.store(0, Ordering::SeqCst);
+    let started = Instant::now();
+    let engine = builder(store, dir).max_concurrent_activities(n * 2).build().await.expect("engine");
+    while RUNNING.load(Ordering::SeqCst) < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![secs]
+}
+
+/// One line: the median of each figure over the runs, with min..max.
+pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> String {
+    let stat = |i: usize| {
+        let mut v: Vec<f64> = samples.iter().map(|s| s[i]).collect();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let f = |i: usize, unit: &str| {
+        let (median, min, max) = stat(i);
+        format!("{median:.2}{unit} ({min:.2}..{max:.2})")
+    };
+    let body = match scenario {
+        "latency" => format!("p50 {}  p99 {}", f(0, " ms"), f(1, " ms")),
+        "throughput" => format!("{} workflows/s", f(0, "")),
+        "activities" => format!("{} activities/s", f(0, "")),
+        "fanout" => format!("{} for {} activities, {} activities/s", f(0, " ms"), stat(2).0, f(1, "")),
+        "replay" => format!("{} events/s ({} events)", f(0, ""), stat(1).0),
+        "memory" => format!("{} RSS", f(0, " MiB")),
+        "recovery" => format!("{} to all running again", f(0, " s")),
+        _ => String::new(),
+    };
+    format!("{scenario:<11} {store:<7} {body}")
+}
