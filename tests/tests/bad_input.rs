@@ -197,3 +197,35 @@ async fn panicking_activity_is_recorded_as_failed() -> weft::Result<()> {
     assert_eq!(failure.message(), "activity exploded on purpose");
     still_serves(&engine, "after").await
 }
+
+#[workflow]
+async fn panics(_ctx: WorkflowContext) -> WorkflowResult<()> {
+    panic!("workflow code exploded");
+}
+
+#[tokio::test]
+async fn a_panicking_workflow_is_held_and_the_engine_goes_on() -> weft::Result<()> {
+    let engine = Engine::builder()
+        .in_memory()
+        .register_workflow(panics)
+        .register_workflow(call_echo)
+        .register_activity(echo)
+        .build()
+        .await?;
+    let client = engine.client();
+    client.start_workflow(panics, "panics", ()).await?;
+    let mut held = None;
+    for _ in 0..1000 {
+        held = client.describe("panics").await?.held;
+        if held.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let held = held.expect("the run is held");
+    assert!(held.contains("workflow code panicked: workflow code exploded"), "{held}");
+    let description = client.describe("panics").await?;
+    assert_eq!(description.status, weft::RunStatus::Running, "held, not failed");
+    assert_eq!(description.history_length, 0, "nothing was appended");
+    still_serves(&engine, "after").await
+}
