@@ -16,7 +16,7 @@ async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityEr
     Ok(format!("Hello, {name}!"))
 }
 
-#[activity]
+#[activity(heartbeat_timeout = "1h")]
 async fn forever(ctx: ActivityContext) -> Result<(), ActivityError> {
     ctx.heartbeat(&"waiting")?;
     ctx.cancelled().await;

@@ -45,7 +45,7 @@ pub async fn takes(ctx: ActivityContext, millis: u64) -> Result<u64, ActivityErr
 }
 
 /// Heartbeats three times, then goes quiet.
-#[activity]
+#[activity(heartbeat_timeout = "300ms")]
 pub async fn goes_quiet(ctx: ActivityContext) -> Result<(), ActivityError> {
     println!("    attempt {} of `goes_quiet` started", ctx.attempt());
     for beat in 1..=3 {

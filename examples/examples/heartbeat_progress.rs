@@ -14,7 +14,7 @@ use weft::{
 
 /// Processes items `0..count`, heartbeating the next item to do. Attempt 1
 /// fails at item 6, as if the machine it ran on went away.
-#[activity]
+#[activity(heartbeat_timeout = "2s")]
 pub async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, ActivityError> {
     let start = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
     println!("  attempt {} starts at item {start}", ctx.attempt());

@@ -1,119 +1,116 @@
-//! Expansion: the typed stub and its trait impls.
+//! Expansion of `#[activity]` and `#[workflow]` on free functions, and the
+//! pieces every stub shares.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::{ItemFn, Type};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::{Attribute, Ident, ItemFn, Type};
 
-use crate::args::Args;
-use crate::ast::{Errors, Function, Kind};
-use crate::fallback;
+use crate::args::{Args, Site};
+use crate::ast::Function;
+use crate::errors::Errors;
+use crate::{determinism, heartbeat};
 
-/// Parses, validates and expands one attribute.
-pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+/// Parses, validates and expands `#[activity]` or `#[workflow]` on a free `async fn`.
+pub(crate) fn function(site: Site, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = Args::parse(kind, args).unwrap_or_else(|e| {
-        errors.add(e);
-        Args::default()
-    });
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let args = Args::parse(site, args, &mut errors);
+    let mut item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let error = syn::Error::new(Span::call_site(), format!("`#[{kind}]` goes on an `async fn`"));
-            return fallback::emit(item, error);
+            errors.push(Span::call_site(), format!("`{site}` goes on an `async fn`"));
+            let errors = errors.to_compile_errors();
+            return quote!(#item #errors);
         }
     };
-    match Function::parse(kind, &item_fn) {
-        Ok(function) => {
-            let expanded = stub(kind, &args, &function);
-            match errors.finish() {
-                Ok(()) => expanded,
-                // The function is fine, only an argument is not: expand anyway.
-                Err(e) => fallback::emit(expanded, e),
-            }
-        }
-        Err(e) => {
-            errors.add(e);
-            fallback::emit(item, errors.finish().expect_err("an error was just added"))
-        }
+    if site == Site::Workflow {
+        determinism::check(&mut item_fn.block, &mut errors);
     }
+    args.options.validate(&mut errors);
+    let expanded = match Function::parse(site, &item_fn.sig, &mut errors) {
+        Some(function) => {
+            if let Some(context) = function.context
+                && site == Site::Activity
+            {
+                heartbeat::check(context, &item_fn.block, &args.options, &mut errors);
+            }
+            free_stub(site, &args, &item_fn, &function)
+        }
+        // Too broken to expand: the user's function as it is, beside the errors.
+        None => item_fn.to_token_stream(),
+    };
+    let errors = errors.to_compile_errors();
+    quote!(#expanded #errors)
 }
 
-fn stub(kind: Kind, args: &Args, function: &Function<'_>) -> TokenStream {
-    let original = function.original;
+/// The `weft` crate's path: `::weft`, or the `crate = "..."` argument.
+pub(crate) fn krate(args: &Args) -> TokenStream {
+    args.krate.as_ref().map_or_else(|| quote!(::weft), |p| quote!(#p))
+}
+
+fn free_stub(site: Site, args: &Args, original: &ItemFn, function: &Function<'_>) -> TokenStream {
+    let krate = krate(args);
+    let private = quote!(#krate::__private);
     let vis = &original.vis;
     let ident = &original.sig.ident;
-    let krate = args.krate.as_ref().map_or_else(|| quote!(::weft), |p| quote!(#p));
-    let private = quote!(#krate::__private);
-    let name = args.name.as_ref().map_or_else(|| ident.to_string(), |(n, _)| n.clone());
     let body_fn = format_ident!("__weft_{}", ident);
+    let (docs, others) = split_docs(&original.attrs);
 
-    let (docs, others): (Vec<_>, Vec<_>) = original.attrs.iter().partition(|a| a.path().is_ident("doc"));
     let mut inner = original.clone();
-    inner.attrs = others.into_iter().cloned().collect();
+    inner.attrs = others;
     inner.vis = syn::Visibility::Inherited;
     inner.sig.ident = body_fn.clone();
 
-    let input_types: Vec<&Type> = function.inputs.iter().map(|p| &*p.ty).collect();
-    let input_type = match input_types.as_slice() {
-        [] => quote!(()),
-        [one] => quote!(#one),
-        many => quote!((#(#many,)*)),
-    };
-    let bindings: Vec<_> = (0..input_types.len()).map(|i| format_ident!("__weft_input_{}", i)).collect();
-    let destructure = match bindings.as_slice() {
-        [] => quote!(let () = input;),
-        [one] => quote!(let #one = input;),
-        many => quote!(let (#(#many,)*) = input;),
-    };
-    let output = function.output;
-    let send_span = original.sig.ident.span();
-    let call = quote_spanned!(send_span=> #private::assert_send(#body_fn(ctx, #(#bindings),*)));
+    let inputs = Inputs::new(function);
+    let destructure = &inputs.destructure;
+    let bindings = &inputs.bindings;
+    let call = quote_spanned!(ident.span()=> #private::assert_send(#body_fn(ctx, #(#bindings),*)));
+    let stub_doc = format!(" Typed {} stub for `{}` (generated by `{site}`).", kind(site), name(args, ident));
 
-    let impls = match kind {
-        Kind::Activity => quote! {
-            #[automatically_derived]
-            impl #private::Activity for #ident {
-                type Input = #input_type;
-                type Output = #output;
-                const NAME: &'static str = #name;
-            }
+    let impls = match site {
+        Site::Workflow => {
+            let (name, input, output) = (name(args, ident), &inputs.ty, function.output);
+            quote! {
+                #[automatically_derived]
+                impl #private::Workflow for #ident {
+                    type Input = #input;
+                    type Output = #output;
+                    const NAME: &'static str = #name;
 
-            #[automatically_derived]
-            impl #private::ActivityFn for #ident {
-                fn run(
-                    ctx: #private::ActivityContext,
-                    input: <Self as #private::Activity>::Input,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>,
-                > + ::core::marker::Send + 'static {
-                    #destructure
-                    #call
+                    fn run(
+                        ctx: #private::WorkflowContext,
+                        input: Self::Input,
+                    ) -> impl ::core::future::Future<Output = #private::WorkflowResult<Self::Output>>
+                           + ::core::marker::Send + 'static {
+                        #destructure
+                        #call
+                    }
                 }
             }
-        },
-        Kind::Workflow => quote! {
-            #[automatically_derived]
-            impl #private::Workflow for #ident {
-                type Input = #input_type;
-                type Output = #output;
-                const NAME: &'static str = #name;
+        }
+        _ => {
+            let activity = activity_impls(&private, ident, &name(args, ident), &inputs, function.output, args);
+            quote! {
+                #activity
 
-                fn run(
-                    ctx: #private::WorkflowContext,
-                    input: Self::Input,
-                ) -> impl ::core::future::Future<Output = #private::WorkflowResult<Self::Output>>
-                       + ::core::marker::Send + 'static {
-                    #destructure
-                    #call
+                #[automatically_derived]
+                impl #private::ActivityFn for #ident {
+                    fn run(
+                        ctx: #private::ActivityContext,
+                        input: <Self as #private::Activity>::Input,
+                    ) -> impl ::core::future::Future<
+                        Output = ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>,
+                    > + ::core::marker::Send + 'static {
+                        #destructure
+                        #call
+                    }
                 }
             }
-        },
+        }
     };
-    let kind_doc = format!(" Typed {kind} stub for `{name}` (generated by `#[{kind}]`).");
     quote! {
         #(#docs)*
         #[doc = ""]
-        #[doc = #kind_doc]
+        #[doc = #stub_doc]
         #[allow(non_camel_case_types)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
         #vis struct #ident;
@@ -123,5 +120,79 @@ fn stub(kind: Kind, args: &Args, function: &Function<'_>) -> TokenStream {
 
             #impls
         };
+    }
+}
+
+fn kind(site: Site) -> &'static str {
+    if site == Site::Workflow { "workflow" } else { "activity" }
+}
+
+/// The registered name: `name = "..."`, or the function's.
+pub(crate) fn name(args: &Args, ident: &Ident) -> String {
+    args.name.as_ref().map_or_else(|| ident.to_string(), |n| n.value.clone())
+}
+
+/// Doc comments apart from the other attributes.
+pub(crate) fn split_docs(attrs: &[Attribute]) -> (Vec<Attribute>, Vec<Attribute>) {
+    attrs.iter().cloned().partition(|a| a.path().is_ident("doc"))
+}
+
+/// The input as the engine sees it: `()`, the one type, or a tuple of several.
+pub(crate) struct Inputs {
+    pub(crate) ty: TokenStream,
+    pub(crate) bindings: Vec<Ident>,
+    /// `let (a, b) = input;`
+    pub(crate) destructure: TokenStream,
+}
+
+impl Inputs {
+    pub(crate) fn new(function: &Function<'_>) -> Self {
+        let types: Vec<&Type> = function.inputs.iter().map(|p| &*p.ty).collect();
+        let ty = match types.as_slice() {
+            [] => quote!(()),
+            [one] => quote!(#one),
+            many => quote!((#(#many,)*)),
+        };
+        let bindings: Vec<Ident> = (0..types.len()).map(|i| format_ident!("__weft_input_{}", i)).collect();
+        let destructure = match bindings.as_slice() {
+            [] => quote!(let () = input;),
+            [one] => quote!(let #one = input;),
+            many => quote!(let (#(#many,)*) = input;),
+        };
+        Inputs { ty, bindings, destructure }
+    }
+}
+
+/// `Activity` (with the attribute's defaults) and, when they set a required
+/// timeout, `HasDefaultTimeout`, for the stub type `stub`.
+pub(crate) fn activity_impls(
+    private: &TokenStream,
+    stub: &Ident,
+    name: &str,
+    inputs: &Inputs,
+    output: &Type,
+    args: &Args,
+) -> TokenStream {
+    let input = &inputs.ty;
+    let defaults = args.options.expand(private);
+    let has_timeout = args.options.has_required_timeout().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #private::HasDefaultTimeout for #stub {}
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #private::Activity for #stub {
+            type Input = #input;
+            type Output = #output;
+            const NAME: &'static str = #name;
+
+            fn defaults() -> #private::ActivityOptions<#private::Defaulted> {
+                #defaults
+            }
+        }
+
+        #has_timeout
     }
 }

@@ -1,34 +1,62 @@
-//! The attribute macros of [weft](https://docs.rs/weft): `#[activity]` and
-//! `#[workflow]`. Use them through the `weft` crate, which re-exports them.
+//! The attribute macros of [weft](https://docs.rs/weft): `#[activity]`,
+//! `#[activities]` and `#[workflow]`. Use them through the `weft` crate, which
+//! re-exports them; `docs/dsl.md` documents every argument.
 //!
-//! Each macro parses its attribute and function into a small AST
-//! ([`ast`]), validates it, and expands it ([`expand`]); every failure is a
-//! `syn::Error` on the user's tokens, emitted next to the user's function so
-//! one mistake does not cascade ([`fallback`]).
+//! Each macro parses its arguments ([`args`]) and item ([`ast`]), validates
+//! them ([`options`], [`determinism`], [`heartbeat`]) and expands them
+//! ([`expand`], [`activities`]). Every failure is a `syn::Error` on the
+//! user's tokens; the macro still emits the item (expanded when its signature
+//! allows), so one mistake does not cascade.
 
+mod activities;
 mod args;
 mod ast;
+mod determinism;
+mod errors;
 mod expand;
-mod fallback;
+mod heartbeat;
+mod options;
 
 use proc_macro::TokenStream;
 
 /// Turns an `async fn` into a typed activity stub.
 ///
 /// ```text
-/// #[activity]                    // or #[activity(name = "Charge")]
+/// #[activity(start_to_close_timeout = "10s", retry(maximum_attempts = 5))]
 /// pub async fn charge(ctx: ActivityContext, cents: u64) -> Result<String, ActivityError> { .. }
 /// ```
 ///
 /// The function's name becomes a unit struct implementing `weft::Activity`
-/// (registered name, input and output types) and `weft::activity::ActivityFn`.
-/// Several inputs travel as a tuple. Arguments: `name = "..."`, `crate = "path"`.
+/// (registered name, input and output types, default options) and
+/// `weft::activity::ActivityFn`. Several inputs travel as a tuple. Arguments:
+/// `name`, `crate`, `start_to_close_timeout`, `schedule_to_close_timeout`,
+/// `schedule_to_start_timeout`, `heartbeat_timeout`, `retry(..)`, `task_queue`.
 #[proc_macro_attribute]
 pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(ast::Kind::Activity, args.into(), item.into()).into()
+    expand::function(args::Site::Activity, args.into(), item.into()).into()
 }
 
-/// Turns an `async fn` into a typed workflow stub.
+/// Turns the `#[activity]` methods of an impl block into typed stubs that
+/// share one instance.
+///
+/// ```text
+/// #[activities]
+/// impl Payments {
+///     #[activity(start_to_close_timeout = "10s")]
+///     pub async fn charge(&self, ctx: ActivityContext, cents: u64) -> Result<String, ActivityError> { .. }
+/// }
+/// // engine: .register_activities(Arc::new(Payments { .. }))
+/// // workflow: ctx.execute_activity(Payments::charge, 500, ActivityOptions::defaults())
+/// ```
+///
+/// Methods take `&self` or `self: Arc<Self>`. Argument: `crate`.
+#[proc_macro_attribute]
+pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
+    activities::impl_block(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn` into a typed workflow stub, and rejects calls in its
+/// body that would break replay (`SystemTime::now`, `tokio::time::sleep`, ...).
 ///
 /// ```text
 /// #[workflow(name = "YourWorkflow")]
@@ -36,8 +64,8 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// The function's name becomes a unit struct implementing `weft::Workflow`.
-/// Several inputs travel as a tuple. Arguments: `name = "..."`, `crate = "path"`.
+/// Several inputs travel as a tuple. Arguments: `name`, `crate`.
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(ast::Kind::Workflow, args.into(), item.into()).into()
+    expand::function(args::Site::Workflow, args.into(), item.into()).into()
 }

@@ -89,6 +89,13 @@ pub use workflow::{ActivityHandle, Canceled, Workflow, WorkflowContext, Workflow
 #[doc(inline)]
 pub use weft_macros::activity;
 
+/// Marks an `impl` block whose `#[activity]` methods share one instance.
+///
+/// See the crate's `docs/dsl.md` for every argument.
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use weft_macros::activities;
+
 /// Marks an `async fn` as a workflow and turns its name into a typed stub.
 ///
 /// See the crate's `docs/dsl.md` for every argument.
@@ -126,8 +133,24 @@ pub mod __private {
     pub use serde;
     pub use std;
 
-    pub use crate::activity::{Activity, ActivityContext, ActivityError, ActivityFn};
+    pub use crate::activity::{
+        Activities, Activity, ActivityContext, ActivityError, ActivityFn, ActivityMethod, ActivityOptions, Defaulted,
+        HasDefaultTimeout, Registrar, RetryPolicy,
+    };
     pub use crate::workflow::{Workflow, WorkflowContext, WorkflowResult};
+
+    /// The options an `#[activity(...)]` attribute declares; the macro has checked them.
+    pub fn declared_options(
+        schedule_to_close: Option<core::time::Duration>,
+        schedule_to_start: Option<core::time::Duration>,
+        start_to_close: Option<core::time::Duration>,
+        heartbeat: Option<core::time::Duration>,
+        retry_policy: Option<RetryPolicy>,
+        task_queue: Option<&'static str>,
+    ) -> ActivityOptions<Defaulted> {
+        let timeouts = crate::activity::Timeouts { schedule_to_close, schedule_to_start, start_to_close, heartbeat };
+        crate::activity::declared(timeouts, retry_policy, task_queue)
+    }
 
     /// Fails to compile unless `T` can travel through history.
     pub const fn assert_payload<T: serde::Serialize + serde::de::DeserializeOwned>() {}

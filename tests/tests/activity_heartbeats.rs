@@ -10,7 +10,7 @@ use weft::{
 };
 
 /// Heartbeats 1..=100, one every 100 ms.
-#[activity]
+#[activity(heartbeat_timeout = "10s")]
 async fn chatty(ctx: ActivityContext) -> Result<u32, ActivityError> {
     for i in 1..=100u32 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -45,7 +45,7 @@ async fn heartbeats_are_throttled() -> weft::Result<()> {
 
 /// Heartbeats the next item to do, and fails at once (no await in between)
 /// on its first attempt.
-#[activity]
+#[activity(heartbeat_timeout = "10s")]
 async fn fails_right_after_a_heartbeat(ctx: ActivityContext) -> Result<u32, ActivityError> {
     let start = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
     if ctx.attempt() == 1 {

@@ -23,7 +23,7 @@ async fn nap(ctx: ActivityContext, seconds: u64) -> Result<u64, ActivityError> {
 }
 
 /// Heartbeats `beats` times, a second apart, then hangs.
-#[activity]
+#[activity(heartbeat_timeout = "5s")]
 async fn beat_then_hang(ctx: ActivityContext, beats: u32) -> Result<(), ActivityError> {
     let from = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
     JOURNAL.record(&ctx, format!("from {from}"));

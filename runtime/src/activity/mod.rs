@@ -30,7 +30,10 @@ mod retry;
 
 pub use context::{ActivityContext, HeartbeatError};
 pub(crate) use context::{ActivityInfo, AttemptShared};
-pub use definition::{Activity, ActivityFn};
+pub(crate) use options::declared;
+pub use definition::{Activities, Activity, ActivityFn, ActivityMethod, CallOptions, HasDefaultTimeout, Registrar};
 pub use error::{ActivityError, ActivityFailure};
-pub use options::{ActivityOptions, CancellationType, MAX_DURATION, MAX_ID_LEN, OptionsError, TimeoutType, Timeouts};
+pub use options::{
+    ActivityOptions, CancellationType, Defaulted, MAX_DURATION, MAX_ID_LEN, OptionsError, Timed, TimeoutType, Timeouts,
+};
 pub use retry::RetryPolicy;

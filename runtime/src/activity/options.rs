@@ -1,5 +1,6 @@
 //! Activity options: timeouts, retry policy, task queue, id, cancellation type.
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -17,8 +18,19 @@ pub const MAX_ID_LEN: usize = 1000;
 /// How a call to an activity is run: its timeouts, retries and routing.
 ///
 /// Temporal requires a schedule-to-close or a start-to-close timeout; so does
-/// weft, and the only constructors set one, so options without either cannot
-/// be written. Everything else is a builder method.
+/// weft. Options come in two states, told apart by the type parameter:
+///
+/// - [`ActivityOptions<Timed>`](Timed) (the default) carries its own required
+///   timeout: [`start_to_close`](ActivityOptions::start_to_close) and
+///   [`schedule_to_close`](ActivityOptions::schedule_to_close) are its only
+///   constructors, so options without either cannot be written.
+/// - [`ActivityOptions<Defaulted>`](Defaulted), from
+///   [`ActivityOptions::defaults()`], relies on the defaults declared in the
+///   activity's `#[activity(...)]` attribute; a call with it only compiles for an
+///   activity whose attribute declares a required timeout.
+///
+/// Either way, what a call leaves unset comes from the attribute: a field set on
+/// the call wins, field by field (the retry policy as a whole).
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,9 +40,14 @@ pub const MAX_ID_LEN: usize = 1000;
 ///     .schedule_to_close_timeout(Duration::from_secs(60))
 ///     .retry_policy(RetryPolicy::default().maximum_attempts(5));
 /// assert_eq!(options.timeouts().start_to_close, Some(Duration::from_secs(10)));
+///
+/// // The activity's own defaults, with one override.
+/// let overridden = ActivityOptions::defaults().retry_policy(RetryPolicy::no_retries());
+/// assert_eq!(overridden.timeouts().start_to_close, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivityOptions {
+#[serde(bound = "")]
+pub struct ActivityOptions<S = Timed> {
     #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     schedule_to_close_timeout: Option<Duration>,
     #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
@@ -47,10 +64,21 @@ pub struct ActivityOptions {
     activity_id: Option<String>,
     #[serde(default, skip_serializing_if = "CancellationType::is_default")]
     cancellation_type: CancellationType,
+    #[serde(skip)]
+    state: PhantomData<fn() -> S>,
 }
 
+/// The state of [`ActivityOptions`] that sets its own required timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timed {}
+
+/// The state of [`ActivityOptions`] that takes its required timeout from the
+/// activity's `#[activity(...)]` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defaulted {}
+
 /// Options with nothing set; private, so that no public path skips the required timeout.
-fn no_options() -> ActivityOptions {
+fn no_options<S>() -> ActivityOptions<S> {
     ActivityOptions {
         schedule_to_close_timeout: None,
         schedule_to_start_timeout: None,
@@ -60,32 +88,63 @@ fn no_options() -> ActivityOptions {
         task_queue: None,
         activity_id: None,
         cancellation_type: CancellationType::TryCancel,
+        state: PhantomData,
     }
 }
 
-impl ActivityOptions {
+impl ActivityOptions<Timed> {
     /// Options whose required timeout bounds each attempt (start-to-close).
     pub fn start_to_close(timeout: Duration) -> Self {
-        no_options().start_to_close_timeout(timeout)
+        no_options::<Timed>().start_to_close_timeout(timeout)
     }
 
     /// Options whose required timeout bounds all attempts together (schedule-to-close).
     pub fn schedule_to_close(timeout: Duration) -> Self {
-        no_options().schedule_to_close_timeout(timeout)
+        no_options::<Timed>().schedule_to_close_timeout(timeout)
     }
+}
 
+impl ActivityOptions<Defaulted> {
+    /// The activity's own defaults, from its `#[activity(...)]` attribute;
+    /// builder methods override them. Only compiles in a call to an activity
+    /// whose attribute declares `start_to_close_timeout` or `schedule_to_close_timeout`.
+    pub fn defaults() -> Self {
+        no_options()
+    }
+}
+
+/// The options an `#[activity(...)]` attribute declares (generated code calls it).
+pub(crate) fn declared(
+    timeouts: Timeouts,
+    retry_policy: Option<RetryPolicy>,
+    task_queue: Option<&'static str>,
+) -> ActivityOptions<Defaulted> {
+    ActivityOptions {
+        schedule_to_close_timeout: timeouts.schedule_to_close,
+        schedule_to_start_timeout: timeouts.schedule_to_start,
+        start_to_close_timeout: timeouts.start_to_close,
+        heartbeat_timeout: timeouts.heartbeat,
+        retry_policy,
+        task_queue: task_queue.map(str::to_owned),
+        ..no_options()
+    }
+}
+
+impl<S> ActivityOptions<S> {
     /// Bounds one attempt, from its start to its result; a timed-out attempt is retried.
+    ///
+    /// Setting it makes the options [`Timed`].
     #[must_use]
-    pub fn start_to_close_timeout(mut self, timeout: Duration) -> Self {
-        self.start_to_close_timeout = Some(timeout);
-        self
+    pub fn start_to_close_timeout(self, timeout: Duration) -> ActivityOptions<Timed> {
+        ActivityOptions { start_to_close_timeout: Some(timeout), ..self.into_state() }
     }
 
     /// Bounds the whole activity, all attempts and backoffs included.
+    ///
+    /// Setting it makes the options [`Timed`].
     #[must_use]
-    pub fn schedule_to_close_timeout(mut self, timeout: Duration) -> Self {
-        self.schedule_to_close_timeout = Some(timeout);
-        self
+    pub fn schedule_to_close_timeout(self, timeout: Duration) -> ActivityOptions<Timed> {
+        ActivityOptions { schedule_to_close_timeout: Some(timeout), ..self.into_state() }
     }
 
     /// Bounds the time the activity waits in its task queue; not retried.
@@ -128,6 +187,36 @@ impl ActivityOptions {
     pub fn cancellation_type(mut self, cancellation_type: CancellationType) -> Self {
         self.cancellation_type = cancellation_type;
         self
+    }
+
+    fn into_state<T>(self) -> ActivityOptions<T> {
+        ActivityOptions {
+            schedule_to_close_timeout: self.schedule_to_close_timeout,
+            schedule_to_start_timeout: self.schedule_to_start_timeout,
+            start_to_close_timeout: self.start_to_close_timeout,
+            heartbeat_timeout: self.heartbeat_timeout,
+            retry_policy: self.retry_policy,
+            task_queue: self.task_queue,
+            activity_id: self.activity_id,
+            cancellation_type: self.cancellation_type,
+            state: PhantomData,
+        }
+    }
+
+    /// These options over `defaults`: each field set here wins, the rest come
+    /// from `defaults`. The activity id and cancellation type are the call's own.
+    pub(crate) fn over<D>(self, defaults: ActivityOptions<D>) -> ActivityOptions {
+        ActivityOptions {
+            schedule_to_close_timeout: self.schedule_to_close_timeout.or(defaults.schedule_to_close_timeout),
+            schedule_to_start_timeout: self.schedule_to_start_timeout.or(defaults.schedule_to_start_timeout),
+            start_to_close_timeout: self.start_to_close_timeout.or(defaults.start_to_close_timeout),
+            heartbeat_timeout: self.heartbeat_timeout.or(defaults.heartbeat_timeout),
+            retry_policy: self.retry_policy.or(defaults.retry_policy),
+            task_queue: self.task_queue.or(defaults.task_queue),
+            activity_id: self.activity_id,
+            cancellation_type: self.cancellation_type,
+            state: PhantomData,
+        }
     }
 
     /// The four timeouts as set (unset ones are `None`).

@@ -27,7 +27,7 @@ use self::clock::Clock;
 pub(crate) use self::registry::Registry;
 use self::timers::{TimerAction, TimerQueue};
 pub(crate) use self::workflow_task::replay;
-use crate::activity::{ActivityFn, AttemptShared};
+use crate::activity::{Activities, ActivityFn, AttemptShared, Registrar};
 use crate::history::DEFAULT_PAYLOAD_LIMIT;
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{ActivityKey, Store};
@@ -166,6 +166,14 @@ impl EngineBuilder {
     pub fn register_activity<A: ActivityFn>(mut self, activity: A) -> Self {
         let _ = activity;
         self.registry.add_activity::<A>();
+        self
+    }
+
+    /// Registers the activity methods of an `#[activities]` impl block; the
+    /// one `instance` serves every call, concurrently, so it holds what the
+    /// calls share (connection pools, clients) and must be `Sync`.
+    pub fn register_activities<T: Activities>(mut self, instance: Arc<T>) -> Self {
+        T::register(instance, &mut Registrar { registry: &mut self.registry });
         self
     }
 

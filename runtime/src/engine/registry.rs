@@ -1,12 +1,13 @@
 //! The registry: workflow and activity types by name.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::activity::{ActivityContext, ActivityError, ActivityFn};
+use crate::activity::{Activity, ActivityContext, ActivityError, ActivityFn, ActivityMethod};
 use crate::history::{Failure, Payload};
 use crate::workflow::machine::{WorkflowFactory, WorkflowFuture};
 use crate::workflow::{Workflow, WorkflowContext};
@@ -38,13 +39,29 @@ impl Registry {
     }
 
     pub(crate) fn add_activity<A: ActivityFn>(&mut self) {
-        let runner: ActivityRunner = Arc::new(|ctx: ActivityContext, input: Payload| {
+        self.insert_activity::<A, _>(A::run);
+    }
+
+    pub(crate) fn add_method<A: ActivityMethod>(&mut self, instance: Arc<A::Instance>)
+    where
+        A::Instance: crate::activity::Activities,
+    {
+        self.insert_activity::<A, _>(move |ctx, input| A::run(Arc::clone(&instance), ctx, input));
+    }
+
+    /// Wraps `run` (one typed attempt) into a runner of encoded payloads.
+    fn insert_activity<A, F>(&mut self, run: impl Fn(ActivityContext, A::Input) -> F + Send + Sync + 'static)
+    where
+        A: Activity,
+        F: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
+    {
+        let runner: ActivityRunner = Arc::new(move |ctx: ActivityContext, input: Payload| {
             let limit = ctx.info.payload_limit;
             let input: A::Input = match input.decode() {
                 Ok(input) => input,
                 Err(e) => return futures::future::ready(Err(payload_error("input", e))).boxed(),
             };
-            A::run(ctx, input)
+            run(ctx, input)
                 .map(move |result| {
                     result.and_then(|output| Payload::encode(&output, limit).map_err(|e| payload_error("result", e)))
                 })

@@ -12,7 +12,9 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use super::command::Command;
-use crate::activity::{Activity, ActivityFailure, ActivityOptions, CancellationType, TimeoutType};
+use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, TimeoutType};
+#[cfg(doc)]
+use crate::activity::ActivityOptions;
 use crate::history::{Failure, Payload};
 
 /// The workflow's handle on the engine: activities, timers, time and randomness,
@@ -191,6 +193,11 @@ impl WorkflowContext {
     /// Schedules an activity and returns a handle: a future of its result,
     /// which can also [`cancel`](ActivityHandle::cancel) it.
     ///
+    /// `options` is [`ActivityOptions::start_to_close(..)`](ActivityOptions::start_to_close)
+    /// (or `schedule_to_close`), or [`ActivityOptions::defaults()`] for an
+    /// activity whose attribute declares a timeout; either way, what the call
+    /// leaves unset comes from the activity's attribute.
+    ///
     /// The call is recorded as `ActivityTaskScheduled` when the current
     /// workflow step commits. Invalid options or an input over the payload
     /// limit schedule nothing: the handle resolves to an error at once.
@@ -198,9 +205,10 @@ impl WorkflowContext {
         &self,
         activity: A,
         input: A::Input,
-        options: ActivityOptions,
+        options: impl CallOptions<A>,
     ) -> ActivityHandle<A::Output> {
         let _ = activity;
+        let options = options.resolve();
         let activity_type = A::NAME.to_owned();
         if let Err(source) = options.validate() {
             return ActivityHandle::failed(self, ActivityFailure::InvalidOptions { activity_type, source });
@@ -243,8 +251,8 @@ impl WorkflowContext {
         &self,
         activity: A,
         input: A::Input,
-        options: ActivityOptions,
-    ) -> impl Future<Output = Result<A::Output, ActivityFailure>> + Send + 'static {
+        options: impl CallOptions<A>,
+    ) -> ActivityHandle<A::Output> {
         self.start_activity(activity, input, options)
     }
 

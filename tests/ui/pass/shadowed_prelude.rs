@@ -42,6 +42,30 @@ async fn echoes(ctx: weft::WorkflowContext, text: std::string::String) -> weft::
     }
 }
 
+struct Shared;
+
+#[weft::activities]
+impl Shared {
+    #[activity(start_to_close_timeout = "1s", retry(maximum_attempts = 2, non_retryable = ["Bad"]), task_queue = "q")]
+    async fn shout(
+        &self,
+        _ctx: weft::ActivityContext,
+        text: std::string::String,
+        times: u32,
+    ) -> core::result::Result<std::string::String, weft::ActivityError> {
+        core::result::Result::Ok(text.repeat(times as usize))
+    }
+}
+
+#[weft::workflow]
+async fn shouts(ctx: weft::WorkflowContext, text: std::string::String) -> weft::WorkflowResult<std::string::String> {
+    match ctx.execute_activity(Shared::shout, (text, 2), weft::ActivityOptions::defaults()).await {
+        core::result::Result::Ok(text) => core::result::Result::Ok(text),
+        core::result::Result::Err(e) => core::result::Result::Err(e.into()),
+    }
+}
+
 fn main() {
-    let _ = (echo, echoes);
+    let _ = (echo, echoes, shouts);
+    let _ = weft::Engine::builder().register_activities(std::sync::Arc::new(Shared));
 }
