@@ -8,13 +8,12 @@
 use std::time::{Duration, SystemTime};
 
 use weft::{
-    ActivityContext, ActivityError, ActivityOptions, Engine, RetryPolicy, WorkflowContext, WorkflowResult, activity,
-    workflow,
+    ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowResult, activity, workflow,
 };
 
 /// Processes items `0..count`, heartbeating the next item to do. Attempt 1
 /// fails at item 6, as if the machine it ran on went away.
-#[activity(heartbeat_timeout = "2s")]
+#[activity(start_to_close_timeout = "30s", heartbeat_timeout = "2s", retry(initial_interval = "200ms"))]
 pub async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, ActivityError> {
     let start = ctx.last_heartbeat_details::<u32>().transpose()?.unwrap_or(0);
     println!("  attempt {} starts at item {start}", ctx.attempt());
@@ -34,10 +33,8 @@ pub async fn process_items(ctx: ActivityContext, count: u32) -> Result<u32, Acti
 
 #[workflow]
 pub async fn batch(ctx: WorkflowContext, count: u32) -> WorkflowResult<u32> {
-    let options = ActivityOptions::start_to_close(Duration::from_secs(30))
-        .heartbeat_timeout(Duration::from_secs(2))
-        .retry_policy(RetryPolicy::default().initial_interval(Duration::from_millis(200)));
-    Ok(ctx.execute_activity(process_items, count, options).await?)
+    // The activity's attribute holds its options: timeouts, heartbeat, retry.
+    Ok(ctx.execute_activity(process_items, count, ActivityOptions::defaults()).await?)
 }
 
 #[tokio::main]

@@ -129,10 +129,8 @@ fn parse_args(site: Site, input: ParseStream<'_>, args: &mut Args, errors: &mut 
                 let lit = string_value(site, &key, "crate = \"my_weft\"", input)?;
                 match lit.parse_with(syn::Path::parse_mod_style) {
                     Ok(path) => set_once(site, &mut args.krate, path, &key, errors),
-                    Err(_) => errors.push(
-                        lit.span(),
-                        format!("`{site}` `crate` must name a path, e.g. `crate = \"my_weft\"`"),
-                    ),
+                    Err(_) => errors
+                        .push(lit.span(), format!("`{site}` `crate` must name a path, e.g. `crate = \"my_weft\"`")),
                 }
             }
             "task_queue" => {
@@ -193,8 +191,11 @@ fn parse_retry(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Retry
         match key.to_string().as_str() {
             "initial_interval" | "maximum_interval" => {
                 if let Some(value) = duration_after_eq(&key, input, errors)? {
-                    let slot =
-                        if key == "initial_interval" { &mut retry.initial_interval } else { &mut retry.maximum_interval };
+                    let slot = if key == "initial_interval" {
+                        &mut retry.initial_interval
+                    } else {
+                        &mut retry.maximum_interval
+                    };
                     set_once("retry(..)", slot, value, &key, errors);
                 }
             }
@@ -280,10 +281,8 @@ fn non_retryable(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Opt
         match item {
             syn::Lit::Str(s) if !s.value().trim().is_empty() => types.push(s.value()),
             syn::Lit::Str(s) => errors.push(s.span(), "an error type in `non_retryable` must not be empty".to_owned()),
-            other => errors.push(
-                other.span(),
-                "`non_retryable` lists error types as strings, e.g. `[\"BadInput\"]`".to_owned(),
-            ),
+            other => errors
+                .push(other.span(), "`non_retryable` lists error types as strings, e.g. `[\"BadInput\"]`".to_owned()),
         }
     }
     Ok(Some(Spanned::new(types, span)))
@@ -311,10 +310,7 @@ fn duration_after_eq(
 ) -> syn::Result<Option<Spanned<Duration>>> {
     if !input.peek(LitStr) {
         let value: syn::Expr = input.parse()?;
-        errors.spanned(
-            &value,
-            format!("`{key}` takes a duration string, e.g. `{key} = \"10s\"`"),
-        );
+        errors.spanned(&value, format!("`{key}` takes a duration string, e.g. `{key} = \"10s\"`"));
         return Ok(None);
     }
     let lit: LitStr = input.parse()?;

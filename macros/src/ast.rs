@@ -167,10 +167,8 @@ fn method_receiver(sig: &Signature, first: Option<&FnArg>, errors: &mut Errors) 
     };
     if let Some((_, None)) = &receiver.reference {
         if receiver.mutability.is_some() {
-            errors.spanned(
-                receiver,
-                format!("`&mut self`: {SHARED}; keep mutable state behind a `Mutex` or an atomic"),
-            );
+            errors
+                .spanned(receiver, format!("`&mut self`: {SHARED}; keep mutable state behind a `Mutex` or an atomic"));
         }
         return Receiver::Ref;
     }
@@ -184,9 +182,7 @@ fn method_receiver(sig: &Signature, first: Option<&FnArg>, errors: &mut Errors) 
     }
     match &*receiver.ty {
         Type::Reference(r) if r.mutability.is_none() && is_self(&r.elem) => Receiver::Ref,
-        ty if last_segment(ty).is_some_and(|s| s.ident == "Arc" && single_arg_is_self(&s.arguments)) => {
-            Receiver::Arc
-        }
+        ty if last_segment(ty).is_some_and(|s| s.ident == "Arc" && single_arg_is_self(&s.arguments)) => Receiver::Arc,
         ty => {
             errors.spanned(ty, format!("this receiver is not supported: {SHARED}"));
             Receiver::None

@@ -28,7 +28,10 @@ enum Rule {
 impl Rule {
     fn message(self, path: &str) -> String {
         let (why, instead) = match self {
-            Rule::Clock => ("reads the clock, which gives another time on replay", "use `ctx.now()`, the workflow time recorded in history"),
+            Rule::Clock => (
+                "reads the clock, which gives another time on replay",
+                "use `ctx.now()`, the workflow time recorded in history",
+            ),
             Rule::Sleep => (
                 "waits on a timer that is not in history, so a restart forgets it",
                 "use `ctx.sleep(duration).await?`, a durable timer",
@@ -277,7 +280,7 @@ fn expr_attrs(expr: &mut Expr) -> Option<&mut Vec<Attribute>> {
 /// Removes `#[nondeterministic]` (or `#[weft::nondeterministic]`) from `attrs`; true if it was there.
 fn take_marker(attrs: &mut Vec<Attribute>) -> bool {
     let before = attrs.len();
-    attrs.retain(|a| !a.path().segments.last().is_some_and(|s| s.ident == "nondeterministic"));
+    attrs.retain(|a| a.path().segments.last().is_none_or(|s| s.ident != "nondeterministic"));
     attrs.len() != before
 }
 

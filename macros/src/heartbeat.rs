@@ -54,7 +54,25 @@ mod tests {
     #[test]
     fn heartbeat_calls_are_found_in_nested_groups() {
         let ctx = syn::Ident::new("ctx", Span::call_site());
-        assert!(calls_method(quote::quote!({ let _ = ctx.heartbeat(&1); }), &ctx, "heartbeat").is_some());
-        assert!(calls_method(quote::quote!({ other.heartbeat(&1); }), &ctx, "heartbeat").is_none());
+        assert!(
+            calls_method(
+                quote::quote!({
+                    let _ = ctx.heartbeat(&1);
+                }),
+                &ctx,
+                "heartbeat"
+            )
+            .is_some()
+        );
+        assert!(
+            calls_method(
+                quote::quote!({
+                    other.heartbeat(&1);
+                }),
+                &ctx,
+                "heartbeat"
+            )
+            .is_none()
+        );
     }
 }

@@ -84,10 +84,7 @@ impl DeclaredOptions {
             );
         }
         if let Some(heartbeat) = &self.heartbeat {
-            let attempt = [&self.start_to_close, &self.schedule_to_close]
-                .into_iter()
-                .flatten()
-                .min_by_key(|d| d.value);
+            let attempt = [&self.start_to_close, &self.schedule_to_close].into_iter().flatten().min_by_key(|d| d.value);
             if let Some(attempt) = attempt
                 && heartbeat.value > attempt.value
             {

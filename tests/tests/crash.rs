@@ -142,6 +142,10 @@ fn workflows_survive_repeated_sigkill() {
                 }
             }
             assert_eq!(activity_ids.len(), 5, "{id}");
+            // The durable timer fired once, however often its worker was killed.
+            let timers = |kind: fn(&EventAttributes) -> bool| history.iter().filter(|e| kind(e.attributes())).count();
+            assert_eq!(timers(|a| matches!(a, EventAttributes::TimerStarted { .. })), 1, "{id}");
+            assert_eq!(timers(|a| matches!(a, EventAttributes::TimerFired { .. })), 1, "{id}");
         }
         engine.shutdown().await;
     });

@@ -30,9 +30,9 @@ mod retry;
 
 pub use context::{ActivityContext, HeartbeatError};
 pub(crate) use context::{ActivityInfo, AttemptShared};
-pub(crate) use options::declared;
 pub use definition::{Activities, Activity, ActivityFn, ActivityMethod, CallOptions, HasDefaultTimeout, Registrar};
 pub use error::{ActivityError, ActivityFailure};
+pub(crate) use options::declared;
 pub use options::{
     ActivityOptions, CancellationType, Defaulted, MAX_DURATION, MAX_ID_LEN, OptionsError, Timed, TimeoutType, Timeouts,
 };

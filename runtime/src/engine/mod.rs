@@ -141,6 +141,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Keeps the store in the SQLite file at `path`, run on the caller's
+    /// thread instead of a writer thread: slower, but deterministic on
+    /// virtual time. For [`TestEnv::start_on_file`](crate::testing::TestEnv::start_on_file).
+    pub(crate) fn sqlite_inline(mut self, path: impl Into<PathBuf>) -> Self {
+        self.location = Location::File { path: path.into(), durability: Durability::Full, inline: true };
+        self
+    }
+
     /// Sets the file store's durability (ignored in memory).
     pub fn durability(mut self, durability: Durability) -> Self {
         if let Location::File { durability: d, .. } = &mut self.location {
@@ -300,7 +308,10 @@ impl Inner {
     pub(crate) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
         let shutdown = self.shutdown.clone();
         self.tracker.spawn(async move {
+            // Biased: once the engine is stopped, no task takes another step
+            // (such as a timer firing because paused time jumped during shutdown).
             tokio::select! {
+                biased;
                 () = shutdown.cancelled() => {}
                 () = future => {}
             }

@@ -12,9 +12,9 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use super::command::Command;
-use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, TimeoutType};
 #[cfg(doc)]
 use crate::activity::ActivityOptions;
+use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, TimeoutType};
 use crate::history::{Failure, Payload};
 
 /// The workflow's handle on the engine: activities, timers, time and randomness,

@@ -17,6 +17,16 @@ pub mod cancel_activity;
 #[path = "../../../examples/examples/heartbeat_progress.rs"]
 pub mod heartbeat_progress;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/shared_activities.rs"]
+pub mod shared_activities;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/durable_timer.rs"]
+pub mod durable_timer;
+
+use std::sync::Arc;
+
 use activity_timeouts_retries as timeouts;
 use weft::history::HistoryEvent;
 use weft::testing::Replayer;
@@ -41,6 +51,11 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_activity(cancel_activity::long_job)
         .register_workflow(heartbeat_progress::batch)
         .register_activity(heartbeat_progress::process_items)
+        .register_workflow(shared_activities::checkout)
+        .register_workflow(shared_activities::audit)
+        .register_activities(Arc::new(shared_activities::Payments::new(4)))
+        .register_workflow(durable_timer::reminder)
+        .register_activity(durable_timer::send_reminder)
 }
 
 /// A replayer that knows every example workflow.
@@ -54,6 +69,9 @@ pub fn replayer() -> Replayer {
         .register_workflow(cancel_activity::cancels_its_activity)
         .register_workflow(cancel_activity::waits)
         .register_workflow(heartbeat_progress::batch)
+        .register_workflow(shared_activities::checkout)
+        .register_workflow(shared_activities::audit)
+        .register_workflow(durable_timer::reminder)
 }
 
 async fn run<W: Workflow>(
@@ -79,6 +97,10 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
         run(client, "schedule_to_start", timeouts::schedule_to_start, ()).await?,
         run(client, "heartbeat_timeout", timeouts::heartbeat, ()).await?,
         run(client, "heartbeat_progress", heartbeat_progress::batch, 10).await?,
+        run(client, "shared_activities", shared_activities::checkout, ("ada".to_owned(), 250)).await?,
+        run(client, "shared_activities_declined", shared_activities::checkout, ("bob".to_owned(), 50_000)).await?,
+        run(client, "shared_activities_audit", shared_activities::audit, ()).await?,
+        run(client, "durable_timer", durable_timer::reminder, ("ada".to_owned(), 60_000)).await?,
     ];
     for kind in ["TryCancel", "WaitCancellationCompleted", "Abandon"] {
         runs.push(run(client, kind, cancel_activity::cancels_its_activity, kind.to_owned()).await?);
