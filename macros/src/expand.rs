@@ -89,6 +89,7 @@ fn free_stub(site: Site, args: &Args, original: &ItemFn, function: &Function<'_>
         }
         _ => {
             let activity = activity_impls(&private, ident, &name(args, ident), &inputs, function.output, args);
+            let attempt = attempt_future(&private);
             quote! {
                 #activity
 
@@ -97,9 +98,7 @@ fn free_stub(site: Site, args: &Args, original: &ItemFn, function: &Function<'_>
                     fn run(
                         ctx: #private::ActivityContext,
                         input: <Self as #private::Activity>::Input,
-                    ) -> impl ::core::future::Future<
-                        Output = ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>,
-                    > + ::core::marker::Send + 'static {
+                    ) -> #attempt {
                         #destructure
                         #call
                     }
@@ -194,5 +193,14 @@ pub(crate) fn activity_impls(
         }
 
         #has_timeout
+    }
+}
+
+/// The type of one attempt's future, as `ActivityFn::run` and `ActivityMethod::run` return it.
+pub(crate) fn attempt_future(private: &TokenStream) -> TokenStream {
+    quote! {
+        impl ::core::future::Future<
+            Output = ::core::result::Result<<Self as #private::Activity>::Output, #private::ActivityError>,
+        > + ::core::marker::Send + 'static
     }
 }

@@ -131,28 +131,32 @@ impl DeclaredOptions {
         );
         let retry = match &self.retry {
             Some(retry) => {
-                let mut policy = quote!(<#private::RetryPolicy as ::core::default::Default>::default());
-                if let Some(d) = &retry.initial_interval {
-                    let d = duration(d.value);
-                    policy = quote!(#policy.initial_interval(#d));
-                }
-                if let Some(b) = &retry.backoff {
-                    let b = b.value;
-                    policy = quote!(#policy.backoff_coefficient(#b));
-                }
-                if let Some(d) = &retry.maximum_interval {
-                    let d = duration(d.value);
-                    policy = quote!(#policy.maximum_interval(#d));
-                }
-                if let Some(n) = &retry.maximum_attempts {
-                    let n = n.value;
-                    policy = quote!(#policy.maximum_attempts(#n));
-                }
-                if let Some(types) = &retry.non_retryable {
-                    let types = &types.value;
-                    policy = quote!(#policy.non_retryable_error_types([#(#types),*]));
-                }
-                quote!(::core::option::Option::Some(#policy))
+                let calls = [
+                    retry.initial_interval.as_ref().map(|d| {
+                        let d = duration(d.value);
+                        quote!(initial_interval(#d))
+                    }),
+                    retry.backoff.as_ref().map(|b| {
+                        let b = b.value;
+                        quote!(backoff_coefficient(#b))
+                    }),
+                    retry.maximum_interval.as_ref().map(|d| {
+                        let d = duration(d.value);
+                        quote!(maximum_interval(#d))
+                    }),
+                    retry.maximum_attempts.as_ref().map(|n| {
+                        let n = n.value;
+                        quote!(maximum_attempts(#n))
+                    }),
+                    retry.non_retryable.as_ref().map(|types| {
+                        let types = &types.value;
+                        quote!(non_retryable_error_types([#(#types),*]))
+                    }),
+                ];
+                let calls = calls.into_iter().flatten();
+                quote!(::core::option::Option::Some(
+                    <#private::RetryPolicy as ::core::default::Default>::default() #(.#calls)*
+                ))
             }
             None => quote!(::core::option::Option::None),
         };

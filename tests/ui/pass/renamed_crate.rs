@@ -14,6 +14,22 @@ async fn echoes(ctx: WorkflowContext, text: String) -> WorkflowResult<String> {
     Ok(ctx.execute_activity(echo, text, ActivityOptions::start_to_close(Duration::from_secs(1))).await?)
 }
 
+struct Shouter;
+
+#[renamed_weft::activities(crate = "renamed_weft")]
+impl Shouter {
+    #[activity(start_to_close_timeout = "1s", retry(maximum_attempts = 2))]
+    async fn shout(&self, _ctx: ActivityContext, text: String) -> Result<String, ActivityError> {
+        Ok(text.to_uppercase())
+    }
+}
+
+#[renamed_weft::workflow(crate = "renamed_weft")]
+async fn shouts(ctx: WorkflowContext, text: String) -> WorkflowResult<String> {
+    Ok(ctx.execute_activity(Shouter::shout, text, ActivityOptions::defaults()).await?)
+}
+
 fn main() {
-    let _ = (echo, echoes);
+    let _ = (echo, echoes, shouts);
+    let _ = renamed_weft::Engine::builder().register_activities(std::sync::Arc::new(Shouter));
 }
