@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use futures::FutureExt;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
@@ -123,7 +124,7 @@ impl Inner {
             }
             None => slots.acquire_owned().await,
         };
-        let Ok(_permit) = permit else { return Ok(()) };
+        let Ok(permit) = permit else { return Ok(()) };
         let attempt = task.attempt + 1;
         let started = self.clock.now();
         if !self.store.update_activity(task.key.clone(), ActivityUpdate::Start { attempt, at: started }).await? {
@@ -132,12 +133,39 @@ impl Inner {
         task.attempt = attempt;
         task.running = true;
         task.retry_at = None;
+        self.run_attempt(task, started, permit).await
+    }
 
+    /// Runs a first attempt that the step scheduling it already recorded as
+    /// started (see `WorkflowTaskCommit::eager_starts`), holding its slot.
+    pub(crate) fn start_eager(self: &Arc<Self>, mut task: ActivityTask, permit: OwnedSemaphorePermit) {
+        task.attempt = 1;
+        task.running = true;
+        let started = task.scheduled_at;
+        let inner = self.clone();
+        self.spawn(async move {
+            let key = task.key.clone();
+            if let Err(error) = inner.run_attempt(task, started, permit).await {
+                tracing::error!(run_id = %key.run_id, seq = key.seq, %error, "activity task failed in the store; it is retried at restart");
+            }
+        });
+    }
+
+    /// Runs one started attempt to its end, then closes or retries the task.
+    async fn run_attempt(
+        self: &Arc<Self>,
+        task: ActivityTask,
+        started: SystemTime,
+        _permit: OwnedSemaphorePermit,
+    ) -> crate::Result<()> {
+        let attempt = task.attempt;
         let shared = AttemptShared::new();
+        // Registered before the cancellation mark is read: `cancel_activity`
+        // marks first and looks here second, so one of the two sees the other.
+        self.attempts.lock().insert(task.key.clone(), shared.clone());
         if self.cancelled.lock().contains(&task.key) {
             shared.cancel.send_replace(true);
         }
-        self.attempts.lock().insert(task.key.clone(), shared.clone());
         let span = tracing::info_span!(
             "activity",
             workflow_id = %task.workflow_id,

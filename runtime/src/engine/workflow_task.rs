@@ -146,6 +146,18 @@ impl Inner {
         machine: Option<WorkflowMachine>,
     ) -> Result<()> {
         let effects: Vec<Effect> = events.iter().filter_map(|e| effect_of(run, e, machine.as_ref())).collect();
+        // First attempts that have a free slot now start in this step's
+        // transaction instead of in one of their own.
+        let mut permits = std::collections::HashMap::new();
+        if !effects.iter().any(|e| matches!(e, Effect::Closed)) {
+            for effect in &effects {
+                if let Effect::Dispatch(task) = effect
+                    && let Ok(permit) = self.activity_slots.clone().try_acquire_owned()
+                {
+                    permits.insert(task.key.seq, permit);
+                }
+            }
+        }
         let last_event_id = run.next_event_id + events.len() as u64 - 1;
         let commit = WorkflowTaskCommit {
             run_id: run.run_id.clone(),
@@ -153,6 +165,7 @@ impl Inner {
             first_event_id: run.next_event_id,
             events,
             consumed,
+            eager_starts: permits.keys().copied().collect(),
         };
         if !self.store.commit_workflow_task(commit).await? {
             tracing::warn!(run_id = %run.run_id, "the run moved on during the step; retrying it");
@@ -167,7 +180,10 @@ impl Inner {
         let mut closed = false;
         for effect in effects {
             match effect {
-                Effect::Dispatch(task) => self.start_activity(*task),
+                Effect::Dispatch(task) => match permits.remove(&task.key.seq) {
+                    Some(permit) => self.start_eager(*task, permit),
+                    None => self.start_activity(*task),
+                },
                 Effect::Arm(timer) => self.arm_timer(timer),
                 Effect::Cancel(key) => self.cancel_activity(key),
                 Effect::Closed => closed = true,

@@ -182,6 +182,9 @@ pub(crate) struct WorkflowTaskCommit {
     pub(crate) events: Vec<HistoryEvent>,
     /// The inbox items the step consumed.
     pub(crate) consumed: Vec<i64>,
+    /// Activities scheduled by this step whose first attempt starts right
+    /// after it, recorded as started in the same transaction (no commit of its own).
+    pub(crate) eager_starts: Vec<u32>,
 }
 
 /// A fenced change to one activity attempt's task row.

@@ -578,6 +578,17 @@ fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<boo
         insert_event.execute(params![c.run_id, event.event_id as i64, event.event_type(), data, checksum(&data)])?;
         apply_event(conn, c, event)?;
     }
+    for seq in &c.eager_starts {
+        let started = conn
+            .prepare_cached(
+                "UPDATE activity_tasks SET attempt = 1, running = 1, started_at = scheduled_at
+                 WHERE run_id = ?1 AND seq = ?2 AND attempt = 0 AND running = 0",
+            )?
+            .execute(params![c.run_id, seq])?;
+        if started != 1 {
+            return Err(Error::store(format!("activity {seq} of run {} was not scheduled by this step", c.run_id)));
+        }
+    }
     if !c.consumed.is_empty() {
         let mut delete = conn.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
         for id in &c.consumed {

@@ -67,6 +67,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         first_event_id: 1,
         events,
         consumed: inbox.iter().map(|e| e.id).collect(),
+        eager_starts: vec![],
     };
     assert!(store.commit_workflow_task(commit).await?);
     Ok(ActivityKey { run_id: "r1".into(), seq: 1 })
@@ -92,6 +93,7 @@ async fn workflow_steps_are_fenced_on_the_next_event_id() -> Result<()> {
         first_event_id: 2,
         events: vec![HistoryEvent::new(2, SystemTime::now(), EventAttributes::WorkflowExecutionCanceled {})],
         consumed: vec![],
+        eager_starts: vec![],
     };
     assert!(!store.commit_workflow_task(stale).await?, "a step from a stale view is refused");
     assert_eq!(store.history("r1".into(), "wf-1".into(), 0).await?.len(), 2);
