@@ -1,11 +1,12 @@
 //! The SQLite store: one file (WAL, group commit) or memory.
 //!
-//! On a file, one writer thread owns the connection. Each call is a job on
-//! its queue; the thread takes every job waiting, runs the writes in one
-//! `BEGIN IMMEDIATE` transaction (each inside its own savepoint, so one failed
-//! write does not undo its neighbours), commits once, and only then answers
-//! them: many workflows' steps share one fsync (group commit). In memory, and
-//! in `inline` mode, calls run on the caller's thread under a mutex, which
+//! On a file, one writer thread owns the writing connection. Each write is a
+//! job on its queue; the thread takes every job waiting, runs them in one
+//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers them:
+//! many workflows' steps share one fsync (group commit). A write that fails
+//! undoes only itself (see [`group_commit`]). Reads use a second connection on
+//! the caller's thread, so they never wait behind a commit. In memory, and in
+//! `inline` mode, every call runs on the caller's thread under a mutex, which
 //! keeps virtual time (`tokio::time::pause`) deterministic.
 
 use std::fs::File;
@@ -109,12 +110,6 @@ pub(crate) enum Location {
     },
 }
 
-type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
-
-enum Job {
-    Write(Box<dyn WriteJob>),
-    Read(ReadJob),
-}
 
 /// A write waiting for its group commit. It may run twice: when a neighbour
 /// fails, the batch is rolled back and run again, one savepoint per write.
@@ -151,7 +146,13 @@ impl<T: Send, F: FnMut(&Connection) -> Result<T> + Send> WriteJob for Write<T, F
 enum Mode {
     /// `None` once closed.
     Inline(Mutex<Option<Connection>>),
-    Thread(Mutex<Option<(mpsc::Sender<Job>, std::thread::JoinHandle<()>)>>),
+    /// Writes go to the writer thread; reads use their own connection on the
+    /// caller's thread, so they never wait behind a commit's fsync (WAL lets
+    /// a reader see every committed write while the writer works).
+    Thread {
+        writer: Mutex<Option<(mpsc::Sender<Box<dyn WriteJob>>, std::thread::JoinHandle<()>)>>,
+        reader: Mutex<Option<Connection>>,
+    },
 }
 
 /// The SQLite implementation of [`Store`].
@@ -190,7 +191,10 @@ impl SqliteStore {
                         .name("weft-sqlite".into())
                         .spawn(move || writer(conn, rx))
                         .map_err(Error::store)?;
-                    Mode::Thread(Mutex::new(Some((tx, thread))))
+                    let reader = Connection::open(path)?;
+                    reader.busy_timeout(Duration::from_secs(5))?;
+                    reader.pragma_update(None, "cache_size", -16_384)?;
+                    Mode::Thread { writer: Mutex::new(Some((tx, thread))), reader: Mutex::new(Some(reader)) }
                 };
                 Ok(SqliteStore { mode, lock: Mutex::new(Some(lock)) })
             }
@@ -221,11 +225,11 @@ impl SqliteStore {
                 })();
                 futures::future::ready(result).boxed()
             }
-            Mode::Thread(sender) => {
+            Mode::Thread { writer: sender, .. } => {
                 let (tx, rx) = oneshot::channel();
                 let job: Box<dyn WriteJob> = Box::new(Write { op, result: None, tx });
                 let sent = match &*sender.lock() {
-                    Some((sender, _)) => sender.send(Job::Write(job)).map_err(drop),
+                    Some((sender, _)) => sender.send(job).map_err(drop),
                     None => Err(()),
                 };
                 async move {
@@ -242,30 +246,14 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        match &self.mode {
-            Mode::Inline(conn) => {
-                let result = match conn.lock().as_ref() {
-                    Some(conn) => op(conn),
-                    None => Err(Error::Shutdown),
-                };
-                futures::future::ready(result).boxed()
-            }
-            Mode::Thread(sender) => {
-                let (tx, rx) = oneshot::channel();
-                let job = Job::Read(Box::new(move |conn| {
-                    let _ = tx.send(op(conn));
-                }));
-                let sent = match &*sender.lock() {
-                    Some((sender, _)) => sender.send(job).map_err(drop),
-                    None => Err(()),
-                };
-                async move {
-                    sent.map_err(|_| Error::Shutdown)?;
-                    rx.await.map_err(|_| Error::Shutdown)?
-                }
-                .boxed()
-            }
-        }
+        let conn = match &self.mode {
+            Mode::Inline(conn) | Mode::Thread { reader: conn, .. } => conn,
+        };
+        let result = match conn.lock().as_ref() {
+            Some(conn) => op(conn),
+            None => Err(Error::Shutdown),
+        };
+        futures::future::ready(result).boxed()
     }
 }
 
@@ -275,8 +263,9 @@ impl SqliteStore {
     pub(crate) fn close(&self) {
         match &self.mode {
             Mode::Inline(conn) => drop(conn.lock().take()),
-            Mode::Thread(sender) => {
-                if let Some((sender, thread)) = sender.lock().take() {
+            Mode::Thread { writer, reader } => {
+                drop(reader.lock().take());
+                if let Some((sender, thread)) = writer.lock().take() {
                     drop(sender);
                     // The writer drains its queue, then exits; it never waits on us.
                     let _ = thread.join();
@@ -353,20 +342,14 @@ fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
 /// without savepoints; when one does fail, the batch is rolled back and run
 /// again with a savepoint per write, so the failure undoes only its own.
 /// WAL checkpoints run after the answers are sent, never inside a commit.
-fn writer(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
     let mut since_checkpoint = 0;
     while let Ok(first) = rx.recv() {
-        let mut writes = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next {
-            match job {
-                Job::Read(read) => read(&conn),
-                Job::Write(write) => writes.push(write),
-            }
-            next = if writes.len() < MAX_BATCH { rx.try_recv().ok() } else { None };
-        }
-        if writes.is_empty() {
-            continue;
+        let mut writes = vec![first];
+        while writes.len() < MAX_BATCH
+            && let Ok(write) = rx.try_recv()
+        {
+            writes.push(write);
         }
         group_commit(&conn, writes);
         since_checkpoint += 1;
