@@ -706,24 +706,27 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
     let mut stmt = conn.prepare_cached(
         "SELECT event_id, data, checksum FROM events WHERE run_id = ?1 AND event_id > ?2 ORDER BY event_id",
     )?;
-    let rows = stmt.query_map(params![run_id, after as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })?;
+    let mut rows = stmt.query(params![run_id, after as i64])?;
     let mut events = Vec::new();
-    for (expected, row) in (after + 1..).zip(rows) {
-        let (event_id, data, sum) = row?;
+    let mut expected = after + 1;
+    while let Some(row) = rows.next()? {
+        let event_id: i64 = row.get(0)?;
+        // Borrowed from SQLite's row buffer: no copy before parsing.
+        let data = row.get_ref(1)?.as_str().map_err(|e| corrupt(format!("event {event_id} is not text: {e}")))?;
+        let sum: i64 = row.get(2)?;
         if event_id as u64 != expected {
             return Err(corrupt(format!("event {expected} is missing (found {event_id})")));
         }
-        if checksum(&data) != sum {
+        if checksum(data) != sum {
             return Err(corrupt(format!("event {event_id} fails its checksum")));
         }
         let event: HistoryEvent =
-            serde_json::from_str(&data).map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
+            serde_json::from_str(data).map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
         if event.event_id != expected {
             return Err(corrupt(format!("event {event_id} says it is event {}", event.event_id)));
         }
         events.push(event);
+        expected += 1;
     }
     Ok(events)
 }
