@@ -19,6 +19,38 @@ use std::process::Command;
 const SCENARIOS: [&str; 7] = ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery"];
 const STORES: [&str; 3] = ["full", "normal", "memory"];
 
+const USAGE: &str = "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory]...
+scenarios: latency throughput activities fanout replay memory recovery";
+
+/// Reads the command line; an error names the argument at fault.
+fn parse_args(
+    args: &[String],
+    runs: &mut usize,
+    scale: &mut f64,
+    scenarios: &mut Vec<String>,
+    stores: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => *runs = value?.parse().ok().filter(|n| *n > 0).ok_or("--runs takes a number above 0")?,
+            "--scale" => {
+                *scale = value?.parse().ok().filter(|x: &f64| *x > 0.0).ok_or("--scale takes a number above 0")?
+            }
+            "--scenario" if SCENARIOS.contains(&value.as_deref().map_err(Clone::clone)?.as_str()) => {
+                scenarios.push(value?.clone())
+            }
+            "--store" if STORES.contains(&value.as_deref().map_err(Clone::clone)?.as_str()) => {
+                stores.push(value?.clone())
+            }
+            "--scenario" | "--store" => return Err(format!("unknown {arg} {}", value?)),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -33,16 +65,9 @@ fn main() {
     let mut runs = 3;
     let mut scale = 1.0_f64;
     let (mut scenarios, mut stores) = (Vec::new(), Vec::new());
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--runs" => runs = value().parse().expect("--runs N"),
-            "--scale" => scale = value().parse().expect("--scale X"),
-            "--scenario" => scenarios.push(value()),
-            "--store" => stores.push(value()),
-            other => panic!("unknown argument {other}; see the header of bench/src/main.rs"),
-        }
+    if let Err(message) = parse_args(&args, &mut runs, &mut scale, &mut scenarios, &mut stores) {
+        eprintln!("weft-bench: {message}\n{USAGE}");
+        std::process::exit(2);
     }
     if scenarios.is_empty() {
         scenarios = SCENARIOS.iter().map(|s| s.to_string()).collect();
