@@ -93,9 +93,8 @@ impl Client {
             next_event_id: 1,
             held: None,
         };
-        self.inner.store.create_run(run, InboxItem::Start { input }, id_reuse_policy).await?;
+        self.inner.start_run(run, input, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
-        self.inner.schedule_workflow_task(run_id.clone());
         Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _output: PhantomData })
     }
 

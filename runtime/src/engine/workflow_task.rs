@@ -6,8 +6,9 @@ use tracing::Instrument;
 
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
+use crate::client::WorkflowIdReusePolicy;
 use crate::store::{
-    ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStatus, TimerTask,
+    ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStart, RunStatus, TimerTask,
     WorkflowTaskCommit,
 };
 use crate::workflow::WorkflowInfo;
@@ -145,6 +146,49 @@ impl Inner {
         consumed: Vec<i64>,
         machine: Option<WorkflowMachine>,
     ) -> Result<()> {
+        self.commit_step(run, events, consumed, machine, None).await
+    }
+
+    /// Starts a new run. Its first step runs here, in memory, and commits
+    /// with the run itself (one transaction, not two); when that step cannot
+    /// run cleanly, the run starts with its input in the inbox instead, and
+    /// an ordinary step runs it (and holds it, if it must).
+    pub(crate) async fn start_run(
+        self: &Arc<Self>,
+        run: RunRecord,
+        input: crate::history::Payload,
+        reuse: WorkflowIdReusePolicy,
+    ) -> Result<()> {
+        let now = run.created_at;
+        let start = InboxItem::Start { input };
+        if let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str()) {
+            let info = WorkflowInfo {
+                workflow_id: run.workflow_id.clone(),
+                run_id: run.run_id.clone(),
+                workflow_type: run.workflow_type.clone(),
+            };
+            let mut machine = WorkflowMachine::new(factory.clone(), info, self.config.payload_limit);
+            let first = record_inbox_item(&mut machine, &run, now, start.clone()).and_then(|()| machine.flush(now));
+            if first.is_ok() {
+                let events = machine.take_new_events();
+                return self.commit_step(&run, events, Vec::new(), Some(machine), Some(reuse)).await;
+            }
+        }
+        self.store.create_run(run.clone(), RunStart::Inbox(start), reuse).await?;
+        self.schedule_workflow_task(run.run_id);
+        Ok(())
+    }
+
+    /// Commits a step (creating the run with it when `create` is set), then
+    /// carries out what it asks: activities, timers, cancellations, the cache.
+    async fn commit_step(
+        self: &Arc<Self>,
+        run: &RunRecord,
+        events: Vec<HistoryEvent>,
+        consumed: Vec<i64>,
+        machine: Option<WorkflowMachine>,
+        create: Option<WorkflowIdReusePolicy>,
+    ) -> Result<()> {
         let effects: Vec<Effect> = events.iter().filter_map(|e| effect_of(run, e, machine.as_ref())).collect();
         // First attempts that have a free slot now start in this step's
         // transaction instead of in one of their own.
@@ -167,7 +211,9 @@ impl Inner {
             consumed,
             eager_starts: permits.keys().copied().collect(),
         };
-        if !self.store.commit_workflow_task(commit).await? {
+        if let Some(reuse) = create {
+            self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await?;
+        } else if !self.store.commit_workflow_task(commit).await? {
             tracing::warn!(run_id = %run.run_id, "the run moved on during the step; retrying it");
             self.evict(&run.run_id);
             return Ok(());

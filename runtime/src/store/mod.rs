@@ -187,6 +187,15 @@ pub(crate) struct WorkflowTaskCommit {
     pub(crate) eager_starts: Vec<u32>,
 }
 
+/// How a new run starts.
+#[derive(Debug)]
+pub(crate) enum RunStart {
+    /// With an [`InboxItem::Start`] in its inbox, for its first step to consume.
+    Inbox(InboxItem),
+    /// With its first step already run: committed with the run, in one transaction.
+    Step(WorkflowTaskCommit),
+}
+
 /// A fenced change to one activity attempt's task row.
 #[derive(Debug)]
 pub(crate) enum ActivityUpdate {
@@ -220,10 +229,10 @@ pub(crate) struct RunFilter {
 
 /// The engine's view of durable storage. Every method is one transaction.
 pub(crate) trait Store: Send + Sync + 'static {
-    /// Creates a run, with `start` (an [`InboxItem::Start`]) in its inbox;
-    /// fails with `AlreadyStarted` if an open run holds the workflow id.
-    /// Closed runs of the id are checked against `reuse`.
-    fn create_run(&self, run: RunRecord, start: InboxItem, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>>;
+    /// Creates a run and starts it as `start` says; fails with
+    /// `AlreadyStarted` if an open run holds the workflow id. Closed runs of
+    /// the id are checked against `reuse`.
+    fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>>;
 
     /// Commits one workflow step: appends the events (their ids must continue
     /// the run's), removes the consumed inbox items, and applies what the

@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 
 use super::{
     ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
-    RunStatus, Store, TimerTask, WorkflowTaskCommit,
+    RunStart, RunStatus, Store, TimerTask, WorkflowTaskCommit,
 };
 use crate::client::WorkflowIdReusePolicy;
 use crate::engine::Durability;
@@ -732,7 +732,7 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
 }
 
 impl Store for SqliteStore {
-    fn create_run(&self, run: RunRecord, start: InboxItem, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
+    fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
             let latest: Option<(String, String)> = conn
                 .prepare_cached(
@@ -756,7 +756,11 @@ impl Store for SqliteStore {
                 "INSERT INTO runs (run_id, workflow_id, workflow_type, status, created_at, next_event_id) VALUES (?1, ?2, ?3, 'running', ?4, 1)",
             )?
             .execute(params![run.run_id, run.workflow_id, run.workflow_type, micros(run.created_at)])?;
-            insert_inbox(conn, &run.run_id, &start)
+            match &start {
+                RunStart::Inbox(item) => insert_inbox(conn, &run.run_id, item),
+                RunStart::Step(step) if commit_workflow_task(conn, step)? => Ok(()),
+                RunStart::Step(_) => Err(Error::store(format!("the first step of run {} did not apply", run.run_id))),
+            }
         })
     }
 

@@ -34,7 +34,7 @@ fn payload(json: &str) -> Payload {
 /// Creates run `r1` with events 1 (started) and 2 (an activity scheduled, seq 1).
 async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
     store
-        .create_run(run("wf-1", "r1"), InboxItem::Start { input: payload("1") }, WorkflowIdReusePolicy::default())
+        .create_run(run("wf-1", "r1"), RunStart::Inbox(InboxItem::Start { input: payload("1") }), WorkflowIdReusePolicy::default())
         .await?;
     let inbox = store.inbox("r1".into()).await?;
     let now = SystemTime::now();
@@ -76,7 +76,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
 #[tokio::test]
 async fn a_second_open_run_of_an_id_is_already_started() -> Result<()> {
     let store = memory_store()?;
-    let start = || InboxItem::Start { input: payload("1") };
+    let start = || RunStart::Inbox(InboxItem::Start { input: payload("1") });
     store.create_run(run("wf", "r1"), start(), WorkflowIdReusePolicy::AllowDuplicate).await?;
     let err = store.create_run(run("wf", "r2"), start(), WorkflowIdReusePolicy::AllowDuplicate).await.unwrap_err();
     assert!(matches!(err, Error::AlreadyStarted { run_id, .. } if run_id == "r1"));
