@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::Inner;
-use crate::history::{EventAttributes, HistoryEvent};
 use crate::client::WorkflowIdReusePolicy;
+use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
     ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStart, RunStatus, TimerTask,
     WorkflowTaskCommit,
@@ -55,14 +55,13 @@ impl Inner {
     }
 
     async fn workflow_task(self: &Arc<Self>, run_id: &str) -> Result<()> {
-        let Some(run) = self.store.run(run_id.to_owned()).await? else {
+        let Some((run, inbox)) = self.store.step_input(run_id.to_owned()).await? else {
             return Ok(());
         };
         if run.status != RunStatus::Running {
             self.evict(run_id);
             return Ok(());
         }
-        let inbox = self.store.inbox(run_id.to_owned()).await?;
         if inbox.is_empty() {
             return Ok(());
         }

@@ -269,8 +269,8 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// A run's events with ids above `after`, checked (contiguous ids, checksums).
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
 
-    /// A run's inbox, oldest first.
-    fn inbox(&self, run_id: String) -> BoxFuture<'_, Result<Vec<InboxEntry>>>;
+    /// What a workflow step reads: the run and its inbox (oldest first), in one read.
+    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<(RunRecord, Vec<InboxEntry>)>>>;
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;

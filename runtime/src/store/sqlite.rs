@@ -110,7 +110,6 @@ pub(crate) enum Location {
     },
 }
 
-
 /// A write waiting for its group commit. It may run twice: when a neighbour
 /// fails, the batch is rolled back and run again, one savepoint per write.
 trait WriteJob: Send {
@@ -731,6 +730,25 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
     Ok(events)
 }
 
+fn read_run(conn: &Connection, run_id: &str) -> Result<Option<RunRecord>> {
+    conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))?
+        .query_row([run_id], run_from_row)
+        .optional()?
+        .map(finish_run)
+        .transpose()
+}
+
+fn read_inbox(conn: &Connection, run_id: &str) -> Result<Vec<InboxEntry>> {
+    let mut stmt = conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
+    let mut rows = stmt.query([run_id])?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next()? {
+        let item = row.get_ref(1)?.as_str().map_err(Error::store)?;
+        entries.push(InboxEntry { id: row.get(0)?, item: from_json(item)? });
+    }
+    Ok(entries)
+}
+
 impl Store for SqliteStore {
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
@@ -804,13 +822,7 @@ impl Store for SqliteStore {
     }
 
     fn run(&self, run_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
-        self.read(move |conn| {
-            conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))?
-                .query_row([&run_id], run_from_row)
-                .optional()?
-                .map(finish_run)
-                .transpose()
-        })
+        self.read(move |conn| read_run(conn, &run_id))
     }
 
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
@@ -842,15 +854,10 @@ impl Store for SqliteStore {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
     }
 
-    fn inbox(&self, run_id: String) -> BoxFuture<'_, Result<Vec<InboxEntry>>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([&run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-            rows.map(|r| {
-                let (id, item) = r?;
-                Ok(InboxEntry { id, item: from_json(&item)? })
-            })
-            .collect()
+    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<(RunRecord, Vec<InboxEntry>)>>> {
+        self.read(move |conn| match read_run(conn, &run_id)? {
+            Some(run) => Ok(Some((run, read_inbox(conn, &run_id)?))),
+            None => Ok(None),
         })
     }
 

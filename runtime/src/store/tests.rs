@@ -27,6 +27,10 @@ fn run(workflow_id: &str, run_id: &str) -> RunRecord {
     }
 }
 
+async fn inbox(store: &SqliteStore) -> Result<Vec<InboxEntry>> {
+    Ok(store.step_input("r1".into()).await?.map(|(_, inbox)| inbox).unwrap_or_default())
+}
+
 fn payload(json: &str) -> Payload {
     Payload::from_json(json.to_owned()).unwrap()
 }
@@ -34,9 +38,13 @@ fn payload(json: &str) -> Payload {
 /// Creates run `r1` with events 1 (started) and 2 (an activity scheduled, seq 1).
 async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
     store
-        .create_run(run("wf-1", "r1"), RunStart::Inbox(InboxItem::Start { input: payload("1") }), WorkflowIdReusePolicy::default())
+        .create_run(
+            run("wf-1", "r1"),
+            RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+            WorkflowIdReusePolicy::default(),
+        )
         .await?;
-    let inbox = store.inbox("r1".into()).await?;
+    let inbox = inbox(&store).await?;
     let now = SystemTime::now();
     let events = vec![
         HistoryEvent::new(
@@ -119,14 +127,14 @@ async fn activity_updates_are_fenced_on_the_attempt() -> Result<()> {
         outcome: ActivityOutcome::Completed { result: payload("\"late\"") },
     };
     assert!(!store.update_activity(key.clone(), late).await?);
-    assert!(store.inbox("r1".into()).await?.is_empty());
+    assert!(inbox(&store).await?.is_empty());
     let fresh = ActivityUpdate::Close {
         attempt: 2,
         last_failure: None,
         outcome: ActivityOutcome::Completed { result: payload("\"fresh\"") },
     };
     assert!(store.update_activity(key.clone(), fresh).await?);
-    let inbox = store.inbox("r1".into()).await?;
+    let inbox = inbox(&store).await?;
     assert!(matches!(
         &inbox[..],
         [InboxEntry { item: InboxItem::ActivityClosed { attempt: 2, outcome: ActivityOutcome::Completed { result }, .. }, .. }]
