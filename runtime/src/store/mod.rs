@@ -187,6 +187,9 @@ pub(crate) struct WorkflowTaskCommit {
     pub(crate) eager_starts: Vec<u32>,
 }
 
+/// A run and its inbox, as a workflow step reads them.
+pub(crate) type StepInput = (RunRecord, Vec<InboxEntry>);
+
 /// How a new run starts.
 #[derive(Debug)]
 pub(crate) enum RunStart {
@@ -270,7 +273,7 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
 
     /// What a workflow step reads: the run and its inbox (oldest first), in one read.
-    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<(RunRecord, Vec<InboxEntry>)>>>;
+    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>>;
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;

@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 
 use super::{
     ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
-    RunStart, RunStatus, Store, TimerTask, WorkflowTaskCommit,
+    RunStart, RunStatus, StepInput, Store, TimerTask, WorkflowTaskCommit,
 };
 use crate::client::WorkflowIdReusePolicy;
 use crate::engine::Durability;
@@ -110,6 +110,9 @@ pub(crate) enum Location {
     },
 }
 
+/// The writer thread's queue and handle; `None` in the mode once closed.
+type WriterThread = (mpsc::Sender<Box<dyn WriteJob>>, std::thread::JoinHandle<()>);
+
 /// A write waiting for its group commit. It may run twice: when a neighbour
 /// fails, the batch is rolled back and run again, one savepoint per write.
 trait WriteJob: Send {
@@ -148,10 +151,7 @@ enum Mode {
     /// Writes go to the writer thread; reads use their own connection on the
     /// caller's thread, so they never wait behind a commit's fsync (WAL lets
     /// a reader see every committed write while the writer works).
-    Thread {
-        writer: Mutex<Option<(mpsc::Sender<Box<dyn WriteJob>>, std::thread::JoinHandle<()>)>>,
-        reader: Mutex<Option<Connection>>,
-    },
+    Thread { writer: Mutex<Option<WriterThread>>, reader: Mutex<Option<Connection>> },
 }
 
 /// The SQLite implementation of [`Store`].
@@ -854,7 +854,7 @@ impl Store for SqliteStore {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
     }
 
-    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<(RunRecord, Vec<InboxEntry>)>>> {
+    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>> {
         self.read(move |conn| match read_run(conn, &run_id)? {
             Some(run) => Ok(Some((run, read_inbox(conn, &run_id)?))),
             None => Ok(None),

@@ -44,7 +44,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
             WorkflowIdReusePolicy::default(),
         )
         .await?;
-    let inbox = inbox(&store).await?;
+    let inbox = inbox(store).await?;
     let now = SystemTime::now();
     let events = vec![
         HistoryEvent::new(
