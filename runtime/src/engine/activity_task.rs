@@ -360,6 +360,10 @@ impl Inner {
 
     /// Closes the activity (fenced on its attempt) and wakes the workflow.
     async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
+        if self.close_with_step(task, &outcome).await? {
+            self.cancelled.lock().remove(&task.key);
+            return Ok(());
+        }
         let update = ActivityUpdate::Close { attempt: task.attempt, last_failure: task.last_failure.clone(), outcome };
         if self.store.update_activity(task.key.clone(), update).await? {
             self.cancelled.lock().remove(&task.key);

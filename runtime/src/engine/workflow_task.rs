@@ -15,6 +15,16 @@ use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
 use crate::{Error, Result};
 
+/// What a step's transaction holds besides the step.
+enum StepWrite {
+    /// The step alone.
+    Step,
+    /// The run's creation: this is its first step.
+    CreateRun(WorkflowIdReusePolicy),
+    /// The close of an activity attempt, which this step records.
+    CloseActivity { key: ActivityKey, attempt: u32 },
+}
+
 /// What a committed step asks of the engine.
 enum Effect {
     Dispatch(Box<ActivityTask>),
@@ -145,7 +155,7 @@ impl Inner {
         consumed: Vec<i64>,
         machine: Option<WorkflowMachine>,
     ) -> Result<()> {
-        self.commit_step(run, events, consumed, machine, None).await
+        self.commit_step(run, events, consumed, machine, StepWrite::Step).await.map(drop)
     }
 
     /// Starts a new run. Its first step runs here, in memory, and commits
@@ -170,7 +180,10 @@ impl Inner {
             let first = record_inbox_item(&mut machine, &run, now, start.clone()).and_then(|()| machine.flush(now));
             if first.is_ok() {
                 let events = machine.take_new_events();
-                return self.commit_step(&run, events, Vec::new(), Some(machine), Some(reuse)).await;
+                return self
+                    .commit_step(&run, events, Vec::new(), Some(machine), StepWrite::CreateRun(reuse))
+                    .await
+                    .map(drop);
             }
         }
         self.store.create_run(run.clone(), RunStart::Inbox(start), reuse).await?;
@@ -178,16 +191,77 @@ impl Inner {
         Ok(())
     }
 
-    /// Commits a step (creating the run with it when `create` is set), then
-    /// carries out what it asks: activities, timers, cancellations, the cache.
+    /// Closes an activity and runs the step that records it, in one
+    /// transaction, when the run's workflow is in the cache and no step of it
+    /// is running. False when that path is not open (or the store fenced it):
+    /// nothing was written, and the caller closes the activity through the inbox.
+    pub(crate) async fn close_with_step(
+        self: &Arc<Self>,
+        task: &ActivityTask,
+        outcome: &ActivityOutcome,
+    ) -> Result<bool> {
+        let run_id = &task.key.run_id;
+        {
+            let mut busy = self.busy.lock();
+            if busy.contains_key(run_id) {
+                return Ok(false);
+            }
+            busy.insert(run_id.clone(), false);
+        }
+        let result = self.close_with_cached_machine(task, outcome).await;
+        let again = self.busy.lock().remove(run_id) == Some(true);
+        if again {
+            self.schedule_workflow_task(run_id.clone());
+        }
+        result
+    }
+
+    async fn close_with_cached_machine(
+        self: &Arc<Self>,
+        task: &ActivityTask,
+        outcome: &ActivityOutcome,
+    ) -> Result<bool> {
+        let run_id = &task.key.run_id;
+        let Some(mut machine) = self.cache.lock().as_mut().and_then(|c| c.pop(run_id)) else {
+            return Ok(false);
+        };
+        let run = RunRecord {
+            run_id: run_id.clone(),
+            workflow_id: task.workflow_id.clone(),
+            workflow_type: machine.workflow_type(),
+            status: RunStatus::Running,
+            created_at: std::time::SystemTime::UNIX_EPOCH,
+            closed_at: None,
+            next_event_id: machine.next_event_id(),
+            held: None,
+        };
+        let now = self.clock.now();
+        let item = InboxItem::ActivityClosed {
+            scheduled_event_id: task.scheduled_event_id,
+            attempt: task.attempt,
+            last_failure: task.last_failure.clone(),
+            outcome: outcome.clone(),
+        };
+        // A workflow that fails here is held by the ordinary step, from the inbox.
+        if record_inbox_item(&mut machine, &run, now, item).and_then(|()| machine.flush(now)).is_err() {
+            return Ok(false);
+        }
+        let events = machine.take_new_events();
+        let how = StepWrite::CloseActivity { key: task.key.clone(), attempt: task.attempt };
+        self.commit_step(&run, events, Vec::new(), Some(machine), how).await
+    }
+
+    /// Commits a step (with what `how` adds to its transaction), then carries
+    /// out what it asks: activities, timers, cancellations, the cache. False
+    /// if the store refused it (fenced); nothing was written then.
     async fn commit_step(
         self: &Arc<Self>,
         run: &RunRecord,
         events: Vec<HistoryEvent>,
         consumed: Vec<i64>,
         machine: Option<WorkflowMachine>,
-        create: Option<WorkflowIdReusePolicy>,
-    ) -> Result<()> {
+        how: StepWrite,
+    ) -> Result<bool> {
         let effects: Vec<Effect> = events.iter().filter_map(|e| effect_of(run, e, machine.as_ref())).collect();
         // First attempts that have a free slot now start in this step's
         // transaction instead of in one of their own.
@@ -210,12 +284,20 @@ impl Inner {
             consumed,
             eager_starts: permits.keys().copied().collect(),
         };
-        if let Some(reuse) = create {
-            self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await?;
-        } else if !self.store.commit_workflow_task(commit).await? {
-            tracing::warn!(run_id = %run.run_id, "the run moved on during the step; retrying it");
+        let committed = match how {
+            StepWrite::Step => self.store.commit_workflow_task(commit).await?,
+            StepWrite::CreateRun(reuse) => {
+                self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await?;
+                true
+            }
+            StepWrite::CloseActivity { key, attempt } => {
+                self.store.close_activity_with_step(key, attempt, commit).await?
+            }
+        };
+        if !committed {
+            tracing::debug!(run_id = %run.run_id, "the run moved on during the step; retrying it");
             self.evict(&run.run_id);
-            return Ok(());
+            return Ok(false);
         }
         if last_event_id >= crate::history::HISTORY_WARN_EVENTS
             && run.next_event_id <= crate::history::HISTORY_WARN_EVENTS
@@ -242,7 +324,7 @@ impl Inner {
         {
             cache.put(run.run_id.clone(), machine);
         }
-        Ok(())
+        Ok(true)
     }
 
     fn evict(&self, run_id: &str) {

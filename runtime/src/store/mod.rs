@@ -272,6 +272,16 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// A run's events with ids above `after`, checked (contiguous ids, checksums).
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
 
+    /// Closes an activity attempt (fenced on `attempt`) and commits the step
+    /// that records its close, in one transaction. False, with nothing
+    /// written, if the attempt is stale or the step is fenced.
+    fn close_activity_with_step(
+        &self,
+        key: ActivityKey,
+        attempt: u32,
+        step: WorkflowTaskCommit,
+    ) -> BoxFuture<'_, Result<bool>>;
+
     /// What a workflow step reads: the run and its inbox (oldest first), in one read.
     fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>>;
 

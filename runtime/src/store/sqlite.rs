@@ -786,6 +786,34 @@ impl Store for SqliteStore {
         self.write(move |conn| commit_workflow_task(conn, &commit))
     }
 
+    fn close_activity_with_step(
+        &self,
+        key: ActivityKey,
+        attempt: u32,
+        step: WorkflowTaskCommit,
+    ) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| {
+            // The step's fence first, so a refusal changes nothing.
+            let next: Option<i64> = conn
+                .prepare_cached("SELECT next_event_id FROM runs WHERE run_id = ?1 AND status = 'running'")?
+                .query_row([&key.run_id], |r| r.get(0))
+                .optional()?;
+            if next != Some(step.first_event_id as i64) {
+                return Ok(false);
+            }
+            let closed = conn
+                .prepare_cached("DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3")?
+                .execute(params![key.run_id, key.seq, attempt])?;
+            if closed != 1 {
+                return Ok(false);
+            }
+            if !commit_workflow_task(conn, &step)? {
+                return Err(Error::store(format!("the step of run {} was fenced after its check", key.run_id)));
+            }
+            Ok(true)
+        })
+    }
+
     fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
             conn.prepare_cached("UPDATE runs SET held = ?2 WHERE run_id = ?1")?.execute(params![run_id, reason])?;

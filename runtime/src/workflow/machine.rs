@@ -118,6 +118,11 @@ impl WorkflowMachine {
         self.next_event_id
     }
 
+    /// The registered workflow type this machine runs.
+    pub(crate) fn workflow_type(&self) -> String {
+        self.state.lock().info.workflow_type.clone()
+    }
+
     /// Replays recorded events. After the last one, every command the code
     /// issued must have been matched: a command left over is one the
     /// original run did not issue.
