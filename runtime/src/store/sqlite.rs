@@ -705,8 +705,13 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
     let mut stmt = conn.prepare_cached(
         "SELECT event_id, data, checksum FROM events WHERE run_id = ?1 AND event_id > ?2 ORDER BY event_id",
     )?;
+    // Sized once from the run's event count: no regrowing (and copying) of a long history.
+    let count: Option<i64> = conn
+        .prepare_cached("SELECT next_event_id - 1 - ?2 FROM runs WHERE run_id = ?1")?
+        .query_row(params![run_id, after as i64], |r| r.get(0))
+        .optional()?;
+    let mut events = Vec::with_capacity(count.unwrap_or(0).clamp(0, 1 << 20) as usize);
     let mut rows = stmt.query(params![run_id, after as i64])?;
-    let mut events = Vec::new();
     let mut expected = after + 1;
     while let Some(row) = rows.next()? {
         let event_id: i64 = row.get(0)?;
