@@ -277,8 +277,11 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
             if run.status != RunStatus::Running {
                 return self.close_result(run).await;
             }
-            if closed.await.is_err() {
-                return Err(Error::Shutdown);
+            match closed.await {
+                // The engine hands over the close event: no store read needed.
+                Ok(close) => return self.outcome(&run.workflow_id, &run.run_id, &close),
+                Err(_) if inner.is_stopped() => return Err(Error::Shutdown),
+                Err(_) => {}
             }
         }
     }
@@ -293,24 +296,33 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
             reason: reason.to_owned(),
         };
         let last = history.last().ok_or_else(|| corrupt("a closed run has no close event"))?;
-        match &last.attributes {
+        self.outcome(&run.workflow_id, &run.run_id, last)
+    }
+
+    /// The result a close event stands for.
+    fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Result<O> {
+        match &close.attributes {
             EventAttributes::WorkflowExecutionCompleted { result } => {
-                result.decode().map_err(|source| Error::Payload { workflow_id: run.workflow_id.clone(), source })
+                result.decode().map_err(|source| Error::Payload { workflow_id: workflow_id.to_owned(), source })
             }
             EventAttributes::WorkflowExecutionFailed { failure } => Err(Error::WorkflowFailed {
-                workflow_id: run.workflow_id,
-                run_id: run.run_id,
+                workflow_id: workflow_id.to_owned(),
+                run_id: run_id.to_owned(),
                 failure: failure.clone(),
             }),
             EventAttributes::WorkflowExecutionCanceled {} => {
-                Err(Error::WorkflowCanceled { workflow_id: run.workflow_id, run_id: run.run_id })
+                Err(Error::WorkflowCanceled { workflow_id: workflow_id.to_owned(), run_id: run_id.to_owned() })
             }
             EventAttributes::WorkflowExecutionTerminated { reason } => Err(Error::WorkflowTerminated {
-                workflow_id: run.workflow_id,
-                run_id: run.run_id,
+                workflow_id: workflow_id.to_owned(),
+                run_id: run_id.to_owned(),
                 reason: reason.clone(),
             }),
-            _ => Err(corrupt("the last event of a closed run is not a close event")),
+            _ => Err(Error::CorruptHistory {
+                workflow_id: workflow_id.to_owned(),
+                run_id: run_id.to_owned(),
+                reason: "the last event of a closed run is not a close event".to_owned(),
+            }),
         }
     }
 

@@ -28,7 +28,7 @@ pub(crate) use self::registry::Registry;
 use self::timers::{TimerAction, TimerQueue};
 pub(crate) use self::workflow_task::replay;
 use crate::activity::{Activities, ActivityFn, AttemptShared, Registrar};
-use crate::history::DEFAULT_PAYLOAD_LIMIT;
+use crate::history::{DEFAULT_PAYLOAD_LIMIT, HistoryEvent};
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{ActivityKey, Store};
 use crate::workflow::Workflow;
@@ -104,7 +104,8 @@ pub(crate) struct Inner {
     /// Activities whose cancellation was requested, until they close.
     cancelled: Mutex<HashSet<ActivityKey>>,
     /// Callers waiting for a run to close.
-    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// Waiting for a run to close: each gets the run's close event.
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<HistoryEvent>>>>,
     timers: TimerQueue,
     activity_slots: Arc<Semaphore>,
     tracker: TaskTracker,
@@ -339,7 +340,7 @@ impl Inner {
     }
 
     /// Registers interest in a run's close; the receiver fires when it closes.
-    pub(crate) fn watch_close(&self, run_id: &str) -> oneshot::Receiver<()> {
+    pub(crate) fn watch_close(&self, run_id: &str) -> oneshot::Receiver<HistoryEvent> {
         let (tx, rx) = oneshot::channel();
         if !self.is_stopped() {
             self.waiters.lock().entry(run_id.to_owned()).or_default().push(tx);
@@ -347,9 +348,13 @@ impl Inner {
         rx
     }
 
-    fn notify_closed(&self, run_id: &str) {
+    /// The run closed: waiters get its close event (or, without one, a dropped
+    /// channel, and read the store).
+    fn notify_closed(&self, run_id: &str, close: Option<&HistoryEvent>) {
         for tx in self.waiters.lock().remove(run_id).unwrap_or_default() {
-            let _ = tx.send(());
+            if let Some(close) = close {
+                let _ = tx.send(close.clone());
+            }
         }
     }
 

@@ -276,6 +276,7 @@ impl Inner {
             }
         }
         let last_event_id = run.next_event_id + events.len() as u64 - 1;
+        let events_tail = events.last().filter(|e| e.attributes.is_close()).cloned();
         let commit = WorkflowTaskCommit {
             run_id: run.run_id.clone(),
             workflow_id: run.workflow_id.clone(),
@@ -304,7 +305,16 @@ impl Inner {
         {
             tracing::warn!(workflow_id = %run.workflow_id, run_id = %run.run_id, events = last_event_id, "history is over 10 000 events; replay slows down");
         }
-        let mut closed = false;
+        let closed = effects.iter().any(|e| matches!(e, Effect::Closed));
+        let close_event = if closed { events_tail.clone() } else { None };
+        // Cached before any activity starts: an attempt that ends at once
+        // finds the workflow in memory (and can close with its step).
+        if !closed
+            && let Some(machine) = machine
+            && let Some(cache) = self.cache.lock().as_mut()
+        {
+            cache.put(run.run_id.clone(), machine);
+        }
         for effect in effects {
             match effect {
                 Effect::Dispatch(task) => match permits.remove(&task.key.seq) {
@@ -313,16 +323,12 @@ impl Inner {
                 },
                 Effect::Arm(timer) => self.arm_timer(timer),
                 Effect::Cancel(key) => self.cancel_activity(key),
-                Effect::Closed => closed = true,
+                Effect::Closed => {}
             }
         }
         if closed {
             self.abandon_attempts(&run.run_id);
-            self.notify_closed(&run.run_id);
-        } else if let Some(machine) = machine
-            && let Some(cache) = self.cache.lock().as_mut()
-        {
-            cache.put(run.run_id.clone(), machine);
+            self.notify_closed(&run.run_id, close_event.as_ref());
         }
         Ok(true)
     }

@@ -193,6 +193,9 @@ impl SqliteStore {
                     let reader = Connection::open(path)?;
                     reader.busy_timeout(Duration::from_secs(5))?;
                     reader.pragma_update(None, "cache_size", -16_384)?;
+                    // Its page cache is dropped whenever the writer commits; a
+                    // mapping serves the re-reads without a system call each.
+                    reader.pragma_update(None, "mmap_size", 1_i64 << 30)?;
                     Mode::Thread { writer: Mutex::new(Some((tx, thread))), reader: Mutex::new(Some(reader)) }
                 };
                 Ok(SqliteStore { mode, lock: Mutex::new(Some(lock)) })
