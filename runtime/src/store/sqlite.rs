@@ -380,26 +380,30 @@ fn group_commit(conn: &Connection, mut writes: Vec<Box<dyn WriteJob>>) {
 fn run_batch(conn: &Connection, writes: &mut [Box<dyn WriteJob>], savepoints: bool) -> rusqlite::Result<bool> {
     let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop);
     exec("BEGIN IMMEDIATE")?;
-    for write in writes.iter_mut() {
-        if !savepoints {
-            if !write.run(conn) {
-                exec("ROLLBACK")?;
-                return Ok(false);
+    let mut run = || -> rusqlite::Result<bool> {
+        for write in writes.iter_mut() {
+            if !savepoints {
+                if !write.run(conn) {
+                    return Ok(false);
+                }
+                continue;
             }
-            continue;
+            exec("SAVEPOINT job")?;
+            let ok = write.run(conn);
+            if !ok {
+                exec("ROLLBACK TO job")?;
+            }
+            exec("RELEASE job")?;
         }
-        exec("SAVEPOINT job")?;
-        let ok = write.run(conn);
-        if !ok {
-            exec("ROLLBACK TO job")?;
-        }
-        exec("RELEASE job")?;
-    }
-    if let Err(e) = exec("COMMIT") {
+        exec("COMMIT")?;
+        Ok(true)
+    };
+    let result = run();
+    // Whatever did not commit is undone, so the connection is never left in a transaction.
+    if !matches!(result, Ok(true)) && !conn.is_autocommit() {
         let _ = exec("ROLLBACK");
-        return Err(e);
     }
-    Ok(true)
+    result
 }
 
 pub(crate) fn micros(t: SystemTime) -> i64 {
