@@ -47,7 +47,8 @@ impl Inner {
         let inner = self.clone();
         self.spawn(async move {
             loop {
-                if let Err(error) = inner.workflow_task(&run_id).await
+                // A step the store refuses for a transient reason is run again (after backoff).
+                if let Err(error) = inner.persist(&run_id, || inner.workflow_task(&run_id)).await
                     && !inner.is_stopped()
                 {
                     tracing::error!(run_id = %run_id, %error, "workflow step failed; it is retried on the next event or restart");
