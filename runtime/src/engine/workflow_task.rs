@@ -468,6 +468,11 @@ pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Re
             Error::WorkflowPanicked { workflow_id: workflow_id.clone(), run_id: run_id.clone(), message }
         }
         MachineError::Unregistered(workflow_type) => Error::UnknownWorkflowType { workflow_type },
+        MachineError::Stalled => Error::WorkflowStalled {
+            workflow_id: workflow_id.clone(),
+            run_id: run_id.clone(),
+            message: MachineError::Stalled.to_string(),
+        },
         MachineError::Corrupt(reason) => {
             Error::CorruptHistory { workflow_id: workflow_id.clone(), run_id: run_id.clone(), reason }
         }
