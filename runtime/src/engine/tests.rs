@@ -252,3 +252,97 @@ fn transient_store_errors_are_told_apart() {
     assert!(!Error::store("event 3 out of order in run r").is_transient());
     assert!(!Error::Shutdown.is_transient());
 }
+
+static GATE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Returns `size` bytes once the test opens the gate.
+#[derive(Clone, Copy)]
+struct Gated;
+impl Activity for Gated {
+    type Input = usize;
+    type Output = String;
+    const NAME: &'static str = "gated";
+}
+impl ActivityFn for Gated {
+    async fn run(_ctx: ActivityContext, size: usize) -> Result<String, ActivityError> {
+        GATE.notified().await;
+        Ok("x".repeat(size))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CallGated;
+impl Workflow for CallGated {
+    type Input = usize;
+    type Output = usize;
+    const NAME: &'static str = "call_gated";
+    async fn run(ctx: WorkflowContext, size: usize) -> WorkflowResult<usize> {
+        let text = ctx.execute_activity(Gated, size, ActivityOptions::start_to_close(secs(600))).await?;
+        Ok(text.len())
+    }
+}
+
+/// A small tmpfs, unmounted on drop.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// Writes zeros into `path` until the file system is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).expect("filler");
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let block = [0u8; 512];
+    while file.write_all(&block).is_ok() {}
+    let _ = file.sync_all();
+}
+
+/// Issue 11, item 2, on a real full file system (a 16 MB tmpfs, where the
+/// test may mount one): the close is retried until space returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_refused_by_a_full_tmpfs_is_retried_until_space_returns() -> Result<()> {
+    let Some(tmpfs) = Tmpfs::mount("16m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root); the capped-file test covers the same path");
+        return Ok(());
+    };
+    let engine = Engine::builder()
+        .sqlite(tmpfs.0.path().join("weft.db"))
+        .register_workflow(CallGated)
+        .register_activity(Gated)
+        .store_unavailable_after(Duration::from_millis(200))
+        .build()
+        .await?;
+    let handle = engine.client().start_workflow(CallGated, "w", 1 << 20).await?;
+    let filler = tmpfs.0.path().join("filler");
+    fill(&filler);
+    GATE.notify_one();
+
+    let waited = tokio::time::timeout(secs(30), handle.result()).await;
+    expect_unavailable(waited.expect("the caller is told, not left waiting"), handle.run_id());
+
+    std::fs::remove_file(&filler).map_err(Error::store)?;
+    let result = tokio::time::timeout(secs(30), handle.result()).await.expect("the run goes on once space returns");
+    assert_eq!(result?, 1 << 20);
+    assert_eq!(event_count(&handle.history().await?, "ActivityTaskCompleted"), 1);
+    engine.shutdown().await;
+    drop(tmpfs);
+    Ok(())
+}
