@@ -57,14 +57,10 @@ const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MachineError {
     Unregistered(String),
-    NonDeterminism {
-        event_id: u64,
-        expected: String,
-        found: String,
-    },
+    NonDeterminism { event_id: u64, expected: String, found: String },
     Corrupt(String),
     Panic(String),
-    /// Pending, with no activity or timer outstanding: waiting on a future weft did not give it.
+    // Pending, with no activity or timer outstanding: waiting on a future weft did not give it.
     Stalled,
 }
 
