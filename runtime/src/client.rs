@@ -265,6 +265,10 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
     /// Waits for the run to close and returns its result.
     ///
     /// A workflow that returned an error gives [`Error::WorkflowFailed`].
+    /// While the store refuses the run's writes (a full disk) for longer than
+    /// [`EngineBuilder::store_unavailable_after`](crate::EngineBuilder::store_unavailable_after),
+    /// it fails with [`Error::StoreUnavailable`]; the run goes on once the
+    /// store takes its writes again, and a later call returns its result.
     pub async fn result(&self) -> Result<O> {
         let inner = &self.client.inner;
         loop {
@@ -277,11 +281,23 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
             if run.status != RunStatus::Running {
                 return self.close_result(run).await;
             }
-            match closed.await {
-                // The engine hands over the close event: no store read needed.
-                Ok(close) => return self.outcome(&run.workflow_id, &run.run_id, &close),
-                Err(_) if inner.is_stopped() => return Err(Error::Shutdown),
-                Err(_) => {}
+            let outage = inner.outages.lasting(&self.run_id, inner.config.store_unavailable_after);
+            tokio::select! {
+                biased;
+                closed = closed => match closed {
+                    // The engine hands over the close event: no store read needed.
+                    Ok(close) => return self.outcome(&run.workflow_id, &run.run_id, &close),
+                    Err(_) if inner.is_stopped() => return Err(Error::Shutdown),
+                    Err(_) => {}
+                },
+                (since, source) = outage => {
+                    return Err(Error::StoreUnavailable {
+                        workflow_id: run.workflow_id,
+                        run_id: run.run_id,
+                        since,
+                        source: Box::new(source),
+                    });
+                }
             }
         }
     }

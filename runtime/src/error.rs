@@ -165,12 +165,87 @@ pub enum Error {
     /// The engine was shut down while the call was waiting.
     #[error("the engine has shut down")]
     Shutdown,
+    /// The store has refused the run's writes for a transient reason (disk
+    /// full, locked, an I/O error) for longer than
+    /// [`EngineBuilder::store_unavailable_after`](crate::EngineBuilder::store_unavailable_after).
+    ///
+    /// Nothing is lost: the engine retries the writes (with backoff) until the
+    /// store takes them, and the run then goes on; a later
+    /// [`result`](crate::WorkflowHandle::result) returns its outcome. The
+    /// store's error is the [`source`](std::error::Error::source).
+    #[error("workflow `{workflow_id}` (run {run_id}) is waiting for its store: writes have failed since {}; the engine retries them", humantime::format_rfc3339_seconds(*since))]
+    StoreUnavailable {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run whose writes fail.
+        run_id: String,
+        /// When the oldest of its failing writes first failed (engine clock).
+        since: std::time::SystemTime,
+        /// The store's latest error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The workflow is waiting on a future that weft did not give it, so
+    /// nothing will ever wake it: the run is held (see [`Error::WorkflowPanicked`]).
+    #[error("workflow `{workflow_id}` (run {run_id}) is stalled: {message}")]
+    WorkflowStalled {
+        /// The workflow id.
+        workflow_id: String,
+        /// The held run.
+        run_id: String,
+        /// What it waits on, and the likely causes.
+        message: String,
+    },
 }
 
 impl Error {
     pub(crate) fn store(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Store { source: source.into() }
     }
+
+    /// Whether the error may go away by itself, so that the same call can
+    /// succeed later: the store is full, busy or locked, or its I/O failed.
+    ///
+    /// The engine retries its own writes that fail this way (see
+    /// [`Error::StoreUnavailable`]); a caller may retry a start or a
+    /// cancellation the same way. The classification reads the store's
+    /// error chain: SQLite's result codes (`SQLITE_FULL`, `SQLITE_BUSY`,
+    /// `SQLITE_LOCKED`, `SQLITE_IOERR`), an I/O error's kind, and, for a
+    /// cause kept only as text, SQLite's messages for those codes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Store { source } => transient_cause(&**source),
+            Error::StoreUnavailable { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `error` or one of its causes is a transient store failure.
+fn transient_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+    use rusqlite::ErrorCode as C;
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(code) = e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code) {
+            return matches!(code, C::DiskFull | C::DatabaseBusy | C::DatabaseLocked | C::SystemIoFailure);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            return matches!(
+                io.kind(),
+                K::StorageFull | K::QuotaExceeded | K::ResourceBusy | K::Interrupted | K::TimedOut | K::WouldBlock
+            );
+        }
+        let text = e.to_string();
+        if ["database or disk is full", "database is locked", "database table is locked", "disk I/O error"]
+            .iter()
+            .any(|m| text.contains(m))
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl From<rusqlite::Error> for Error {

@@ -72,7 +72,10 @@ impl Inner {
         }
         let inner = self.clone();
         self.spawn(async move {
-            match inner.store.update_activity(key.clone(), ActivityUpdate::CancelIdle).await {
+            match inner
+                .persist(&key.run_id, || inner.store.update_activity(key.clone(), ActivityUpdate::CancelIdle))
+                .await
+            {
                 Ok(true) => {
                     inner.cancelled.lock().remove(&key);
                     inner.schedule_workflow_task(key.run_id);
@@ -127,7 +130,8 @@ impl Inner {
         let Ok(permit) = permit else { return Ok(()) };
         let attempt = task.attempt + 1;
         let started = self.clock.now();
-        if !self.store.update_activity(task.key.clone(), ActivityUpdate::Start { attempt, at: started }).await? {
+        let start = || self.store.update_activity(task.key.clone(), ActivityUpdate::Start { attempt, at: started });
+        if !self.persist(&task.key.run_id, start).await? {
             return Ok(()); // Closed meanwhile (cancelled, or the run ended).
         }
         task.attempt = attempt;
@@ -290,13 +294,16 @@ impl Inner {
                     }
                     if unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle) {
                         let update = ActivityUpdate::Heartbeat { attempt: task.attempt, details: details.clone() };
-                        match self.store.update_activity(task.key.clone(), update).await {
+                        let result = self.store.update_activity(task.key.clone(), update).await;
+                        let written = result.is_ok();
+                        match result {
                             Ok(true) => {}
                             Ok(false) => shared.stale.store(true, Ordering::Release),
                             Err(error) => tracing::warn!(%error, "could not record a heartbeat"),
                         }
                         last_written = Some(Instant::now());
-                        unwritten = false;
+                        // Not written: the next heartbeat (or the attempt's end) writes it.
+                        unwritten = !written;
                     }
                 }
             }
@@ -343,9 +350,13 @@ impl Inner {
                 ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure: Some(failure) };
             return self.close(&task, outcome).await;
         }
-        let update =
-            ActivityUpdate::Retry { attempt, retry_at, failure: failure.clone(), heartbeat_details: details.clone() };
-        if !self.store.update_activity(task.key.clone(), update).await? {
+        let update = || ActivityUpdate::Retry {
+            attempt,
+            retry_at,
+            failure: failure.clone(),
+            heartbeat_details: details.clone(),
+        };
+        if !self.persist(&task.key.run_id, || self.store.update_activity(task.key.clone(), update())).await? {
             return Ok(());
         }
         task.running = false;
@@ -358,8 +369,13 @@ impl Inner {
         Ok(())
     }
 
-    /// Closes the activity (fenced on its attempt) and wakes the workflow.
+    /// Closes the activity (fenced on its attempt) and wakes the workflow;
+    /// a close the store refuses for a transient reason is tried again.
     async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
+        self.persist(&task.key.run_id, || self.close_once(task, outcome.clone())).await
+    }
+
+    async fn close_once(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
         if self.close_with_step(task, &outcome).await? {
             self.cancelled.lock().remove(&task.key);
             return Ok(());

@@ -7,7 +7,10 @@
 
 mod activity_task;
 mod clock;
+mod outage;
 mod registry;
+#[cfg(test)]
+mod tests;
 mod timers;
 mod workflow_task;
 
@@ -24,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::clock::Clock;
+use self::outage::Outages;
 pub(crate) use self::registry::Registry;
 use self::timers::{TimerAction, TimerQueue};
 pub(crate) use self::workflow_task::replay;
@@ -59,6 +63,7 @@ pub(crate) struct Config {
     pub(crate) max_concurrent_activities: usize,
     pub(crate) heartbeat_throttle: Duration,
     pub(crate) poll_interval: Duration,
+    pub(crate) store_unavailable_after: Duration,
 }
 
 /// A running weft engine: the workers and the store, in this process.
@@ -107,6 +112,8 @@ pub(crate) struct Inner {
     /// Waiting for a run to close: each gets the run's close event.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<HistoryEvent>>>>,
     timers: TimerQueue,
+    /// Runs whose store writes are being retried (disk full, locked).
+    pub(crate) outages: Outages,
     activity_slots: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -129,6 +136,7 @@ impl Default for EngineBuilder {
                 max_concurrent_activities: 1_000,
                 heartbeat_throttle: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(1),
+                store_unavailable_after: Duration::from_secs(10),
             },
         }
     }
@@ -214,14 +222,29 @@ impl EngineBuilder {
         self
     }
 
+    /// How long the store may refuse a run's writes for a transient reason
+    /// (the disk is full, the file is locked) before callers waiting on the
+    /// run's [`result`](crate::WorkflowHandle::result) get
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) (default 10 s).
+    /// The engine retries the writes either way, until the store takes them.
+    pub fn store_unavailable_after(mut self, duration: Duration) -> Self {
+        self.config.store_unavailable_after = duration;
+        self
+    }
+
     /// Opens the store, recovers the work that was in flight, and starts serving.
     ///
     /// Must be called within a tokio runtime.
     pub async fn build(self) -> Result<Engine> {
         let store = SqliteStore::open(&self.location)?;
+        self.build_on(Box::new(store)).await
+    }
+
+    /// Builds the engine on an open store.
+    pub(crate) async fn build_on(self, store: Box<dyn Store>) -> Result<Engine> {
         let cache = NonZeroUsize::new(self.config.cache_size).map(LruCache::new);
         let inner = Arc::new(Inner {
-            store: Box::new(store),
+            store,
             registry: self.registry,
             activity_slots: Arc::new(Semaphore::new(self.config.max_concurrent_activities)),
             config: self.config,
@@ -232,6 +255,7 @@ impl EngineBuilder {
             cancelled: Mutex::default(),
             waiters: Mutex::default(),
             timers: TimerQueue::default(),
+            outages: Outages::default(),
             tracker: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         });
@@ -328,7 +352,8 @@ impl Inner {
             TimerAction::Fire(timer) => {
                 let inner = self.clone();
                 self.spawn(async move {
-                    match inner.store.fire_timer(timer.run_id.clone(), timer.seq, timer.started_event_id).await {
+                    let fire = || inner.store.fire_timer(timer.run_id.clone(), timer.seq, timer.started_event_id);
+                    match inner.persist(&timer.run_id, fire).await {
                         Ok(true) => inner.schedule_workflow_task(timer.run_id),
                         Ok(false) => {}
                         Err(e) => tracing::error!(run_id = %timer.run_id, error = %e, "could not fire timer"),

@@ -47,7 +47,8 @@ impl Inner {
         let inner = self.clone();
         self.spawn(async move {
             loop {
-                if let Err(error) = inner.workflow_task(&run_id).await
+                // A step the store refuses for a transient reason is run again (after backoff).
+                if let Err(error) = inner.persist(&run_id, || inner.workflow_task(&run_id)).await
                     && !inner.is_stopped()
                 {
                     tracing::error!(run_id = %run_id, %error, "workflow step failed; it is retried on the next event or restart");
@@ -467,6 +468,11 @@ pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Re
             Error::WorkflowPanicked { workflow_id: workflow_id.clone(), run_id: run_id.clone(), message }
         }
         MachineError::Unregistered(workflow_type) => Error::UnknownWorkflowType { workflow_type },
+        MachineError::Stalled => Error::WorkflowStalled {
+            workflow_id: workflow_id.clone(),
+            run_id: run_id.clone(),
+            message: MachineError::Stalled.to_string(),
+        },
         MachineError::Corrupt(reason) => {
             Error::CorruptHistory { workflow_id: workflow_id.clone(), run_id: run_id.clone(), reason }
         }

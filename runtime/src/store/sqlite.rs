@@ -952,6 +952,21 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
+impl SqliteStore {
+    /// Test hook: caps the writer's file at its current size (`true`), so a
+    /// write that needs a new page fails with `SQLITE_FULL` ("database or disk
+    /// is full") as on a full disk, or lifts the cap (`false`). Inline mode only.
+    pub(crate) fn fill_disk(&self, full: bool) -> Result<()> {
+        let Mode::Inline(conn) = &self.mode else { return Err(Error::store("fill_disk needs an inline store")) };
+        let conn = conn.lock();
+        let conn = conn.as_ref().ok_or(Error::Shutdown)?;
+        let pages: i64 = if full { conn.pragma_query_value(None, "page_count", |r| r.get(0))? } else { 0xFFFF_FFFE };
+        conn.pragma_update(None, "max_page_count", pages)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
 mod group_commit_tests {
     use super::*;
 

@@ -102,6 +102,13 @@ impl WorkflowState {
         seq
     }
 
+    /// Whether an activity or timer of the workflow is still to resolve: an
+    /// event will then wake it. (A handle never polled counts too: its
+    /// resolution may be what the workflow waits for next.)
+    pub(crate) fn awaits_weft(&self) -> bool {
+        self.activities.values().any(|s| s.result.is_none()) || self.timers.values().any(|s| s.result.is_none())
+    }
+
     /// Requests cancellation of activity `seq`, as its cancellation type says.
     pub(crate) fn cancel_activity(&mut self, seq: u32) {
         let Some(slot) = self.activities.get_mut(&seq) else { return };

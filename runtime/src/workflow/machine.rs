@@ -16,6 +16,15 @@
 //! applies those too). Replay from history and live execution therefore run
 //! exactly the same code, which is why a cached workflow and a replayed one
 //! cannot drift apart. The machine knows nothing of stores or clocks.
+//!
+//! The workflow is polled only here, when an event resolves something: its
+//! waker sets a flag that this loop reads, and nothing else. A future that is
+//! not weft's (a tokio sleep, a channel) may register that waker with the
+//! tokio runtime the engine polls in, but its wake is never a poll: the
+//! workflow runs on history events alone. A workflow left pending with no
+//! activity or timer outstanding is therefore waiting on something no event
+//! will resolve, and is reported ([`MachineError::Stalled`]) instead of
+//! waiting forever.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -51,6 +60,8 @@ pub(crate) enum MachineError {
     NonDeterminism { event_id: u64, expected: String, found: String },
     Corrupt(String),
     Panic(String),
+    // Pending, with no activity or timer outstanding: waiting on a future weft did not give it.
+    Stalled,
 }
 
 impl std::fmt::Display for MachineError {
@@ -64,6 +75,13 @@ impl std::fmt::Display for MachineError {
                 write!(f, "workflow type `{workflow_type}` is not registered with this engine")
             }
             MachineError::Panic(message) => write!(f, "workflow code panicked: {message}"),
+            MachineError::Stalled => f.write_str(
+                "the workflow is waiting on a future that weft did not give it: it has not returned, yet no \
+                 activity or timer of it is pending, so nothing will wake it. Likely causes: \
+                 `tokio::time::sleep`, `timeout` or `interval`; a tokio or std channel, mutex or `Notify`; \
+                 `tokio::spawn` or a `JoinHandle`; any other future not from `WorkflowContext`. Wait with \
+                 `ctx.sleep(..)` and do outside work with `ctx.execute_activity(..)`",
+            ),
         }
     }
 }
@@ -360,7 +378,10 @@ impl WorkflowMachine {
                     "the workflow woke itself {MAX_POLLS_PER_ACTIVATION} times without waiting on the engine (a busy loop?)"
                 )));
             }
-            match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            // Unconstrained: tokio's cooperative budget must not make a ready
+            // tokio future return `Pending` (with a deferred wake) in a workflow.
+            let poll = || std::pin::pin!(tokio::task::coop::unconstrained(future.as_mut())).poll(&mut cx);
+            match std::panic::catch_unwind(AssertUnwindSafe(poll)) {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(result)) => {
                     outcome = Some(result);
@@ -369,7 +390,14 @@ impl WorkflowMachine {
                 Err(panic) => return Err(MachineError::Panic(panic_message(&*panic))),
             }
         }
-        self.pending.extend(self.state.lock().commands.drain(..));
+        let stalled = {
+            let mut state = self.state.lock();
+            self.pending.extend(state.commands.drain(..));
+            outcome.is_none() && !state.awaits_weft()
+        };
+        if stalled {
+            return Err(MachineError::Stalled);
+        }
         if let Some(result) = outcome {
             self.teardown();
             let cancelled = self.state.lock().cancel_requested;
