@@ -434,6 +434,7 @@ fn describe_holder(conn: &Connection) -> String {
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum ProcessState {
     Running,
     Stopped,
@@ -1137,5 +1138,34 @@ mod group_commit_tests {
         assert_eq!(err.sqlite_code(), Some(rusqlite::ErrorCode::DiskFull), "{err:?}");
         let chain = crate::ErrorChain(&err).to_string();
         assert!(chain.starts_with("store operation failed: ") && chain.contains("database is full"), "{chain}");
+    }
+}
+
+#[cfg(test)]
+mod holder_tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_process_is_told_apart_from_a_running_and_an_exited_one() {
+        if !Path::new("/proc/self/stat").exists() {
+            return;
+        }
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        assert_eq!(process_state(pid), ProcessState::Running);
+        let stop = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+        assert!(stop.success());
+        let mut state = process_state(pid);
+        for _ in 0..200 {
+            if state == ProcessState::Stopped {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            state = process_state(pid);
+        }
+        assert_eq!(state, ProcessState::Stopped);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(process_state(pid), ProcessState::Gone);
     }
 }
