@@ -245,6 +245,7 @@ async fn a_write_blocked_by_another_connection_names_the_engine_and_what_to_do()
     assert!(line.contains(&format!("the store's engine is pid {pid} on host ")), "{line}");
     assert!(line.contains("and it is running") && line.contains("retry"), "{line}");
     holder.execute_batch("COMMIT")?;
+    drop(holder);
     stdout(&weft(&db, &["--busy-timeout", "100ms", "workflow", "cancel", "wait-1"]));
     engine.shutdown().await;
     Ok(())

@@ -9,7 +9,9 @@
 //! closed while a store of this process still uses the file: a [`FileClaim`]
 //! is dropped only after the store's connections are closed, and a
 //! descriptor opened by a refused attempt is kept until the last store of
-//! this process on that file is gone.
+//! this process on that file is gone. A store shared with the application
+//! (`sqlite_shared`) never has a descriptor closed: the application's own
+//! SQLite connections on the file are not counted here.
 //!
 //! A file with more than one name (hard links) is refused with
 //! [`Error::StoreHasLinks`]: SQLite keeps the WAL beside the name a
@@ -38,8 +40,12 @@ struct Entry {
     users: usize,
     /// The descriptor that holds the engine lock, while an engine has it.
     locked: Option<File>,
-    /// Descriptors that may no longer be closed: closed when `users` drops to 0.
+    /// Descriptors that may no longer be closed: closed when `users` drops to
+    /// 0, unless `keep`.
     parked: Vec<File>,
+    /// Never close them: the file is shared with the application, whose own
+    /// SQLite connections would lose their locks.
+    keep: bool,
 }
 
 static OPEN: LazyLock<Mutex<HashMap<FileId, Entry>>> = LazyLock::new(Mutex::default);
@@ -60,7 +66,7 @@ impl Drop for FileClaim {
             entry.parked.push(file);
         }
         entry.users -= 1;
-        if entry.users == 0 {
+        if entry.users == 0 && !entry.keep {
             // No connection of this process is on the file: closing is safe.
             open.remove(&self.id);
         }
@@ -68,21 +74,27 @@ impl Drop for FileClaim {
 }
 
 /// The engine's claim: creates the file if missing, takes the engine lock,
-/// and refuses a file with several names.
-pub(crate) fn claim_engine(path: &Path) -> Result<FileClaim> {
-    kind(path)?;
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| io_error(path, e))?;
+/// and refuses a file with several names. `shared`: the application may have
+/// its own connections on the file, so this process never closes a descriptor of it.
+pub(crate) fn claim_engine(path: &Path, shared: bool) -> Result<FileClaim> {
+    // A descriptor kept from before is reused, so kept ones do not pile up.
+    let kept = kind(path)?.and_then(|meta| OPEN.lock().get_mut(&identity(&meta)).and_then(|entry| entry.parked.pop()));
+    let file = match kept {
+        Some(file) => file,
+        None => File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| io_error(path, e))?,
+    };
     let meta = file.metadata().map_err(|e| io_error(path, e))?;
     let id = identity(&meta);
     let file = lock_target(path, file)?;
     let mut open = OPEN.lock();
     let entry = open.entry(id).or_default();
+    entry.keep |= shared;
     let locked = if entry.locked.is_some() {
         Err(Error::StoreLocked { path: path.to_owned() })
     } else {
@@ -93,7 +105,7 @@ pub(crate) fn claim_engine(path: &Path) -> Result<FileClaim> {
         }
     };
     if let Err(e) = locked {
-        if entry.users > 0 {
+        if entry.users > 0 || entry.keep {
             entry.parked.push(file);
         } else {
             drop(file);

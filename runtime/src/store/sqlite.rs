@@ -191,11 +191,14 @@ impl SqliteStore {
             }
             Location::File { path, durability, inline, foreign_tables } => {
                 // Declared first, dropped last: after every connection on the file.
-                let claim = lock::claim_engine(path)?;
+                let claim = lock::claim_engine(path, *foreign_tables)?;
                 let conn = Connection::open(path)?;
                 prepare(&conn, Some((*durability, path)), *foreign_tables)?;
-                // A WAL left large by a crash (or anyone) starts again from zero.
+                // A WAL left large by a crash (or anyone) starts again from zero,
+                // unless a reader (a `weft` command) is in it: then the writer does it later.
+                conn.busy_timeout(TRUNCATE_WAIT)?;
                 let _ = checkpoint(&conn, "TRUNCATE");
+                conn.busy_timeout(BUSY_TIMEOUT)?;
                 record_engine(&conn)?;
                 let mode = if *inline {
                     Mode::Inline(Mutex::new(Some(conn)))

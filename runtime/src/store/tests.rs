@@ -322,7 +322,7 @@ async fn the_wal_stays_below_its_bound() -> Result<()> {
     let store = SqliteStore::open(&file(&path, false))?;
     let size = wal_size(&path);
     assert!(size <= WAL_LIMIT, "the WAL is {size} bytes after opening on a WAL of {left}");
-    drop(store);
     drop(other);
+    drop(store);
     Ok(())
 }
