@@ -1,6 +1,7 @@
 //! The command line, as clap parses it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -11,6 +12,11 @@ pub(crate) struct Cli {
     /// The store file (the path given to `Engine::builder().sqlite(..)`).
     #[arg(long, env = "WEFT_DB", global = true, default_value = "weft.db")]
     pub(crate) db: PathBuf,
+
+    /// How long `cancel` and `terminate` wait for the store's write lock
+    /// (held by the engine while it commits) before they fail: `5s`, `500ms`.
+    #[arg(long, global = true, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub(crate) busy_timeout: Duration,
 
     /// `table` for people, `json` for scripts.
     #[arg(long, short, value_enum, global = true, default_value_t = Output::Table)]

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = runtime.block_on(async {
-        let inspector = weft::inspect::Inspector::open(&cli.db)?;
+        let inspector = weft::inspect::Inspector::open_with_busy_timeout(&cli.db, cli.busy_timeout)?;
         let args::Command::Workflow(command) = cli.command;
         commands::run(&inspector, cli.output, command).await
     });
@@ -32,13 +32,7 @@ fn main() -> ExitCode {
 }
 
 /// One line on stderr: the error and its causes.
-fn fail(error: &dyn std::error::Error) -> ExitCode {
-    let mut line = format!("weft: {error}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    eprintln!("{line}");
+fn fail(error: &(dyn std::error::Error + 'static)) -> ExitCode {
+    eprintln!("weft: {}", weft::ErrorChain(error));
     ExitCode::FAILURE
 }

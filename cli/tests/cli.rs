@@ -180,3 +180,73 @@ fn bad_input_gives_one_line_and_a_failure_exit() {
     let output = weft(&db, &["workflow", "frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// Runs weft, failing the test if it has not exited within 10 s.
+fn weft_within_10s(db: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run weft");
+    for _ in 0..1000 {
+        if child.try_wait().expect("wait for weft").is_some() {
+            return child.wait_with_output().expect("weft's output");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    panic!("weft --db {} {args:?} hung", db.display());
+}
+
+#[test]
+fn a_directory_or_a_fifo_as_db_is_named_and_never_hangs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line = error_line(&weft_within_10s(dir.path(), &["workflow", "list"]));
+    assert_eq!(line, format!("weft: {} is a directory, not a store file", dir.path().display()));
+    let fifo = dir.path().join("fifo.db");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    for args in [&["workflow", "list"][..], &["workflow", "cancel", "x"]] {
+        let line = error_line(&weft_within_10s(&fifo, args));
+        assert_eq!(line, format!("weft: {} is a FIFO (named pipe), not a store file", fifo.display()));
+    }
+}
+
+#[test]
+fn a_huge_workflow_id_is_cut_short_in_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async { builder(&db).build().await.unwrap().shutdown().await });
+    let id = "a".repeat(100_000);
+    for command in ["show", "describe", "cancel"] {
+        let line = error_line(&weft(&db, &["workflow", command, &id]));
+        assert_eq!(line, format!("weft: workflow `{}… (100000 chars)` not found", "a".repeat(100)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_blocked_by_another_connection_names_the_engine_and_what_to_do() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    engine.client().start_workflow(waiting, "wait-1", ()).await?;
+    // Another connection holds the write lock, as a stopped engine or a long checkpoint would.
+    let holder = rusqlite::Connection::open(&db)?;
+    holder.execute_batch("BEGIN IMMEDIATE")?;
+    let started = std::time::Instant::now();
+    let line = error_line(&weft(&db, &["--busy-timeout", "100ms", "workflow", "cancel", "wait-1"]));
+    assert!(started.elapsed() < Duration::from_secs(4), "the busy timeout was not used");
+    let pid = std::process::id();
+    assert!(line.contains(&format!("store {} is busy", db.display())), "{line}");
+    assert!(line.contains("held its write lock for over 100ms"), "{line}");
+    assert!(line.contains(&format!("the store's engine is pid {pid} on host ")), "{line}");
+    assert!(line.contains("and it is running") && line.contains("retry"), "{line}");
+    holder.execute_batch("COMMIT")?;
+    drop(holder);
+    stdout(&weft(&db, &["--busy-timeout", "100ms", "workflow", "cancel", "wait-1"]));
+    engine.shutdown().await;
+    Ok(())
+}

@@ -15,13 +15,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// No workflow of this type is registered with the engine.
-    #[error("workflow type `{workflow_type}` is not registered with this engine")]
+    #[error("workflow type `{}` is not registered with this engine", short(.workflow_type))]
     UnknownWorkflowType {
         /// The registered name that was asked for.
         workflow_type: String,
     },
     /// A workflow id is empty or too long.
-    #[error("invalid workflow id {workflow_id:?}: {reason}")]
+    #[error("invalid workflow id {:?}: {reason}", short(.workflow_id))]
     InvalidWorkflowId {
         /// The id as given.
         workflow_id: String,
@@ -29,7 +29,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// A run with this workflow id is still open.
-    #[error("workflow `{workflow_id}` is already running (run {run_id})")]
+    #[error("workflow `{}` is already running (run {run_id})", short(.workflow_id))]
     AlreadyStarted {
         /// The workflow id.
         workflow_id: String,
@@ -37,13 +37,13 @@ pub enum Error {
         run_id: String,
     },
     /// No run with this workflow id (or run id) exists.
-    #[error("workflow `{workflow_id}` not found")]
+    #[error("workflow `{}` not found", short(.workflow_id))]
     WorkflowNotFound {
         /// The id that was asked for.
         workflow_id: String,
     },
     /// The workflow's newest run is closed, so it cannot be cancelled or terminated.
-    #[error("workflow `{workflow_id}` (run {run_id}) is not running: it is {status}")]
+    #[error("workflow `{}` (run {run_id}) is not running: it is {status}", short(.workflow_id))]
     NotRunning {
         /// The workflow id.
         workflow_id: String,
@@ -53,7 +53,7 @@ pub enum Error {
         status: crate::RunStatus,
     },
     /// A payload could not be encoded, decoded, or was over the size limit.
-    #[error("payload of workflow `{workflow_id}` rejected")]
+    #[error("payload of workflow `{}` rejected", short(.workflow_id))]
     Payload {
         /// The workflow the payload belongs to.
         workflow_id: String,
@@ -62,7 +62,7 @@ pub enum Error {
         source: PayloadError,
     },
     /// The workflow ended in failure.
-    #[error("workflow `{workflow_id}` (run {run_id}) failed")]
+    #[error("workflow `{}` (run {run_id}) failed", short(.workflow_id))]
     WorkflowFailed {
         /// The workflow id.
         workflow_id: String,
@@ -73,7 +73,7 @@ pub enum Error {
         failure: Failure,
     },
     /// The workflow ended by accepting a cancellation.
-    #[error("workflow `{workflow_id}` (run {run_id}) was cancelled")]
+    #[error("workflow `{}` (run {run_id}) was cancelled", short(.workflow_id))]
     WorkflowCanceled {
         /// The workflow id.
         workflow_id: String,
@@ -81,7 +81,7 @@ pub enum Error {
         run_id: String,
     },
     /// The run was terminated.
-    #[error("workflow `{workflow_id}` (run {run_id}) was terminated: {reason}")]
+    #[error("workflow `{}` (run {run_id}) was terminated: {reason}", short(.workflow_id))]
     WorkflowTerminated {
         /// The workflow id.
         workflow_id: String,
@@ -95,7 +95,8 @@ pub enum Error {
     /// The run is held: it is neither advanced nor failed, and continues once
     /// code that matches the history runs it.
     #[error(
-        "non-deterministic workflow `{workflow_id}` (run {run_id}) at event {event_id}: history has {expected}, code issued {found}"
+        "non-deterministic workflow `{}` (run {run_id}) at event {event_id}: history has {expected}, code issued {found}",
+        short(.workflow_id)
     )]
     NonDeterminism {
         /// The workflow id.
@@ -110,7 +111,7 @@ pub enum Error {
         found: String,
     },
     /// The workflow's code panicked; the run is held until code that does not panic runs it.
-    #[error("workflow `{workflow_id}` (run {run_id}) panicked: {message}")]
+    #[error("workflow `{}` (run {run_id}) panicked: {message}", short(.workflow_id))]
     WorkflowPanicked {
         /// The workflow id.
         workflow_id: String,
@@ -120,7 +121,7 @@ pub enum Error {
         message: String,
     },
     /// A run's stored history is damaged; the run is quarantined.
-    #[error("corrupt history of workflow `{workflow_id}` (run {run_id}): {reason}")]
+    #[error("corrupt history of workflow `{}` (run {run_id}): {reason}", short(.workflow_id))]
     CorruptHistory {
         /// The workflow id.
         workflow_id: String,
@@ -173,7 +174,7 @@ pub enum Error {
     /// store takes them, and the run then goes on; a later
     /// [`result`](crate::WorkflowHandle::result) returns its outcome. The
     /// store's error is the [`source`](std::error::Error::source).
-    #[error("workflow `{workflow_id}` (run {run_id}) is waiting for its store: writes have failed since {}; the engine retries them", humantime::format_rfc3339_seconds(*since))]
+    #[error("workflow `{}` (run {run_id}) is waiting for its store: writes have failed since {}; the engine retries them", short(.workflow_id), humantime::format_rfc3339_seconds(*.since))]
     StoreUnavailable {
         /// The workflow id.
         workflow_id: String,
@@ -187,7 +188,7 @@ pub enum Error {
     },
     /// The workflow is waiting on a future that weft did not give it, so
     /// nothing will ever wake it: the run is held (see [`Error::WorkflowPanicked`]).
-    #[error("workflow `{workflow_id}` (run {run_id}) is stalled: {message}")]
+    #[error("workflow `{}` (run {run_id}) is stalled: {message}", short(.workflow_id))]
     WorkflowStalled {
         /// The workflow id.
         workflow_id: String,
@@ -195,6 +196,36 @@ pub enum Error {
         run_id: String,
         /// What it waits on, and the likely causes.
         message: String,
+    },
+    /// The store path names a directory, a FIFO or another non-file.
+    #[error("{path} is {kind}, not a store file")]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead.
+        kind: FileKind,
+    },
+    /// The store file has more than one name (hard links). SQLite keeps the
+    /// WAL beside the name a connection used, so two names mean two WALs and
+    /// a corrupt store.
+    #[error(
+        "store {path} has {links} hard links; a store must have one name (SQLite keeps its WAL beside each name): remove the other links (`find / -samefile {path}`)"
+    )]
+    StoreHasLinks {
+        /// The path given.
+        path: PathBuf,
+        /// How many names the file has.
+        links: u64,
+    },
+    /// Another connection held the store's write lock for longer than the busy timeout.
+    #[error("store {path} is busy: another connection held its write lock for over {waited:?}; {holder}")]
+    StoreBusy {
+        /// The store file.
+        path: PathBuf,
+        /// How long the write waited.
+        waited: std::time::Duration,
+        /// Who is likely to hold the lock (the engine recorded in the store) and what to do.
+        holder: String,
     },
 }
 
@@ -217,6 +248,26 @@ impl Error {
             Error::Store { source } => transient_cause(&**source),
             Error::StoreUnavailable { .. } => true,
             _ => false,
+        }
+    }
+
+    /// SQLite's error code, if this is a store error that SQLite reported
+    /// (disk full, busy, corrupt, ...).
+    pub(crate) fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            Error::Store { source } => source.downcast_ref::<rusqlite::Error>()?.sqlite_error_code(),
+            _ => None,
+        }
+    }
+
+    /// A copy of an SQLite error for each of several callers (a failed group
+    /// commit answers every write in it): the code and message are kept.
+    pub(crate) fn from_shared_sqlite(e: &rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(code, message) => {
+                Error::store(rusqlite::Error::SqliteFailure(*code, message.clone()))
+            }
+            other => Error::store(other.to_string()),
         }
     }
 }
@@ -248,6 +299,94 @@ fn transient_cause(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// What a store path names, when it is not a regular file ([`Error::NotAFile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A FIFO (named pipe): opening or reading it could block forever.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A block or character device.
+    Device,
+    /// Something else that is not a regular file.
+    Other,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "a directory",
+            FileKind::Fifo => "a FIFO (named pipe)",
+            FileKind::Socket => "a socket",
+            FileKind::Device => "a device",
+            FileKind::Other => "not a regular file",
+        })
+    }
+}
+
+/// Displays an error with its whole `source()` chain: `error: cause: root cause`.
+///
+/// For logs and command lines, where `{error}` alone would print only the
+/// outermost message (`store operation failed`). A cause whose text repeats
+/// the one before it is printed once.
+///
+/// ```
+/// let error = weft::Error::WorkflowNotFound { workflow_id: "order-17".into() };
+/// tracing::error!(error = %weft::ErrorChain(&error), "could not cancel");
+/// assert_eq!(weft::ErrorChain(&error).to_string(), "workflow `order-17` not found");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if text != last {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// The most characters of a user-given id an error message repeats.
+const SHORT_ID_CHARS: usize = 100;
+
+/// An id as error messages show it: at most [`SHORT_ID_CHARS`] characters,
+/// then `… (N chars)`, so a huge id does not flood a log or a terminal.
+pub(crate) fn short(id: &str) -> Short<'_> {
+    Short(id)
+}
+
+pub(crate) struct Short<'a>(&'a str);
+
+impl std::fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHORT_ID_CHARS) {
+            None => f.write_str(self.0),
+            Some((end, _)) => write!(f, "{}… ({} chars)", &self.0[..end], self.0.chars().count()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHORT_ID_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((end, _)) => write!(f, "{:?}… ({} chars)", &self.0[..end], self.0.chars().count()),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::store(e)
@@ -272,4 +411,38 @@ pub enum PayloadError {
     /// The payload does not deserialize into the expected type.
     #[error("payload could not be decoded: {0}")]
     Decode(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Same(String, #[source] std::io::Error);
+
+    #[test]
+    fn the_chain_shows_every_cause_and_a_repeated_one_once() {
+        let corrupt = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT);
+        let error =
+            Error::from(rusqlite::Error::SqliteFailure(corrupt, Some("database disk image is malformed".into())));
+        assert_eq!(
+            ErrorChain(&error).to_string(),
+            "store operation failed: database disk image is malformed: Error code 11: The database disk image is malformed"
+        );
+        assert_eq!(error.sqlite_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt));
+        let repeated = Same("disk full".into(), std::io::Error::other("disk full"));
+        assert_eq!(ErrorChain(&repeated).to_string(), "disk full");
+    }
+
+    #[test]
+    fn a_long_id_is_cut_short_in_messages() {
+        let id = "é".repeat(100_000);
+        let message = Error::WorkflowNotFound { workflow_id: id.clone() }.to_string();
+        assert_eq!(message, format!("workflow `{}… (100000 chars)` not found", "é".repeat(100)));
+        let message = Error::InvalidWorkflowId { workflow_id: id, reason: "too long" }.to_string();
+        assert!(message.len() < 300 && message.ends_with("… (100000 chars): too long"), "{message}");
+        let short = Error::WorkflowNotFound { workflow_id: "x".repeat(100) }.to_string();
+        assert_eq!(short, format!("workflow `{}` not found", "x".repeat(100)));
+    }
 }

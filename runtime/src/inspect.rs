@@ -20,14 +20,15 @@
 //! ```
 
 use std::path::Path;
+use std::time::Duration;
 
+use crate::Result;
 use crate::client::ListFilter;
 use crate::description::WorkflowDescription;
 use crate::history::HistoryEvent;
 use crate::query;
 use crate::store::InboxItem;
 use crate::store::sqlite::{Location, SqliteStore};
-use crate::{Error, Result};
 
 /// A store opened for inspection: reads, and requests to cancel or terminate.
 #[derive(Debug)]
@@ -36,15 +37,20 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    /// Opens the store at `path`. Fails with [`Error::StoreNotFound`] if there
-    /// is no file, [`Error::UnsupportedSchema`] if a newer weft wrote it, and
-    /// [`Error::Store`] if it is not a weft store.
+    /// Opens the store at `path`. Fails with [`Error::StoreNotFound`](crate::Error::StoreNotFound) if there
+    /// is no file, [`Error::NotAFile`](crate::Error::NotAFile) if it is a directory, a FIFO or the
+    /// like, [`Error::StoreHasLinks`](crate::Error::StoreHasLinks) if it has several names,
+    /// [`Error::UnsupportedSchema`](crate::Error::UnsupportedSchema) if a newer weft wrote it, and
+    /// [`Error::NotAStore`](crate::Error::NotAStore) if it is not a weft store.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        if !path.is_file() {
-            return Err(Error::StoreNotFound { path: path.to_owned() });
-        }
-        let store = SqliteStore::open(&Location::Inspect { path: path.to_owned() })?;
+        Self::open_with_busy_timeout(path, Duration::from_secs(5))
+    }
+
+    /// Like [`open`](Self::open); a cancel or terminate that waits longer
+    /// than `busy_timeout` for the store's write lock fails with
+    /// [`Error::StoreBusy`](crate::Error::StoreBusy), which names the engine recorded in the store.
+    pub fn open_with_busy_timeout(path: impl AsRef<Path>, busy_timeout: Duration) -> Result<Self> {
+        let store = SqliteStore::open(&Location::Inspect { path: path.as_ref().to_owned(), busy_timeout })?;
         Ok(Inspector { store })
     }
 

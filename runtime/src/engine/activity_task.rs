@@ -38,7 +38,7 @@ impl Inner {
         self.spawn(async move {
             let key = task.key.clone();
             if let Err(error) = inner.run_activity(task).await {
-                tracing::error!(run_id = %key.run_id, seq = key.seq, %error, "activity task failed in the store; it is retried at restart");
+                tracing::error!(run_id = %key.run_id, seq = key.seq, error = %crate::ErrorChain(&error), "activity task failed in the store; it is retried at restart");
             }
         });
     }
@@ -58,7 +58,7 @@ impl Inner {
             let failure = Failure::new("WorkerCrashed", "the process running this attempt exited before it finished");
             task.retry_at = None;
             if let Err(error) = inner.retry_or_close(task, failure, Some(TimeoutType::StartToClose), None, true).await {
-                tracing::error!(%error, "could not recover an activity attempt");
+                tracing::error!(error = %crate::ErrorChain(&error), "could not recover an activity attempt");
             }
         });
     }
@@ -82,7 +82,7 @@ impl Inner {
                 }
                 // An attempt started meanwhile: it saw the mark when it started.
                 Ok(false) => {}
-                Err(error) => tracing::error!(%error, "could not cancel an activity"),
+                Err(error) => tracing::error!(error = %crate::ErrorChain(&error), "could not cancel an activity"),
             }
         });
     }
@@ -150,7 +150,7 @@ impl Inner {
         self.spawn(async move {
             let key = task.key.clone();
             if let Err(error) = inner.run_attempt(task, started, permit).await {
-                tracing::error!(run_id = %key.run_id, seq = key.seq, %error, "activity task failed in the store; it is retried at restart");
+                tracing::error!(run_id = %key.run_id, seq = key.seq, error = %crate::ErrorChain(&error), "activity task failed in the store; it is retried at restart");
             }
         });
     }
@@ -299,7 +299,7 @@ impl Inner {
                         match result {
                             Ok(true) => {}
                             Ok(false) => shared.stale.store(true, Ordering::Release),
-                            Err(error) => tracing::warn!(%error, "could not record a heartbeat"),
+                            Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not record a heartbeat"),
                         }
                         last_written = Some(Instant::now());
                         // Not written: the next heartbeat (or the attempt's end) writes it.

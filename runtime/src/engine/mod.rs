@@ -128,7 +128,12 @@ impl std::fmt::Debug for Inner {
 impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
-            location: Location::File { path: PathBuf::from("weft.db"), durability: Durability::Full, inline: false },
+            location: Location::File {
+                path: PathBuf::from("weft.db"),
+                durability: Durability::Full,
+                inline: false,
+                foreign_tables: false,
+            },
             registry: Registry::default(),
             config: Config {
                 payload_limit: DEFAULT_PAYLOAD_LIMIT,
@@ -143,10 +148,27 @@ impl Default for EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// Keeps the store in the SQLite file at `path` (created if missing),
-    /// with [`Durability::Full`]. This is the default, at `./weft.db`.
+    /// Keeps the store in the SQLite file at `path` (created if missing or
+    /// empty), with [`Durability::Full`]. This is the default, at `./weft.db`.
+    ///
+    /// A database that is not a weft store (it has other tables) is refused
+    /// with [`Error::NotAStore`](crate::Error::NotAStore): weft does not write
+    /// into another application's database unless told to with
+    /// [`sqlite_shared`](Self::sqlite_shared).
     pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location = Location::File { path: path.into(), durability: Durability::Full, inline: false };
+        self.location =
+            Location::File { path: path.into(), durability: Durability::Full, inline: false, foreign_tables: false };
+        self
+    }
+
+    /// Like [`sqlite`](Self::sqlite), but the database may also hold other
+    /// applications' tables: weft adds its own (`runs`, `events`,
+    /// `activity_tasks`, `timers`, `inbox`, `weft_engine`) beside them and
+    /// takes the database's `user_version` for its schema version, so the
+    /// database must not use `user_version` itself.
+    pub fn sqlite_shared(mut self, path: impl Into<PathBuf>) -> Self {
+        self.location =
+            Location::File { path: path.into(), durability: Durability::Full, inline: false, foreign_tables: true };
         self
     }
 
@@ -154,7 +176,8 @@ impl EngineBuilder {
     /// thread instead of a writer thread: slower, but deterministic on
     /// virtual time. For [`TestEnv::start_on_file`](crate::testing::TestEnv::start_on_file).
     pub(crate) fn sqlite_inline(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location = Location::File { path: path.into(), durability: Durability::Full, inline: true };
+        self.location =
+            Location::File { path: path.into(), durability: Durability::Full, inline: true, foreign_tables: false };
         self
     }
 
@@ -272,7 +295,7 @@ impl EngineBuilder {
                             poller.schedule_workflow_task(run_id);
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "could not poll the store for outside requests"),
+                    Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not poll the store for outside requests"),
                 }
             }
         });
@@ -356,7 +379,7 @@ impl Inner {
                     match inner.persist(&timer.run_id, fire).await {
                         Ok(true) => inner.schedule_workflow_task(timer.run_id),
                         Ok(false) => {}
-                        Err(e) => tracing::error!(run_id = %timer.run_id, error = %e, "could not fire timer"),
+                        Err(e) => tracing::error!(run_id = %timer.run_id, error = %crate::ErrorChain(&e), "could not fire timer"),
                     }
                 });
             }

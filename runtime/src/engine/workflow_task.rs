@@ -51,7 +51,7 @@ impl Inner {
                 if let Err(error) = inner.persist(&run_id, || inner.workflow_task(&run_id)).await
                     && !inner.is_stopped()
                 {
-                    tracing::error!(run_id = %run_id, %error, "workflow step failed; it is retried on the next event or restart");
+                    tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "workflow step failed; it is retried on the next event or restart");
                 }
                 let mut busy = inner.busy.lock();
                 match busy.get_mut(&run_id) {

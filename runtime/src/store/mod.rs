@@ -6,6 +6,7 @@
 //! activity attempt. [`sqlite::SqliteStore`] implements it on a file (WAL,
 //! group commit) or in memory.
 
+mod lock;
 pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,6 @@
 //! `inline` mode, every call runs on the caller's thread under a mutex, which
 //! keeps virtual time (`tokio::time::pause`) deterministic.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +19,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use super::lock;
 use super::{
     ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
     RunStart, RunStatus, StepInput, Store, TimerTask, WorkflowTaskCommit,
@@ -38,6 +38,13 @@ const MAX_BATCH: usize = 2048;
 /// Group commits between two WAL checkpoints (automatic checkpoints are off:
 /// they would run inside a commit, before its callers are answered).
 const CHECKPOINT_EVERY: u32 = 64;
+
+/// The bound on the WAL file's size, in bytes: past it, the writer runs a
+/// truncating checkpoint (outside its commits).
+pub(crate) const WAL_LIMIT: u64 = 8 << 20;
+
+/// How long a truncating checkpoint waits for readers to leave the WAL.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 
 const SCHEMA: &str = "
 CREATE TABLE runs (
@@ -103,10 +110,14 @@ pub(crate) enum Location {
         path: PathBuf,
         durability: Durability,
         inline: bool,
+        /// Whether a database with other applications' tables may become a store.
+        foreign_tables: bool,
     },
     /// An existing file, opened by the `weft` command: no lock, no schema changes.
     Inspect {
         path: PathBuf,
+        /// How long a write waits for the write lock before it fails with [`Error::StoreBusy`].
+        busy_timeout: Duration,
     },
 }
 
@@ -138,7 +149,7 @@ impl<T: Send, F: FnMut(&Connection) -> Result<T> + Send> WriteJob for Write<T, F
 
     fn reply(self: Box<Self>, commit_error: Option<&rusqlite::Error>) {
         let _ = self.tx.send(match (commit_error, self.result) {
-            (Some(e), _) => Err(Error::store(e.to_string())),
+            (Some(e), _) => Err(Error::from_shared_sqlite(e)),
             (None, Some(result)) => result,
             (None, None) => Err(Error::store("the write did not run")),
         });
@@ -157,8 +168,10 @@ enum Mode {
 /// The SQLite implementation of [`Store`].
 pub(crate) struct SqliteStore {
     mode: Mode,
-    /// Held until the store closes: one engine per file.
-    lock: Mutex<Option<File>>,
+    /// Held until the store's connections are closed (the engine lock, for an engine).
+    claim: Mutex<Option<lock::FileClaim>>,
+    /// An inspector's path and busy timeout: its busy writes become [`Error::StoreBusy`].
+    inspect: Option<(PathBuf, Duration)>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -173,39 +186,54 @@ impl SqliteStore {
         match location {
             Location::Memory => {
                 let conn = Connection::open_in_memory()?;
-                prepare(&conn, None)?;
-                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), lock: Mutex::new(None) })
+                prepare(&conn, None, false)?;
+                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), claim: Mutex::new(None), inspect: None })
             }
-            Location::File { path, durability, inline } => {
-                let lock = lock_file(path)?;
+            Location::File { path, durability, inline, foreign_tables } => {
+                // Declared first, dropped last: after every connection on the file.
+                let claim = lock::claim_engine(path, *foreign_tables)?;
                 let conn = Connection::open(path)?;
-                prepare(&conn, Some(*durability))?;
+                prepare(&conn, Some((*durability, path)), *foreign_tables)?;
+                // A WAL left large by a crash (or anyone) starts again from zero,
+                // unless a reader (a `weft` command) is in it: then the writer does it later.
+                conn.busy_timeout(TRUNCATE_WAIT)?;
+                let _ = checkpoint(&conn, "TRUNCATE");
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                record_engine(&conn)?;
                 let mode = if *inline {
                     Mode::Inline(Mutex::new(Some(conn)))
                 } else {
                     // The writer checkpoints itself, outside its commits.
                     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-                    let (tx, rx) = mpsc::channel();
-                    let thread = std::thread::Builder::new()
-                        .name("weft-sqlite".into())
-                        .spawn(move || writer(conn, rx))
-                        .map_err(Error::store)?;
                     let reader = Connection::open(path)?;
-                    reader.busy_timeout(Duration::from_secs(5))?;
+                    reader.busy_timeout(BUSY_TIMEOUT)?;
                     reader.pragma_update(None, "cache_size", -16_384)?;
                     // Its page cache is dropped whenever the writer commits; a
                     // mapping serves the re-reads without a system call each.
                     reader.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+                    let (tx, rx) = mpsc::channel();
+                    let wal = wal_path(path);
+                    let thread = std::thread::Builder::new()
+                        .name("weft-sqlite".into())
+                        .spawn(move || writer(conn, rx, wal))
+                        .map_err(Error::store)?;
                     Mode::Thread { writer: Mutex::new(Some((tx, thread))), reader: Mutex::new(Some(reader)) }
                 };
-                Ok(SqliteStore { mode, lock: Mutex::new(Some(lock)) })
+                Ok(SqliteStore { mode, claim: Mutex::new(Some(claim)), inspect: None })
             }
-            Location::Inspect { path } => {
+            Location::Inspect { path, busy_timeout } => {
+                let claim = lock::claim_inspect(path)?;
                 let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let conn = Connection::open_with_flags(path, flags)?;
-                conn.busy_timeout(Duration::from_secs(5))?;
-                check_schema(&conn, path)?;
-                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), lock: Mutex::new(None) })
+                conn.busy_timeout(*busy_timeout)?;
+                if classify(&conn)? != Contents::Weft {
+                    return Err(Error::NotAStore { path: path.to_owned() });
+                }
+                Ok(SqliteStore {
+                    mode: Mode::Inline(Mutex::new(Some(conn))),
+                    claim: Mutex::new(Some(claim)),
+                    inspect: Some((path.clone(), *busy_timeout)),
+                })
             }
         }
     }
@@ -219,12 +247,21 @@ impl SqliteStore {
             Mode::Inline(conn) => {
                 let mut conn = conn.lock();
                 let Some(conn) = conn.as_mut() else { return futures::future::ready(Err(Error::Shutdown)).boxed() };
-                let result = (|| {
+                let mut result: Result<T> = (|| {
                     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     let value = op(&tx)?;
                     tx.commit()?;
                     Ok(value)
                 })();
+                if let (Some((path, waited)), Err(e)) = (&self.inspect, &result)
+                    && matches!(
+                        e.sqlite_code(),
+                        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    )
+                {
+                    result =
+                        Err(Error::StoreBusy { path: path.clone(), waited: *waited, holder: describe_holder(conn) });
+                }
                 futures::future::ready(result).boxed()
             }
             Mode::Thread { writer: sender, .. } => {
@@ -274,7 +311,7 @@ impl SqliteStore {
                 }
             }
         }
-        self.lock.lock().take();
+        self.claim.lock().take();
     }
 }
 
@@ -284,57 +321,164 @@ impl Drop for SqliteStore {
     }
 }
 
-fn lock_file(path: &Path) -> Result<File> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let file = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(Error::store)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: path.to_owned() }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::store(e)),
-    }
+/// How long a connection waits for SQLite's locks before it reports busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a database holds, as far as opening it as a store goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Contents {
+    /// No tables at all: a new store.
+    Empty,
+    /// A weft store (of any schema version up to [`SCHEMA_VERSION`]).
+    Weft,
+    /// Another application's tables, no weft store.
+    Foreign,
 }
 
-/// Refuses a file that is not a weft store of a version this build reads.
-fn check_schema(conn: &Connection, path: &Path) -> Result<()> {
+/// Reads what the database holds; refuses a newer weft's store.
+fn classify(conn: &Connection) -> Result<Contents> {
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(Error::UnsupportedSchema { found: version, supported: SCHEMA_VERSION });
     }
-    let has_runs: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')", [], |r| r.get(0))?;
-    if version == 0 || !has_runs {
-        return Err(Error::NotAStore { path: path.to_owned() });
-    }
-    Ok(())
+    let (tables, has_runs): (i64, bool) = conn.query_row(
+        "SELECT count(*), coalesce(sum(name = 'runs'), 0) > 0 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(match (version, tables, has_runs) {
+        (0, 0, _) => Contents::Empty,
+        (1.., _, true) => Contents::Weft,
+        _ => Contents::Foreign,
+    })
 }
 
-/// Sets pragmas and creates, migrates or refuses the schema.
-fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+/// Sets pragmas and creates, migrates or refuses the schema. `file`: the
+/// durability and path of a file store; `foreign_tables`: whether a database
+/// with other applications' tables may become a store.
+fn prepare(conn: &Connection, file: Option<(Durability, &Path)>, foreign_tables: bool) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // 64 MiB of page cache (SQLite's default is 2 MiB): run ids are random,
     // so history and task-row inserts touch pages all over their B-trees.
     conn.pragma_update(None, "cache_size", -65_536)?;
-    if let Some(durability) = durability {
+    // Refused before anything is changed (journal mode included).
+    let contents = classify(conn)?;
+    if let Some((_, path)) = file
+        && contents == Contents::Foreign
+        && !foreign_tables
+    {
+        return Err(Error::NotAStore { path: path.to_owned() });
+    }
+    if let Some((durability, _)) = file {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
+        // A reset WAL is cut back to this size instead of keeping its largest.
+        conn.pragma_update(None, "journal_size_limit", (WAL_LIMIT / 2) as i64)?;
     }
-    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(Error::UnsupportedSchema { found: version, supported: SCHEMA_VERSION });
-    }
-    if version == 0 {
-        let has_tables: bool =
-            conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'runs')", [], |r| r.get(0))?;
-        if !has_tables {
-            conn.execute_batch(&format!("BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;
-        }
+    if contents != Contents::Weft {
+        conn.execute_batch(&format!("BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;
     }
     Ok(())
+}
+
+/// Records this process as the store's engine, for a `weft` command that
+/// finds the store busy ([`describe_holder`]). The table is additive: older
+/// builds ignore it, so the schema version stays.
+fn record_engine(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS weft_engine (
+             id         INTEGER PRIMARY KEY CHECK (id = 1),
+             pid        INTEGER NOT NULL,
+             host       TEXT NOT NULL,
+             started_at INTEGER NOT NULL
+         )",
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO weft_engine (id, pid, host, started_at) VALUES (1, ?1, ?2, ?3)",
+        params![std::process::id(), host_name(), micros(SystemTime::now())],
+    )?;
+    Ok(())
+}
+
+/// Who likely holds the write lock, and what to do: read from the engine row.
+fn describe_holder(conn: &Connection) -> String {
+    let row: Option<(u32, String, i64)> = conn
+        .query_row("SELECT pid, host, started_at FROM weft_engine WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .ok();
+    let Some((pid, host, started_at)) = row else {
+        return "no engine has recorded itself in this store, so an SQLite client or another `weft` command holds it: retry when it is done".to_owned();
+    };
+    let engine = format!(
+        "the store's engine is pid {pid} on host {host}, started {}",
+        humantime::format_rfc3339_seconds(from_micros(started_at))
+    );
+    if host != host_name() {
+        return format!("{engine}: check that process, then retry");
+    }
+    match process_state(pid) {
+        ProcessState::Stopped => {
+            format!("{engine}, and that process is stopped: resume it (`kill -CONT {pid}`) or end it, then retry")
+        }
+        ProcessState::Running => {
+            format!(
+                "{engine}, and it is running (a long write or checkpoint): retry in a moment, or check that process"
+            )
+        }
+        ProcessState::Gone => format!(
+            "{engine}, but that process has exited, so an SQLite client or another `weft` command holds it: retry when it is done"
+        ),
+        ProcessState::Unknown => format!("{engine}: check that process, then retry"),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ProcessState {
+    Running,
+    Stopped,
+    Gone,
+    Unknown,
+}
+
+/// A process's state, from `/proc` (`Unknown` where there is none).
+fn process_state(pid: u32) -> ProcessState {
+    if !Path::new("/proc/self/stat").exists() {
+        return ProcessState::Unknown;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return ProcessState::Gone };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses.
+    match stat.rfind(')').and_then(|i| stat[i + 1..].trim_start().chars().next()) {
+        Some('T' | 't') => ProcessState::Stopped,
+        Some('Z' | 'X') => ProcessState::Gone,
+        Some(_) => ProcessState::Running,
+        None => ProcessState::Unknown,
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Runs `PRAGMA wal_checkpoint(MODE)`; true if it completed (no reader was in the way).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
+    let busy: i64 = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 /// The writer thread: group commit.
@@ -344,8 +488,11 @@ fn prepare(conn: &Connection, durability: Option<Durability>) -> Result<()> {
 /// without savepoints; when one does fail, the batch is rolled back and run
 /// again with a savepoint per write, so the failure undoes only its own.
 /// WAL checkpoints run after the answers are sent, never inside a commit.
-fn writer(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
-    let mut since_checkpoint = 0;
+/// Once the WAL file passes [`WAL_LIMIT`], a truncating checkpoint empties it
+/// (waiting at most [`TRUNCATE_WAIT`] for readers; tried again after
+/// [`CHECKPOINT_EVERY`] commits if a reader was in the way).
+fn writer(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>, wal: PathBuf) {
+    let mut since_checkpoint: i64 = 0;
     while let Ok(first) = rx.recv() {
         let mut writes = vec![first];
         while writes.len() < MAX_BATCH
@@ -355,10 +502,17 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
         }
         group_commit(&conn, writes);
         since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_EVERY {
+        let over = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
+        if over && since_checkpoint > 0 {
+            let _ = conn.busy_timeout(TRUNCATE_WAIT);
+            let done = checkpoint(&conn, "TRUNCATE").unwrap_or(false);
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            // Not done: a reader is in the way; try again in a while.
+            since_checkpoint = if done { 0 } else { -(CHECKPOINT_EVERY as i64) };
+        } else if since_checkpoint >= CHECKPOINT_EVERY as i64 {
             since_checkpoint = 0;
             // PASSIVE: copies what no reader needs into the database file, never waits.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            let _ = checkpoint(&conn, "PASSIVE");
         }
     }
 }
@@ -991,5 +1145,45 @@ mod group_commit_tests {
         let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
         let rows: Vec<i64> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
         assert_eq!(rows, [1, 3], "the failed write's row is gone; its neighbours' rows are committed once");
+    }
+
+    #[test]
+    fn a_failed_commit_answers_each_write_with_sqlite_s_error_code() {
+        let (job, mut rx) = insert(1, false);
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        job.reply(Some(&full));
+        let err = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(err.sqlite_code(), Some(rusqlite::ErrorCode::DiskFull), "{err:?}");
+        let chain = crate::ErrorChain(&err).to_string();
+        assert!(chain.starts_with("store operation failed: ") && chain.contains("database is full"), "{chain}");
+    }
+}
+
+#[cfg(test)]
+mod holder_tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_process_is_told_apart_from_a_running_and_an_exited_one() {
+        if !Path::new("/proc/self/stat").exists() {
+            return;
+        }
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        assert_eq!(process_state(pid), ProcessState::Running);
+        let stop = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+        assert!(stop.success());
+        let mut state = process_state(pid);
+        for _ in 0..200 {
+            if state == ProcessState::Stopped {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            state = process_state(pid);
+        }
+        assert_eq!(state, ProcessState::Stopped);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(process_state(pid), ProcessState::Gone);
     }
 }
