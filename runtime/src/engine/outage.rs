@@ -164,7 +164,7 @@ impl Inner {
                     match &failing {
                         Some(_) => self.outages.update(run_id, error),
                         None => {
-                            tracing::warn!(run_id, %error, "the store refused a write; it is retried until it succeeds");
+                            tracing::warn!(run_id, error = %crate::ErrorChain(&error), "the store refused a write; it is retried until it succeeds");
                             failing = Some(self.outages.begin(run_id, self.clock.now(), error));
                         }
                     }
