@@ -4,12 +4,23 @@
 //!
 //! The check is syntactic: it matches the call's path as written
 //! (`SystemTime::now`, `std::time::SystemTime::now`, `tokio::time::sleep`, ...),
-//! in the body and in the arguments of macros. A statement marked
-//! `#[nondeterministic]` is skipped (the attribute is removed).
+//! in the body and in the arguments of macros. A path whose first segment a
+//! `use` item in the body imports is read through it (`use tokio::time::sleep;`
+//! then `sleep(d)` is `tokio::time::sleep(d)`; a glob `use m::*;` lends its
+//! prefix to bare names). A bare call of a name that is commonly imported
+//! from a forbidden module ([`BARE`]: `sleep`, `spawn`, `timeout`, ...) errs
+//! too, since the macro cannot see the module's `use` items, unless the body
+//! defines or imports that name itself, or the call is given the workflow's
+//! context (a helper of yours: tokio's and std's functions never take it).
+//! A statement marked `#[nondeterministic]` is skipped (the attribute is removed).
+
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
-use syn::{Attribute, Expr, Stmt};
+use syn::{Attribute, Expr, Ident, Stmt, UseTree};
 
 use crate::errors::Errors;
 
@@ -27,6 +38,11 @@ enum Rule {
 
 impl Rule {
     fn message(self, path: &str) -> String {
+        self.message_for(&format!("`{path}`"))
+    }
+
+    /// The message, with `what` (the call as the user wrote it, quoted) as its subject.
+    fn message_for(self, what: &str) -> String {
         let (why, instead) = match self {
             Rule::Clock => (
                 "reads the clock, which gives another time on replay",
@@ -52,7 +68,7 @@ impl Rule {
             ),
         };
         format!(
-            "`{path}` {why}; {instead}. (If this call cannot affect the workflow, mark its statement \
+            "{what} {why}; {instead}. (If this call cannot affect the workflow, mark its statement \
              `#[nondeterministic]`.)"
         )
     }
@@ -119,6 +135,23 @@ const RULES: &[(&str, Rule)] = &[
     ("env::current_dir", Rule::Env),
 ];
 
+/// Bare names (a call `sleep(..)` with no path) that are most often imported
+/// from a forbidden module, with the path they usually stand for.
+const BARE: &[(&str, &str)] = &[
+    ("sleep", "tokio::time::sleep"),
+    ("sleep_until", "tokio::time::sleep_until"),
+    ("interval", "tokio::time::interval"),
+    ("interval_at", "tokio::time::interval_at"),
+    ("timeout", "tokio::time::timeout"),
+    ("timeout_at", "tokio::time::timeout_at"),
+    ("spawn", "tokio::spawn"),
+    ("spawn_blocking", "tokio::task::spawn_blocking"),
+    ("spawn_local", "tokio::task::spawn_local"),
+    ("block_in_place", "tokio::task::block_in_place"),
+    ("thread_rng", "rand::thread_rng"),
+    ("random", "rand::random"),
+];
+
 fn rule_for(path: &[String]) -> Option<Rule> {
     RULES.iter().find(|(pattern, _)| matches(pattern, path)).map(|(_, rule)| *rule)
 }
@@ -140,20 +173,162 @@ fn matches(pattern: &str, path: &[String]) -> bool {
 }
 
 /// Checks `block` (a workflow's body), pushing one error per forbidden call,
-/// and removes the `#[nondeterministic]` markers.
-pub(crate) fn check(block: &mut syn::Block, errors: &mut Errors) {
-    Checker { errors }.visit_block_mut(block);
+/// and removes the `#[nondeterministic]` markers. `context` is the name of
+/// the workflow's context parameter, if it has one.
+pub(crate) fn check(block: &mut syn::Block, context: Option<&Ident>, errors: &mut Errors) {
+    let mut scope = Scope::default();
+    scope.visit_block(block);
+    let context = context.map(Ident::to_string);
+    Checker { errors, scope, context }.visit_block_mut(block);
+}
+
+/// What the body's own items and bindings say about names: `use` aliases,
+/// glob prefixes, and names it defines (functions, bindings), which a bare
+/// call may mean instead of an imported function.
+#[derive(Default)]
+struct Scope {
+    aliases: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+    defined: HashSet<String>,
+}
+
+impl Scope {
+    fn add_use(&mut self, prefix: &mut Vec<String>, tree: &UseTree) {
+        match tree {
+            UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.add_use(prefix, &p.tree);
+                prefix.pop();
+            }
+            UseTree::Name(n) => self.alias(prefix, &n.ident, &n.ident),
+            UseTree::Rename(r) => self.alias(prefix, &r.ident, &r.rename),
+            UseTree::Glob(_) => self.globs.push(prefix.clone()),
+            UseTree::Group(g) => g.items.iter().for_each(|t| self.add_use(prefix, t)),
+        }
+    }
+
+    fn alias(&mut self, prefix: &[String], ident: &Ident, name: &Ident) {
+        let mut path = prefix.to_vec();
+        // `use a::b::{self}` names `a::b`.
+        if ident != "self" {
+            path.push(ident.to_string());
+        }
+        if name != "_" && !path.is_empty() {
+            self.aliases.insert(name.to_string(), path);
+        }
+    }
+
+    /// The path a call path stands for, given the body's `use` items.
+    fn resolve(&self, segments: &[String]) -> Vec<String> {
+        match segments.split_first() {
+            Some((first, rest)) if let Some(target) = self.aliases.get(first) => {
+                target.iter().chain(rest).cloned().collect()
+            }
+            _ => segments.to_vec(),
+        }
+    }
+
+    /// The paths a bare function name may stand for through the body's glob
+    /// imports. Only lowercase names (not a variant or tuple struct, such as
+    /// `Ok`), and only matched against whole paths, not a `^prefix::*` rule:
+    /// `use std::fs::*;` does not make every bare call I/O.
+    fn through_globs(&self, segments: &[String]) -> Option<Rule> {
+        let [name] = segments else { return None };
+        if self.defined.contains(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return None;
+        }
+        self.globs.iter().find_map(|glob| {
+            let path: Vec<String> = glob.iter().chain([name]).cloned().collect();
+            RULES.iter().find(|(pattern, _)| !pattern.ends_with('*') && matches(pattern, &path)).map(|(_, rule)| *rule)
+        })
+    }
+}
+
+impl<'ast> Visit<'ast> for Scope {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        self.add_use(&mut Vec::new(), &item.tree);
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.defined.insert(item.sig.ident.to_string());
+        visit::visit_item_fn(self, item);
+    }
+
+    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+        self.defined.insert(pat.ident.to_string());
+        visit::visit_pat_ident(self, pat);
+    }
 }
 
 struct Checker<'e> {
     errors: &'e mut Errors,
+    scope: Scope,
+    context: Option<String>,
 }
 
 impl Checker<'_> {
-    fn check_path(&mut self, path: &syn::Path) {
+    /// The error for a call of `segments` with arguments `args`, if it is forbidden.
+    fn forbidden(&self, segments: &[String], args: TokenStream) -> Option<String> {
+        let path = self.scope.resolve(segments);
+        let written = segments.join("::");
+        if let Some(rule) = rule_for(&path) {
+            let resolved = path.join("::");
+            return Some(if written == resolved {
+                rule.message(&written)
+            } else {
+                rule.message_for(&format!("`{written}` (`{resolved}`, as imported in this body)"))
+            });
+        }
+        if let Some(rule) = self.scope.through_globs(segments) {
+            return Some(rule.message_for(&format!("`{written}` (through a glob import in this body)")));
+        }
+        let [name] = segments else { return None };
+        let (_, usual) = BARE.iter().find(|(bare, _)| bare == name)?;
+        if self.scope.aliases.contains_key(name) || self.scope.defined.contains(name) || self.takes_context(args) {
+            return None;
+        }
+        let rule = rule_for(&usual.split("::").map(str::to_owned).collect::<Vec<_>>())?;
+        Some(format!(
+            "{} If `{name}` is a function of yours that keeps the workflow deterministic, call it by its path \
+             (`self::{name}(..)`) or import it in the workflow's body.",
+            rule.message_for(&format!("`{name}(..)`, most likely an imported `{usual}` or the like,"))
+        ))
+    }
+
+    /// Whether one of the call's arguments is the workflow's context itself
+    /// (`ctx`, `&ctx`, `ctx.clone()`): a helper of the user's, not a library's.
+    fn takes_context(&self, args: TokenStream) -> bool {
+        let Some(context) = &self.context else { return false };
+        let mut arg: Vec<String> = Vec::new();
+        let is_context = |arg: &[String]| {
+            let arg: Vec<&str> = arg.iter().map(String::as_str).filter(|t| *t != "&" && *t != "mut").collect();
+            matches!(arg.as_slice(), [c] | [c, ".", "clone", "()"] if c == context)
+        };
+        for tree in args {
+            match &tree {
+                TokenTree::Punct(p) if p.as_char() == ',' => {
+                    if is_context(&arg) {
+                        return true;
+                    }
+                    arg.clear();
+                }
+                TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis && g.stream().is_empty() => {
+                    arg.push("()".to_owned())
+                }
+                other => arg.push(other.to_string()),
+            }
+        }
+        is_context(&arg)
+    }
+
+    fn check_call(&mut self, path: &syn::Path, args: TokenStream) {
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        if let Some(rule) = rule_for(&segments) {
-            let message = rule.message(&segments.join("::"));
+        // `::tokio::time::sleep`: a crate path, which no `use` in the body renames.
+        let message = match path.leading_colon {
+            Some(_) => rule_for(&segments).map(|rule| rule.message(&segments.join("::"))),
+            None => self.forbidden(&segments, args),
+        };
+        if let Some(message) = message {
             self.errors.add(syn::Error::new_spanned(path, message));
         }
     }
@@ -165,12 +340,23 @@ impl Checker<'_> {
         let mut segments: Vec<String> = Vec::new();
         let mut after_colons = true;
         let mut colon = false;
+        // `.name(..)` is a method call (`ctx.sleep(..)`), not a path.
+        let (mut after_dot, mut method) = (false, false);
         for tree in tokens {
             match &tree {
-                TokenTree::Ident(ident) if after_colons => {
+                TokenTree::Ident(ident) => {
+                    if !after_colons {
+                        // `return sleep(..)`: a new path starts here.
+                        path.clear();
+                        segments.clear();
+                    }
+                    if segments.is_empty() {
+                        method = after_dot;
+                    }
                     segments.push(ident.to_string());
                     path.push(tree.clone());
                     after_colons = false;
+                    after_dot = false;
                     continue;
                 }
                 TokenTree::Punct(p) if p.as_char() == ':' && p.spacing() == Spacing::Joint && !colon => {
@@ -187,15 +373,17 @@ impl Checker<'_> {
                 TokenTree::Group(group) => {
                     if group.delimiter() == Delimiter::Parenthesis
                         && !segments.is_empty()
-                        && let Some(rule) = rule_for(&segments)
+                        && !method
+                        && let Some(message) = self.forbidden(&segments, group.stream())
                     {
                         let spanned: TokenStream = path.iter().cloned().collect();
-                        self.errors.add(syn::Error::new_spanned(spanned, rule.message(&segments.join("::"))));
+                        self.errors.add(syn::Error::new_spanned(spanned, message));
                     }
                     self.check_tokens(group.stream());
                 }
                 _ => {}
             }
+            after_dot = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '.');
             path.clear();
             segments.clear();
             after_colons = true;
@@ -235,8 +423,10 @@ impl VisitMut for Checker<'_> {
     }
 
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-        if let Expr::Path(func) = &*call.func {
-            self.check_path(&func.path);
+        if let Expr::Path(func) = &*call.func
+            && func.qself.is_none()
+        {
+            self.check_call(&func.path, call.args.to_token_stream());
         }
         visit_mut::visit_expr_call_mut(self, call);
     }
@@ -308,11 +498,21 @@ mod tests {
     #[test]
     fn tokens_of_a_macro_are_scanned() {
         let mut errors = Errors::default();
-        let mut checker = Checker { errors: &mut errors };
+        let mut checker = Checker { errors: &mut errors, scope: Scope::default(), context: None };
         checker.check_tokens(quote::quote!("{:?}", std::time::SystemTime::now()));
         assert!(!errors.is_empty());
         let mut errors = Errors::default();
-        Checker { errors: &mut errors }.check_tokens(quote::quote!("{:?}", ctx.now()));
+        Checker { errors: &mut errors, scope: Scope::default(), context: None }
+            .check_tokens(quote::quote!("{:?}", ctx.now()));
         assert!(errors.is_empty());
+        // A method named like a forbidden function is not one; a bare call after a keyword is.
+        let mut errors = Errors::default();
+        Checker { errors: &mut errors, scope: Scope::default(), context: None }
+            .check_tokens(quote::quote!(_ = ctx.sleep(d) => {}));
+        assert!(errors.is_empty());
+        let mut errors = Errors::default();
+        Checker { errors: &mut errors, scope: Scope::default(), context: None }
+            .check_tokens(quote::quote!(return sleep(d)));
+        assert!(!errors.is_empty());
     }
 }

@@ -133,10 +133,14 @@ pub mod __private {
     pub use serde;
     pub use std;
 
+    pub use crate::activity::definition::{
+        ActivityDefinition, ActivityFnDefinition, ActivityMethodDefinition, DefaultTimeoutDefinition,
+    };
     pub use crate::activity::{
         Activities, Activity, ActivityContext, ActivityError, ActivityFn, ActivityMethod, ActivityOptions, Defaulted,
         HasDefaultTimeout, Registrar, RetryPolicy,
     };
+    pub use crate::workflow::definition::WorkflowDefinition;
     pub use crate::workflow::{Workflow, WorkflowContext, WorkflowResult};
 
     /// The options an `#[activity(...)]` attribute declares; the macro has checked them.
@@ -159,4 +163,32 @@ pub mod __private {
     pub fn assert_send<F: core::future::Future + Send + 'static>(future: F) -> F {
         future
     }
+
+    /// The parameter type of a stub function (`fn step<T: ActivityStubArgument<step>>(_: T) -> step`):
+    /// uninhabited, so a stub is never called. Through `Fn(StubToken) -> D` the
+    /// runtime's blanket impls give the function what its definition type `D` implements.
+    #[derive(Debug)]
+    pub enum StubToken {}
+
+    /// Met only by [`StubToken`]: calling an activity stub like a function
+    /// fails here, with a message that says how to run the activity.
+    #[diagnostic::on_unimplemented(
+        message = "`{S}` is an activity: a workflow does not call it like a function",
+        label = "this calls activity `{S}` directly",
+        note = "run it through the workflow's context, which records it in history: \
+                `ctx.execute_activity({S}, input, options).await` (several inputs as a tuple)"
+    )]
+    pub trait ActivityStubArgument<S> {}
+    impl<S> ActivityStubArgument<S> for StubToken {}
+
+    /// Met only by [`StubToken`]: calling a workflow stub like a function
+    /// fails here, with a message that says how to start the workflow.
+    #[diagnostic::on_unimplemented(
+        message = "`{S}` is a workflow: it is not called like a function",
+        label = "this calls workflow `{S}` directly",
+        note = "start it from a client: `client.start_workflow({S}, workflow_id, input).await`; \
+                child workflows are not supported yet"
+    )]
+    pub trait WorkflowStubArgument<S> {}
+    impl<S> WorkflowStubArgument<S> for StubToken {}
 }

@@ -8,13 +8,15 @@ use serde::de::DeserializeOwned;
 
 use super::options::{Defaulted, Timed};
 use super::{ActivityContext, ActivityError, ActivityOptions};
+use crate::__private::StubToken;
 use crate::engine::Registry;
 
 /// A typed activity stub: its registered name, its input and output types,
 /// and the default options its attribute declares.
 ///
-/// `#[activity]` implements it on a unit struct named after the function, so
-/// the function's name is the value a workflow passes to
+/// `#[activity]` implements it on a type named after the function, and keeps
+/// the function's name in the value namespace as a stub function, which
+/// implements it too; that name is the value a workflow passes to
 /// [`execute_activity`](crate::WorkflowContext::execute_activity). An activity
 /// with several arguments takes them as a tuple.
 pub trait Activity: Send + Sync + 'static {
@@ -34,19 +36,13 @@ pub trait Activity: Send + Sync + 'static {
 
 /// An activity whose attribute declares a required timeout, so a call may
 /// rely on its defaults with [`ActivityOptions::defaults()`].
-#[diagnostic::on_unimplemented(
-    message = "activity `{Self}` declares no default timeout, so a call cannot rely on its defaults",
-    label = "this call uses `ActivityOptions::defaults()`",
-    note = "add `start_to_close_timeout = \"10s\"` or `schedule_to_close_timeout = \"1m\"` to the activity's \
-            `#[activity(...)]` attribute, or pass `ActivityOptions::start_to_close(..)` in this call"
-)]
 pub trait HasDefaultTimeout: Activity {}
 
 /// What a call passes as its options: [`ActivityOptions<Timed>`](Timed) for
 /// any activity, [`ActivityOptions<Defaulted>`](Defaulted) for an activity
 /// that [has a default timeout](HasDefaultTimeout). Sealed.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the options of a call to activity `{A}`",
+    message = "`{Self}` cannot be the options of an activity call",
     label = "expected `ActivityOptions::start_to_close(..)`, `ActivityOptions::schedule_to_close(..)` \
              or `ActivityOptions::defaults()`"
 )]
@@ -68,18 +64,107 @@ impl<A: HasDefaultTimeout> CallOptions<A> for ActivityOptions<Defaulted> {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl<S> Sealed for super::ActivityOptions<S> {}
-}
+/// The definition type of an `#[activity]` or `#[activities]` stub (the
+/// struct named like the function): the stub function implements [`Activity`]
+/// through it. Implemented by generated code only.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an activity",
+    label = "expected an activity: an `#[activity] async fn` or an `#[activities]` method (`Payments::charge`)",
+    note = "a `#[workflow]` cannot run as an activity, and child workflows are not supported yet; \
+            start it from a client: `client.start_workflow(workflow, workflow_id, input).await`"
+)]
+pub trait ActivityDefinition: Activity {}
 
-/// An activity that runs without a shared instance (a free `#[activity]` fn).
+/// The definition type of an activity stub whose attribute declares a
+/// required timeout. Implemented by generated code only.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "activity `{Self}` declares no default timeout, so a call cannot rely on its defaults",
+    label = "this call uses `ActivityOptions::defaults()`",
+    note = "add `start_to_close_timeout = \"10s\"` or `schedule_to_close_timeout = \"1m\"` to the activity's \
+            `#[activity(...)]` attribute, or pass `ActivityOptions::start_to_close(..)` in this call"
+)]
+pub trait DefaultTimeoutDefinition: ActivityDefinition + HasDefaultTimeout {}
+
+/// The definition type of a free-function activity stub. Implemented by generated code only.
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a free-function activity",
     label = "`register_activity` takes the stub of an `#[activity] async fn`",
     note = "methods of an `#[activities]` impl block are registered with their instance: \
             `register_activities(Arc::new(..))`; workflows with `register_workflow`"
 )]
+pub trait ActivityFnDefinition: ActivityDefinition + ActivityFn {}
+
+/// The definition type of an `#[activities]` method stub. Implemented by generated code only.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a method of an `#[activities]` impl block",
+    note = "free `#[activity]` functions are registered with `register_activity`"
+)]
+pub trait ActivityMethodDefinition: ActivityDefinition + ActivityMethod {}
+
+/// The stub functions of `#[activity]` and `#[activities]` (`step`,
+/// `Payments::charge`) are what their definition type `D` (the struct of the
+/// same name) is. The bounds name the definition traits, not the public ones,
+/// so a failed bound is reported on `D` with its message.
+impl<F, D> Activity for F
+where
+    F: Fn(StubToken) -> D + Send + Sync + 'static,
+    D: ActivityDefinition,
+{
+    type Input = D::Input;
+    type Output = D::Output;
+    const NAME: &'static str = D::NAME;
+
+    fn defaults() -> ActivityOptions<Defaulted> {
+        D::defaults()
+    }
+}
+
+impl<F, D> HasDefaultTimeout for F
+where
+    F: Fn(StubToken) -> D + Send + Sync + 'static,
+    D: DefaultTimeoutDefinition,
+{
+}
+
+impl<F, D> ActivityFn for F
+where
+    F: Fn(StubToken) -> D + Send + Sync + 'static,
+    D: ActivityFnDefinition,
+{
+    fn run(
+        ctx: ActivityContext,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, ActivityError>> + Send + 'static {
+        D::run(ctx, input)
+    }
+}
+
+impl<F, D> ActivityMethod for F
+where
+    F: Fn(StubToken) -> D + Send + Sync + 'static,
+    D: ActivityMethodDefinition,
+{
+    type Instance = D::Instance;
+
+    fn run(
+        instance: Arc<Self::Instance>,
+        ctx: ActivityContext,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, ActivityError>> + Send + 'static {
+        D::run(instance, ctx, input)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<S> Sealed for super::ActivityOptions<S> {}
+}
+
+/// An activity that runs without a shared instance (a free `#[activity]` fn).
 pub trait ActivityFn: Activity {
     /// Runs one attempt.
     fn run(

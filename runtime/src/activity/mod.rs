@@ -19,11 +19,11 @@
 //! }
 //!
 //! let options = ActivityOptions::start_to_close(Duration::from_secs(10));
-//! # let _ = (charge, options);
+//! # let _ = (weft::Engine::builder().register_activity(charge), options);
 //! ```
 
 mod context;
-mod definition;
+pub(crate) mod definition;
 mod error;
 mod options;
 mod retry;

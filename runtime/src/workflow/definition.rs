@@ -7,12 +7,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::WorkflowContext;
+use crate::__private::StubToken;
 use crate::history::Failure;
 
 /// A typed workflow stub: its registered name and its input and output types.
 ///
-/// `#[workflow]` implements it on a unit struct named after the function; pass
-/// that value to [`Client::start_workflow`](crate::Client::start_workflow) and
+/// `#[workflow]` implements it on a type named after the function, and on
+/// the stub function that keeps the function's name; pass that name to
+/// [`Client::start_workflow`](crate::Client::start_workflow) and
 /// [`EngineBuilder::register_workflow`](crate::EngineBuilder::register_workflow).
 pub trait Workflow: Send + Sync + 'static {
     /// The input: the function's argument after the context, a tuple of several, or `()`.
@@ -28,6 +30,36 @@ pub trait Workflow: Send + Sync + 'static {
         ctx: WorkflowContext,
         input: Self::Input,
     ) -> impl Future<Output = WorkflowResult<Self::Output>> + Send + 'static;
+}
+
+/// The definition type of a `#[workflow]` stub (the struct named like the
+/// function): the stub function implements [`Workflow`] through it.
+/// Implemented by generated code only.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "expected the stub of a `#[workflow] async fn`",
+    note = "activities are registered with `register_activity` / `register_activities` and run from a \
+            workflow with `ctx.execute_activity(..)`"
+)]
+pub trait WorkflowDefinition: Workflow {}
+
+/// The stub function of a `#[workflow]` is what its definition type `D` is.
+impl<F, D> Workflow for F
+where
+    F: Fn(StubToken) -> D + Send + Sync + 'static,
+    D: WorkflowDefinition,
+{
+    type Input = D::Input;
+    type Output = D::Output;
+    const NAME: &'static str = D::NAME;
+
+    fn run(
+        ctx: WorkflowContext,
+        input: Self::Input,
+    ) -> impl Future<Output = WorkflowResult<Self::Output>> + Send + 'static {
+        D::run(ctx, input)
+    }
 }
 
 /// The result type of a workflow function.

@@ -26,12 +26,12 @@
 //!     let twice = ctx.execute_activity(double, n, options.clone()).await?;
 //!     Ok(ctx.execute_activity(double, twice, options).await?)
 //! }
-//! # let _ = quadruple;
+//! # let _ = weft::Engine::builder().register_workflow(quadruple);
 //! ```
 
 mod command;
 mod context;
-mod definition;
+pub(crate) mod definition;
 pub(crate) mod machine;
 
 pub(crate) use context::WorkflowInfo;

@@ -66,5 +66,5 @@ fn main() {
     assert_eq!(refund_defaults.timeouts().schedule_to_close, Some(Duration::from_secs(90)));
     assert_eq!(refund_defaults.retry(), RetryPolicy::default().backoff_coefficient(3.0));
     assert_eq!(<audit as Activity>::defaults().timeouts().start_to_close, None);
-    let _ = pay;
+    let _ = weft::Engine::builder().register_workflow(pay);
 }

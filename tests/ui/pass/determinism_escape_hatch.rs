@@ -44,5 +44,5 @@ async fn lookalike(_ctx: WorkflowContext) -> WorkflowResult<u64> {
 }
 
 fn main() {
-    let _ = (careful, lookalike);
+    let _ = weft::Engine::builder().register_workflow(careful).register_workflow(lookalike);
 }

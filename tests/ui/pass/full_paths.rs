@@ -11,5 +11,5 @@ async fn echoes(ctx: weft::WorkflowContext, text: String) -> Result<String, ::we
 }
 
 fn main() {
-    let _ = (echo, echoes);
+    let _ = weft::Engine::builder().register_activity(echo).register_workflow(echoes);
 }

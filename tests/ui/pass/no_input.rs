@@ -14,5 +14,5 @@ async fn ticks(ctx: WorkflowContext) -> WorkflowResult<()> {
 }
 
 fn main() {
-    let _: fn() -> (tick, ticks) = || (tick, ticks);
+    let _ = weft::Engine::builder().register_activity(tick).register_workflow(ticks);
 }

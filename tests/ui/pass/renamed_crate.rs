@@ -30,6 +30,5 @@ async fn shouts(ctx: WorkflowContext, text: String) -> WorkflowResult<String> {
 }
 
 fn main() {
-    let _ = (echo, echoes, shouts);
-    let _ = renamed_weft::Engine::builder().register_activities(std::sync::Arc::new(Shouter));
+    let _ = renamed_weft::Engine::builder().register_activity(echo).register_workflow(echoes).register_workflow(shouts).register_activities(std::sync::Arc::new(Shouter));
 }

@@ -66,6 +66,5 @@ async fn shouts(ctx: weft::WorkflowContext, text: std::string::String) -> weft::
 }
 
 fn main() {
-    let _ = (echo, echoes, shouts);
-    let _ = weft::Engine::builder().register_activities(std::sync::Arc::new(Shared));
+    let _ = weft::Engine::builder().register_activity(echo).register_workflow(echoes).register_workflow(shouts).register_activities(std::sync::Arc::new(Shared));
 }

@@ -61,7 +61,7 @@ fn name_of<A: Activity>(_stub: A) -> &'static str {
 fn main() {
     assert_eq!(name_of(Payments::charge), "charge");
     assert_eq!(name_of(Payments::transfer), "Payments.transfer");
-    let _ = Payments::private_audit;
+    assert_eq!(name_of(Payments::private_audit), "private_audit");
     let _ = Engine::builder()
         .in_memory()
         .register_workflow(checkout)

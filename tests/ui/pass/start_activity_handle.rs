@@ -22,5 +22,5 @@ async fn cancels(ctx: WorkflowContext) -> WorkflowResult<bool> {
 }
 
 fn main() {
-    let _ = cancels;
+    let _ = weft::Engine::builder().register_workflow(cancels);
 }
