@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = runtime.block_on(async {
-        let inspector = weft::inspect::Inspector::open(&cli.db)?;
+        let inspector = weft::inspect::Inspector::open(&cli.db).map_err(commands::CliError::from)?;
         let args::Command::Workflow(command) = cli.command;
         commands::run(&inspector, cli.output, command).await
     });
@@ -33,12 +33,6 @@ fn main() -> ExitCode {
 
 /// One line on stderr: the error and its causes.
 fn fail(error: &dyn std::error::Error) -> ExitCode {
-    let mut line = format!("weft: {error}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    eprintln!("{line}");
+    eprintln!("weft: {}", commands::chain(error));
     ExitCode::FAILURE
 }

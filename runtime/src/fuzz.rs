@@ -22,10 +22,7 @@ pub const CELL_SEPARATOR: u8 = 0x1f;
 
 /// The tables a [`store_rows`] input may fill, with their columns in order.
 pub const TABLES: &[(&str, &[&str])] = &[
-    (
-        "runs",
-        &["run_id", "workflow_id", "workflow_type", "status", "created_at", "closed_at", "next_event_id", "held"],
-    ),
+    ("runs", &["run_id", "workflow_id", "workflow_type", "status", "created_at", "closed_at", "next_event_id", "held"]),
     ("events", &["run_id", "event_id", "event_type", "data", "checksum"]),
     (
         "activity_tasks",
