@@ -23,6 +23,7 @@
 
 mod event;
 mod failure;
+mod finite;
 mod payload;
 
 pub use event::{EventAttributes, HistoryEvent};
