@@ -1,16 +1,17 @@
 //! What each subcommand does.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use weft::history::{EventAttributes, HistoryEvent};
+use weft::history::{EventAttributes, Failure, HistoryEvent};
 use weft::inspect::Inspector;
 use weft::{ListFilter, WorkflowDescription};
 
 use crate::args::{Output, Workflow};
 use crate::output::{Table, colour, event_colour, paint, status_colour, summary, time};
 
-pub(crate) async fn run(inspector: &Inspector, output: Output, command: Workflow) -> weft::Result<()> {
+pub(crate) async fn run(inspector: &Inspector, output: Output, command: Workflow) -> Result<(), CliError> {
     match command {
         Workflow::List { status, workflow_type, limit } => {
             let mut filter = ListFilter::all().limit(limit);
@@ -104,6 +105,10 @@ fn show(history: &[HistoryEvent], output: Output) {
 }
 
 fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: Output) {
+    let failure = history.and_then(|h| h.last()).and_then(|e| match e.attributes() {
+        EventAttributes::WorkflowExecutionFailed { failure } => Some(failure),
+        _ => None,
+    });
     let outcome = history.and_then(|h| h.last()).and_then(|e| match e.attributes() {
         EventAttributes::WorkflowExecutionCompleted { result } => {
             Some(("result", Value::String(result.as_json().to_owned())))
@@ -139,6 +144,10 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
         if let Some((key, outcome)) = &outcome {
             value[*key] = outcome.clone();
         }
+        if let Some(failure) = failure {
+            // Each level of the chain: the failure, its cause, that one's cause...
+            value["failure_chain"] = failure.chain().map(failure_json).collect();
+        }
         value["pending_activities"] = Value::Array(activities);
         value["pending_timers"] = Value::Array(timers);
         println!("{value}");
@@ -159,6 +168,9 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
     }
     if let Some((key, Value::String(text))) = &outcome {
         println!("{key:<13} {text}");
+    }
+    for cause in failure.iter().flat_map(|f| f.chain().skip(1)) {
+        println!("  caused by   {cause}");
     }
     if !d.pending_activities.is_empty() {
         println!("\npending activities:");
@@ -187,38 +199,128 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
     }
 }
 
-async fn export(inspector: &Inspector, dir: &std::path::Path, output: Output) -> weft::Result<()> {
-    std::fs::create_dir_all(dir).map_err(io_error)?;
+/// One level of a failure chain, without its cause (the next level).
+fn failure_json(failure: &Failure) -> Value {
+    let activity = failure.activity().map(|a| {
+        json!({
+            "activity_type": a.activity_type(),
+            "activity_id": a.activity_id(),
+            "scheduled_event_id": a.scheduled_event_id(),
+            "attempt": a.attempt(),
+            "retry_state": serde_json::to_value(a.retry_state()).unwrap_or_default(),
+        })
+    });
+    json!({ "error_type": failure.error_type(), "message": failure.message(), "activity": activity })
+}
+
+/// Writes every workflow's newest history to `dir/<id>@<run id>.json` (see
+/// [`file_name`]). A history that cannot be read or written is reported on
+/// stderr and skipped; the others are still exported, and the command then
+/// fails with [`CliError::ExportIncomplete`].
+async fn export(inspector: &Inspector, dir: &Path, output: Output) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir).map_err(|source| CliError::Io { path: dir.to_owned(), source })?;
     let runs = inspector.list_workflows(ListFilter::all()).await?;
-    let mut ids: Vec<&str> = runs.iter().map(|r| r.workflow_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    // Newest first: the first run of an id is the one exported.
+    let mut newest: Vec<(&str, &str)> = Vec::new();
+    for run in &runs {
+        if !newest.iter().any(|(id, _)| *id == run.workflow_id) {
+            newest.push((&run.workflow_id, &run.run_id));
+        }
+    }
+    newest.sort_unstable();
     let progress = std::io::stderr().is_terminal();
-    for (i, id) in ids.iter().enumerate() {
-        let history = inspector.history(id).await?;
-        let file = dir.join(format!("{}.json", sanitize(id)));
-        let json = serde_json::to_string_pretty(&history).expect("histories serialize");
-        std::fs::write(&file, json + "\n").map_err(io_error)?;
+    let mut failed: Vec<Value> = Vec::new();
+    for (i, (workflow_id, run_id)) in newest.iter().enumerate() {
+        if let Err(error) = export_one(inspector, dir, workflow_id, run_id).await {
+            let reason = weft::ErrorChain(&error).to_string();
+            if progress {
+                eprintln!();
+            }
+            match &error {
+                // It names the workflow and the run itself.
+                CliError::Weft(weft::Error::CorruptHistory { .. }) => eprintln!("weft: not exported: {reason}"),
+                _ => eprintln!("weft: not exported: workflow `{workflow_id}` (run {run_id}): {reason}"),
+            }
+            failed.push(json!({ "workflow_id": workflow_id, "run_id": run_id, "reason": reason }));
+        }
         if progress {
-            eprint!("\rexported {}/{}", i + 1, ids.len());
+            eprint!("\rexported {}/{}", i + 1 - failed.len(), newest.len());
             let _ = std::io::stderr().flush();
         }
     }
     if progress {
         eprintln!();
     }
+    let exported = newest.len() - failed.len();
+    let (failed_count, total) = (failed.len(), newest.len());
     match output {
-        Output::Json => println!("{}", json!({ "exported": ids.len(), "dir": dir.display().to_string() })),
-        Output::Table => println!("exported {} histories to {}", ids.len(), dir.display()),
+        Output::Json => {
+            println!("{}", json!({ "exported": exported, "dir": dir.display().to_string(), "failed": failed }));
+        }
+        Output::Table => println!("exported {exported} histories to {}", dir.display()),
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::ExportIncomplete { failed: failed_count, total, dir: dir.to_owned() })
+    }
 }
 
-/// A workflow id as a file name: path separators and the like become `_`.
-fn sanitize(id: &str) -> String {
-    id.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+async fn export_one(inspector: &Inspector, dir: &Path, workflow_id: &str, listed_run: &str) -> Result<(), CliError> {
+    let history = inspector.history(workflow_id).await?;
+    // A run started since the listing is the newest now: name the file after the run it holds.
+    let run_id = match history.first().map(HistoryEvent::attributes) {
+        Some(EventAttributes::WorkflowExecutionStarted { run_id, .. }) => run_id.as_str(),
+        _ => listed_run,
+    };
+    let path = dir.join(file_name(workflow_id, run_id));
+    let json = serde_json::to_string_pretty(&history).expect("histories serialize");
+    std::fs::write(&path, json + "\n").map_err(|source| CliError::Io { path, source })
 }
 
-fn io_error(error: std::io::Error) -> weft::Error {
-    weft::Error::Store { source: error.into() }
+/// `<id>@<run id>.json`, each part percent-encoded outside `[A-Za-z0-9._-]`:
+/// two runs never share a file name (`a/b` is `a%2Fb`, `a_b` stays `a_b`,
+/// `@` is always encoded so it only separates), and the name says which
+/// workflow and run it holds.
+fn file_name(workflow_id: &str, run_id: &str) -> String {
+    format!("{}@{}.json", percent_encode(workflow_id), percent_encode(run_id))
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"._-".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// What a `weft` command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The store or the engine's API refused.
+    #[error(transparent)]
+    Weft(#[from] weft::Error),
+    /// A file or folder could not be written.
+    #[error("cannot write {}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Some histories were not exported; each was reported on stderr.
+    #[error("export incomplete: {failed} of {total} histories not exported (the others are in {})", dir.display())]
+    ExportIncomplete {
+        /// How many were not exported.
+        failed: usize,
+        /// How many there were.
+        total: usize,
+        /// The folder written to.
+        dir: PathBuf,
+    },
 }

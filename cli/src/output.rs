@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::SystemTime;
 
 use weft::RunStatus;
-use weft::history::{EventAttributes, HistoryEvent, Payload};
+use weft::history::{EventAttributes, Failure, HistoryEvent, Payload};
 
 /// Whether to colour: only on a terminal, and never under `NO_COLOR`.
 pub(crate) fn colour() -> bool {
@@ -84,6 +84,16 @@ pub(crate) fn preview(payload: &Payload) -> String {
     }
 }
 
+/// A failure and its causes on one line: `"Type: message" caused_by="Type: message"`.
+pub(crate) fn failure_text(failure: &Failure) -> String {
+    let mut levels = failure.chain();
+    let mut text = format!("\"{}\"", levels.next().unwrap_or(failure));
+    for cause in levels {
+        text.push_str(&format!(" caused_by=\"{cause}\""));
+    }
+    text
+}
+
 /// The attributes of an event a person looks for first.
 pub(crate) fn summary(event: &HistoryEvent) -> String {
     use EventAttributes as E;
@@ -95,17 +105,19 @@ pub(crate) fn summary(event: &HistoryEvent) -> String {
             format!("activity={activity_type} id={activity_id} input={}", preview(input))
         }
         E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure } => match last_failure {
-            Some(f) => format!("scheduled={scheduled_event_id} attempt={attempt} last_failure=\"{f}\""),
+            Some(f) => format!("scheduled={scheduled_event_id} attempt={attempt} last_failure={}", failure_text(f)),
             None => format!("scheduled={scheduled_event_id} attempt={attempt}"),
         },
         E::ActivityTaskCompleted { scheduled_event_id, result, .. } => {
             format!("scheduled={scheduled_event_id} result={}", preview(result))
         }
         E::ActivityTaskFailed { scheduled_event_id, failure, .. } => {
-            format!("scheduled={scheduled_event_id} failure=\"{failure}\"")
+            format!("scheduled={scheduled_event_id} failure={}", failure_text(failure))
         }
         E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => match last_failure {
-            Some(f) => format!("scheduled={scheduled_event_id} timeout={timeout_type} last_failure=\"{f}\""),
+            Some(f) => {
+                format!("scheduled={scheduled_event_id} timeout={timeout_type} last_failure={}", failure_text(f))
+            }
             None => format!("scheduled={scheduled_event_id} timeout={timeout_type}"),
         },
         E::ActivityTaskCancelRequested { scheduled_event_id } | E::ActivityTaskCanceled { scheduled_event_id } => {
@@ -119,7 +131,7 @@ pub(crate) fn summary(event: &HistoryEvent) -> String {
             format!("reason=\"{reason}\"")
         }
         E::WorkflowExecutionCompleted { result } => format!("result={}", preview(result)),
-        E::WorkflowExecutionFailed { failure } => format!("failure=\"{failure}\""),
+        E::WorkflowExecutionFailed { failure } => format!("failure={}", failure_text(failure)),
         _ => String::new(),
     }
 }

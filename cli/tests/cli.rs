@@ -33,6 +33,17 @@ async fn failing(_ctx: WorkflowContext) -> WorkflowResult<()> {
     Err(WorkflowError::new("it had to fail").with_type("Planned"))
 }
 
+#[activity]
+async fn decline(_ctx: ActivityContext, card: String) -> Result<(), ActivityError> {
+    Err(ActivityError::new(format!("card {card} declined")).with_type("CardDeclined").non_retryable())
+}
+
+#[workflow]
+async fn charging(ctx: WorkflowContext, card: String) -> WorkflowResult<()> {
+    ctx.execute_activity(decline, card, ActivityOptions::start_to_close(Duration::from_secs(10))).await?;
+    Ok(())
+}
+
 #[workflow]
 async fn waiting(ctx: WorkflowContext) -> WorkflowResult<()> {
     Ok(ctx.execute_activity(forever, (), ActivityOptions::start_to_close(Duration::from_secs(3600))).await?)
@@ -45,6 +56,8 @@ fn builder(db: &Path) -> weft::EngineBuilder {
         .register_workflow(greeting)
         .register_workflow(failing)
         .register_workflow(waiting)
+        .register_workflow(charging)
+        .register_activity(decline)
         .register_activity(greet)
         .register_activity(forever)
 }
@@ -128,7 +141,8 @@ async fn the_weft_command_lists_shows_describes_exports_and_cancels() -> weft::R
     let export_dir = dir.path().join("export");
     let export = stdout(&weft(&db, &["workflow", "export", "--dir", export_dir.to_str().unwrap()]));
     assert!(export.contains("exported 4 histories"), "{export}");
-    Replayer::new().register_workflow(greeting).replay_file(export_dir.join("greet-1.json"))?;
+    let greet_run = client.describe("greet-1").await?.run_id;
+    Replayer::new().register_workflow(greeting).replay_file(export_dir.join(format!("greet-1@{greet_run}.json")))?;
 
     // Cancel and terminate reach the running engine through the store.
     stdout(&weft(&db, &["workflow", "cancel", "wait-1", "--reason", "from the command line"]));
@@ -142,6 +156,111 @@ async fn the_weft_command_lists_shows_describes_exports_and_cancels() -> weft::R
     let line = error_line(&weft(&db, &["workflow", "cancel", "wait-1"]));
     assert!(line.contains("is not running: it is canceled"), "{line}");
     engine.shutdown().await;
+    Ok(())
+}
+
+/// Issue 11, item 8: the `?`'d activity failure and its cause, level by level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_is_printed_with_its_cause_chain() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    let _ = engine.client().start_workflow(charging, "charge-1", "4242".to_owned()).await?.result().await;
+    engine.shutdown().await;
+
+    let show = stdout(&weft(&db, &["workflow", "show", "charge-1"]));
+    assert!(
+        show.contains(
+            "failure=\"ActivityFailure: activity `decline` (id 1) failed after 1 attempt(s)\" \
+             caused_by=\"CardDeclined: card 4242 declined\""
+        ),
+        "{show}"
+    );
+    let describe = stdout(&weft(&db, &["workflow", "describe", "charge-1"]));
+    assert!(
+        describe.contains(
+            "failure       ActivityFailure: activity `decline` (id 1) failed after 1 attempt(s)\n  \
+             caused by   CardDeclined: card 4242 declined\n"
+        ),
+        "{describe}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&weft(&db, &["-o", "json", "workflow", "describe", "charge-1"]))).unwrap();
+    let chain = json["failure_chain"].as_array().expect("failure_chain");
+    assert_eq!(chain.len(), 2, "{json}");
+    assert_eq!(chain[0]["error_type"], "ActivityFailure");
+    assert_eq!(chain[0]["activity"]["activity_type"], "decline");
+    assert_eq!(chain[0]["activity"]["scheduled_event_id"], 2);
+    assert_eq!(chain[0]["activity"]["retry_state"], "NonRetryableFailure");
+    assert_eq!(chain[1]["error_type"], "CardDeclined");
+    assert_eq!(chain[1]["message"], "card 4242 declined");
+    assert!(chain[1]["activity"].is_null());
+    let history: serde_json::Value =
+        serde_json::from_str(&stdout(&weft(&db, &["workflow", "history", "charge-1", "-o", "json"]))).unwrap();
+    let last = &history.as_array().unwrap().last().unwrap()["attributes"]["failure"];
+    assert_eq!(last["cause"]["error_type"], "CardDeclined", "{last}");
+    Ok(())
+}
+
+/// Issue 11, item 13: a damaged history is reported and skipped, the others
+/// are exported; ids that differ only in characters a file name cannot hold
+/// get different files; an I/O error names its path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_goes_past_a_damaged_history_and_names_every_file_apart() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    let client = engine.client();
+    let ids = ["a/b", "a_b", "a%2Fb", "a:b", "m-damaged", "z.last"];
+    let mut runs = Vec::new();
+    for id in ids {
+        let handle = client.start_workflow(greeting, id, id.to_owned()).await?;
+        handle.result().await?;
+        runs.push(handle.run_id().to_owned());
+    }
+    engine.shutdown().await;
+    // Flip a byte of one run's first event: its checksum no longer matches.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE events SET data = replace(data, 'm-damaged', 'm-DAMAGED') WHERE run_id = ?1 AND event_id = 1",
+            [&runs[4]],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+
+    let out = dir.path().join("out");
+    let output = weft(&db, &["workflow", "export", "--dir", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(&format!("`m-damaged` (run {})", runs[4])) && stderr.contains("checksum"),
+        "the damaged run, its run id and the reason: {stderr}"
+    );
+    assert!(stderr.contains("1 of 6 histories not exported"), "{stderr}");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let mut expected: Vec<String> = [("a%2Fb", 0), ("a_b", 1), ("a%252Fb", 2), ("a%3Ab", 3), ("z.last", 5)]
+        .iter()
+        .map(|(name, i)| format!("{name}@{}.json", runs[*i]))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    let replayer = Replayer::new().register_workflow(greeting);
+    for name in &names {
+        replayer.replay_file(out.join(name))?;
+    }
+    // The history in each file is its own workflow's.
+    let json = std::fs::read_to_string(out.join(format!("a%2Fb@{}.json", runs[0]))).unwrap();
+    assert!(json.contains("\"workflow_id\": \"a/b\""), "{json}");
+
+    // An I/O error names the path it could not write.
+    let blocked = dir.path().join("blocked");
+    std::fs::write(&blocked, b"a file, not a folder").unwrap();
+    let line = error_line(&weft(&db, &["workflow", "export", "--dir", blocked.to_str().unwrap()]));
+    assert!(line.contains(blocked.to_str().unwrap()), "{line}");
     Ok(())
 }
 

@@ -411,6 +411,15 @@ pub enum PayloadError {
     /// The payload does not deserialize into the expected type.
     #[error("payload could not be decoded: {0}")]
     Decode(String),
+    /// The value holds a float NaN or infinity, which JSON cannot represent
+    /// (serde_json would write `null`, which does not decode as a float).
+    #[error("payload holds {value} at {path}; JSON has no such number")]
+    NonFinite {
+        /// `"NaN"`, `"inf"` or `"-inf"`.
+        value: String,
+        /// Where in the value: `$` is the value itself, then `.field`, `[index]`, `["key"]`.
+        path: String,
+    },
 }
 
 #[cfg(test)]

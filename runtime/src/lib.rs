@@ -126,6 +126,12 @@ mod user_guide {
     struct Readme;
 }
 
+/// What the fuzz targets in `runtime/fuzz` need of the internals. Not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 /// What the macros' generated code refers to. Not public API.
 #[doc(hidden)]
 pub mod __private {

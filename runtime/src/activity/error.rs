@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{OptionsError, TimeoutType};
 use crate::PayloadError;
-use crate::history::Failure;
+use crate::history::{ActivityFailureInfo, Failure, RetryState};
 
 /// The error an activity returns.
 ///
@@ -74,14 +74,37 @@ impl ActivityError {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for ActivityError {
     fn from(error: E) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
+        ActivityError { failure: failure_of(&error) }
+    }
+}
+
+/// The failure recorded for `error`: its type's short name and its message
+/// with the messages of its sources, up to the first source that is an
+/// [`ActivityFailure`] or a [`Failure`], which is kept as the structured cause.
+/// An `ActivityFailure` itself becomes [`ActivityFailure::to_failure`].
+pub(crate) fn failure_of<E: std::error::Error + 'static>(error: &E) -> Failure {
+    let error: &(dyn std::error::Error + 'static) = error;
+    if let Some(failure) = structured(error) {
+        return failure;
+    }
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(cause) = structured(cause) {
+            return Failure::new(short_type_name::<E>(), message).with_cause(cause);
         }
-        ActivityError { failure: Failure::new(short_type_name::<E>(), message) }
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Failure::new(short_type_name::<E>(), message)
+}
+
+fn structured(error: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    if let Some(activity) = error.downcast_ref::<ActivityFailure>() {
+        Some(activity.to_failure())
+    } else {
+        error.downcast_ref::<Failure>().cloned()
     }
 }
 
@@ -119,8 +142,12 @@ pub enum ActivityFailure {
         activity_type: String,
         /// The activity id.
         activity_id: String,
+        /// The activity's `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
         /// The attempt that failed last.
         attempt: u32,
+        /// Why it was not retried again.
+        retry_state: RetryState,
         /// Its error.
         #[source]
         failure: Failure,
@@ -132,6 +159,8 @@ pub enum ActivityFailure {
         activity_type: String,
         /// The activity id.
         activity_id: String,
+        /// The activity's `ActivityTaskScheduled` event.
+        scheduled_event_id: u64,
         /// Which timeout fired.
         timeout_type: TimeoutType,
         /// The last attempt's error, if one failed before the timeout.
@@ -145,6 +174,9 @@ pub enum ActivityFailure {
         activity_type: String,
         /// The activity id.
         activity_id: String,
+        /// The activity's `ActivityTaskScheduled` event; `None` if the call was
+        /// cancelled before it was recorded.
+        scheduled_event_id: Option<u64>,
     },
     /// The options were invalid, so the activity was not scheduled.
     #[error("activity `{activity_type}` was not scheduled: invalid options")]
@@ -187,6 +219,68 @@ impl ActivityFailure {
         match self {
             ActivityFailure::TimedOut { timeout_type, .. } => Some(*timeout_type),
             _ => None,
+        }
+    }
+
+    /// The failure a workflow records when it fails with this (`?`): type
+    /// `"ActivityFailure"`, this message, the call's [`ActivityFailureInfo`],
+    /// and as its cause the activity's own error (for a timeout: a
+    /// `"TimeoutError"` whose cause is the last attempt's error, if any).
+    pub fn to_failure(&self) -> Failure {
+        let failure = Failure::new("ActivityFailure", self.to_string());
+        let info =
+            |activity_type: &str, activity_id: &str, scheduled_event_id, attempt, retry_state| ActivityFailureInfo {
+                activity_type: activity_type.to_owned(),
+                activity_id: activity_id.to_owned(),
+                scheduled_event_id,
+                attempt,
+                retry_state,
+            };
+        match self {
+            ActivityFailure::Failed {
+                activity_type,
+                activity_id,
+                scheduled_event_id,
+                attempt,
+                retry_state,
+                failure: cause,
+            } => failure
+                .with_activity(info(
+                    activity_type,
+                    activity_id,
+                    Some(*scheduled_event_id),
+                    Some(*attempt),
+                    *retry_state,
+                ))
+                .with_cause(cause.clone()),
+            ActivityFailure::TimedOut {
+                activity_type,
+                activity_id,
+                scheduled_event_id,
+                timeout_type,
+                last_failure,
+            } => {
+                let mut timeout = Failure::new("TimeoutError", format!("{timeout_type} timeout"));
+                timeout.cause = last_failure.clone().map(Box::new);
+                failure
+                    .with_activity(info(
+                        activity_type,
+                        activity_id,
+                        Some(*scheduled_event_id),
+                        None,
+                        RetryState::Timeout,
+                    ))
+                    .with_cause(timeout)
+            }
+            ActivityFailure::Canceled { activity_type, activity_id, scheduled_event_id } => failure.with_activity(
+                info(activity_type, activity_id, *scheduled_event_id, None, RetryState::CancelRequested),
+            ),
+            ActivityFailure::InvalidOptions { source, .. } => {
+                failure.with_cause(Failure::new("OptionsError", source.to_string()))
+            }
+            ActivityFailure::Payload { source, .. } => {
+                failure.with_cause(Failure::new("PayloadError", source.to_string()))
+            }
         }
     }
 }

@@ -31,6 +31,7 @@ mod retry;
 pub use context::{ActivityContext, HeartbeatError};
 pub(crate) use context::{ActivityInfo, AttemptShared};
 pub use definition::{Activities, Activity, ActivityFn, ActivityMethod, CallOptions, HasDefaultTimeout, Registrar};
+pub(crate) use error::failure_of;
 pub use error::{ActivityError, ActivityFailure};
 pub(crate) use options::declared;
 pub use options::{

@@ -7,10 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::Payload;
 
-/// A failure as recorded in history: a type name, a message, optional details.
+/// A failure as recorded in history: a type name, a message, optional
+/// details, and the failure that caused it, if any.
 ///
 /// Activities produce it from an [`ActivityError`](crate::ActivityError);
-/// workflows from a [`WorkflowError`](crate::WorkflowError).
+/// workflows from a [`WorkflowError`](crate::WorkflowError). A workflow that
+/// fails with `?` on an [`ActivityFailure`](crate::ActivityFailure) records
+/// a chain, as Temporal does: a failure of type `"ActivityFailure"` with
+/// [`activity`](Failure::activity) info, whose [`cause`](Failure::cause) is
+/// the activity's own error. [`source`](std::error::Error::source) walks the chain.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub(crate) error_type: String,
@@ -19,11 +24,98 @@ pub struct Failure {
     pub(crate) details: Option<Payload>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) non_retryable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) activity: Option<Box<ActivityFailureInfo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cause: Option<Box<Failure>>,
+}
+
+/// Which activity call a failure of type `"ActivityFailure"` is about
+/// (Temporal's `ActivityFailureInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityFailureInfo {
+    pub(crate) activity_type: String,
+    pub(crate) activity_id: String,
+    /// `None` when the call ended before its `ActivityTaskScheduled` was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scheduled_event_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) attempt: Option<u32>,
+    pub(crate) retry_state: RetryState,
+}
+
+impl ActivityFailureInfo {
+    /// The activity's registered type.
+    pub fn activity_type(&self) -> &str {
+        &self.activity_type
+    }
+
+    /// The activity id.
+    pub fn activity_id(&self) -> &str {
+        &self.activity_id
+    }
+
+    /// The activity's `ActivityTaskScheduled` event, if it was recorded.
+    pub fn scheduled_event_id(&self) -> Option<u64> {
+        self.scheduled_event_id
+    }
+
+    /// The attempt that failed last, if one failed.
+    pub fn attempt(&self) -> Option<u32> {
+        self.attempt
+    }
+
+    /// Why the activity was not retried again.
+    pub fn retry_state(&self) -> RetryState {
+        self.retry_state
+    }
+}
+
+/// Why an activity was not retried again (Temporal's `RetryState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RetryState {
+    /// The error was non-retryable: marked so, or its type is in the policy's non-retryable types.
+    NonRetryableFailure,
+    /// The retry policy's maximum attempts were used up.
+    MaximumAttemptsReached,
+    /// A timeout ended the activity.
+    Timeout,
+    /// The activity was cancelled.
+    CancelRequested,
+}
+
+impl fmt::Display for RetryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetryState::NonRetryableFailure => "non-retryable failure",
+            RetryState::MaximumAttemptsReached => "maximum attempts reached",
+            RetryState::Timeout => "timeout",
+            RetryState::CancelRequested => "cancel requested",
+        })
+    }
 }
 
 impl Failure {
     pub(crate) fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Failure { error_type: error_type.into(), message: message.into(), details: None, non_retryable: false }
+        Failure {
+            error_type: error_type.into(),
+            message: message.into(),
+            details: None,
+            non_retryable: false,
+            activity: None,
+            cause: None,
+        }
+    }
+
+    pub(crate) fn with_cause(mut self, cause: Failure) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
+    }
+
+    pub(crate) fn with_activity(mut self, info: ActivityFailureInfo) -> Self {
+        self.activity = Some(Box::new(info));
+        self
     }
 
     pub(crate) fn non_retryable(mut self) -> Self {
@@ -62,6 +154,22 @@ impl Failure {
     pub fn details<T: DeserializeOwned>(&self) -> Option<Result<T, crate::PayloadError>> {
         self.details.as_ref().map(Payload::decode)
     }
+
+    /// The failure that caused this one, if any (for an `"ActivityFailure"`:
+    /// the activity's own error, or the timeout).
+    pub fn cause(&self) -> Option<&Failure> {
+        self.cause.as_deref()
+    }
+
+    /// The activity call this failure is about, if it is an `"ActivityFailure"`.
+    pub fn activity(&self) -> Option<&ActivityFailureInfo> {
+        self.activity.as_deref()
+    }
+
+    /// This failure, then its cause, then that one's cause, and so on.
+    pub fn chain(&self) -> impl Iterator<Item = &Failure> {
+        std::iter::successors(Some(self), |f| f.cause())
+    }
 }
 
 impl fmt::Debug for Failure {
@@ -74,6 +182,12 @@ impl fmt::Debug for Failure {
         if self.non_retryable {
             d.field("non_retryable", &true);
         }
+        if let Some(activity) = &self.activity {
+            d.field("activity", activity);
+        }
+        if let Some(cause) = &self.cause {
+            d.field("cause", cause);
+        }
         d.finish()
     }
 }
@@ -84,4 +198,9 @@ impl fmt::Display for Failure {
     }
 }
 
-impl std::error::Error for Failure {}
+/// One level: `type: message`. Its cause is its [`source`](std::error::Error::source).
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as _)
+    }
+}

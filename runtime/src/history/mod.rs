@@ -23,10 +23,11 @@
 
 mod event;
 mod failure;
+mod finite;
 mod payload;
 
 pub use event::{EventAttributes, HistoryEvent};
-pub use failure::Failure;
+pub use failure::{ActivityFailureInfo, Failure, RetryState};
 pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, Payload};
 
 /// `SystemTime` as an RFC 3339 string with microseconds.

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::finite::{Finite, Found};
 use crate::error::PayloadError;
 
 /// The default limit on one payload's size: 2 MiB, as in Temporal.
@@ -31,9 +32,14 @@ impl PartialEq for Payload {
 impl Eq for Payload {}
 
 impl Payload {
-    /// Serializes `value` as JSON, refusing results over `limit` bytes.
+    /// Serializes `value` as JSON, refusing results over `limit` bytes and
+    /// non-finite floats (which serde_json would write as `null`).
     pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, limit: usize) -> Result<Self, PayloadError> {
-        let json = serde_json::to_string(value).map_err(|e| PayloadError::Encode(e.to_string()))?;
+        let found = Found::default();
+        let json = serde_json::to_string(&Finite(value, &found)).map_err(|e| match found.take() {
+            Some((value, path)) => PayloadError::NonFinite { value: value.to_owned(), path },
+            None => PayloadError::Encode(e.to_string()),
+        })?;
         if json.len() > limit {
             return Err(PayloadError::TooLarge { size: json.len(), limit });
         }
@@ -102,5 +108,47 @@ mod tests {
         let err = Payload::encode(&"x".repeat(10), 5).unwrap_err();
         assert!(matches!(err, PayloadError::TooLarge { size: 12, limit: 5 }));
         assert!(p.decode::<u32>().is_err());
+    }
+
+    fn non_finite<T: Serialize + ?Sized>(value: &T) -> (String, String) {
+        match Payload::encode(value, DEFAULT_PAYLOAD_LIMIT) {
+            Err(PayloadError::NonFinite { value, path }) => (value, path),
+            other => panic!("expected NonFinite, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_finite_floats_are_refused_with_their_path() {
+        use std::collections::BTreeMap;
+
+        #[derive(Serialize)]
+        struct Point {
+            x: f32,
+            y: f64,
+        }
+        #[derive(Serialize)]
+        enum Shape {
+            Line(Point, Point),
+            Circle { center: Point, radius: f64 },
+            Scale(f64),
+        }
+        let ok = Point { x: 1.5, y: -2.0 };
+        assert_eq!(Payload::encode(&ok, 100).unwrap().as_json(), r#"{"x":1.5,"y":-2.0}"#);
+        assert_eq!(non_finite(&f64::NAN), ("NaN".to_owned(), "$".to_owned()));
+        assert_eq!(non_finite(&Some(f32::INFINITY)), ("inf".to_owned(), "$".to_owned()));
+        assert_eq!(non_finite(&vec![1.0, 2.0, f64::NEG_INFINITY]), ("-inf".to_owned(), "$[2]".to_owned()));
+        assert_eq!(non_finite(&(1, "a", Point { x: 0.0, y: f64::NAN })).1, "$[2].y");
+        let line = Shape::Line(Point { x: 0.0, y: 0.0 }, Point { x: f32::NAN, y: 0.0 });
+        assert_eq!(non_finite(&line).1, "$.Line[1].x");
+        let circle = Shape::Circle { center: Point { x: 0.0, y: 0.0 }, radius: f64::INFINITY };
+        assert_eq!(non_finite(&circle).1, "$.Circle.radius");
+        assert_eq!(non_finite(&[Shape::Scale(1.0), Shape::Scale(f64::NAN)]).1, "$[1].Scale");
+        let map: BTreeMap<&str, Vec<f64>> = [("ok", vec![1.0]), ("bad", vec![0.0, f64::NAN])].into();
+        assert_eq!(non_finite(&map).1, r#"$["bad"][1]"#);
+        let keys: BTreeMap<u8, f64> = [(7, f64::NAN)].into();
+        assert_eq!(non_finite(&keys).1, r#"$["7"]"#);
+        // serde_json's own errors are still `Encode`.
+        let bad_key: BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into();
+        assert!(matches!(Payload::encode(&bad_key, 100), Err(PayloadError::Encode(_))));
     }
 }

@@ -583,7 +583,7 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(Error::store)
 }
 
-fn checksum(data: &str) -> i64 {
+pub(crate) fn checksum(data: &str) -> i64 {
     crc32fast::hash(data.as_bytes()) as i64
 }
 
@@ -1102,6 +1102,16 @@ impl Store for SqliteStore {
 
     fn close(&self) {
         SqliteStore::close(self);
+    }
+}
+
+/// The fuzz targets fill the tables of an in-memory store through this.
+#[cfg(feature = "fuzzing")]
+impl SqliteStore {
+    pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Option<T> {
+        match &self.mode {
+            Mode::Inline(conn) | Mode::Thread { reader: conn, .. } => conn.lock().as_ref().map(f),
+        }
     }
 }
 

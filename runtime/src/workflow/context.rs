@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use super::command::Command;
 #[cfg(doc)]
 use crate::activity::ActivityOptions;
-use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, TimeoutType};
-use crate::history::{Failure, Payload};
+use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, RetryPolicy, TimeoutType};
+use crate::history::{Failure, Payload, RetryState};
 
 /// The workflow's handle on the engine: activities, timers, time and randomness,
 /// all recorded in history so that replay sees the same values.
@@ -38,9 +38,20 @@ pub(crate) struct WorkflowInfo {
 #[derive(Debug, Clone)]
 pub(crate) enum ActivityResolution {
     Completed(Payload),
-    Failed { attempt: u32, failure: Failure },
-    TimedOut { timeout_type: TimeoutType, last_failure: Option<Failure> },
-    Canceled,
+    Failed {
+        scheduled_event_id: u64,
+        attempt: u32,
+        failure: Failure,
+    },
+    TimedOut {
+        scheduled_event_id: u64,
+        timeout_type: TimeoutType,
+        last_failure: Option<Failure>,
+    },
+    /// `None`: cancelled before `ActivityTaskScheduled` was recorded, or resolved early.
+    Canceled {
+        scheduled_event_id: Option<u64>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -118,7 +129,7 @@ impl WorkflowState {
         slot.cancel_requested = true;
         let cancellation_type = slot.cancellation_type;
         if cancellation_type != CancellationType::WaitCancellationCompleted {
-            slot.resolve(ActivityResolution::Canceled);
+            slot.resolve(ActivityResolution::Canceled { scheduled_event_id: None });
         }
         if cancellation_type != CancellationType::Abandon {
             self.commands.push(Command::RequestCancelActivity { seq });
@@ -245,6 +256,7 @@ impl WorkflowContext {
             seq,
             activity_type: A::NAME,
             activity_id,
+            retry: options.retry(),
             early: None,
             _output: PhantomData,
         }
@@ -303,6 +315,8 @@ pub struct ActivityHandle<O> {
     seq: u32,
     activity_type: &'static str,
     activity_id: String,
+    /// The call's retry policy: it says why a failure was not retried.
+    retry: RetryPolicy,
     early: Option<ActivityFailure>,
     _output: PhantomData<fn() -> O>,
 }
@@ -314,6 +328,7 @@ impl<O> ActivityHandle<O> {
             seq: 0,
             activity_type: "",
             activity_id: String::new(),
+            retry: RetryPolicy::default(),
             early: Some(failure),
             _output: PhantomData,
         }
@@ -354,6 +369,7 @@ impl<O: DeserializeOwned> Future for ActivityHandle<O> {
             slot.waker = Some(cx.waker().clone());
             return Poll::Pending;
         };
+        let cancel_requested = slot.cancel_requested;
         s.activities.remove(&self.seq);
         drop(s);
         let activity_type = self.activity_type.to_owned();
@@ -362,13 +378,36 @@ impl<O: DeserializeOwned> Future for ActivityHandle<O> {
             ActivityResolution::Completed(payload) => {
                 payload.decode().map_err(|source| ActivityFailure::Payload { activity_type, source })
             }
-            ActivityResolution::Failed { attempt, failure } => {
-                Err(ActivityFailure::Failed { activity_type, activity_id, attempt, failure })
+            ActivityResolution::Failed { scheduled_event_id, attempt, failure } => {
+                // The engine's reasons not to retry, in its order (activity_task.rs, `retry_or_close`).
+                let retry_state = if failure.is_non_retryable() || !self.retry.is_retryable(failure.error_type()) {
+                    RetryState::NonRetryableFailure
+                } else if cancel_requested && (self.retry.attempts() == 0 || attempt < self.retry.attempts()) {
+                    RetryState::CancelRequested
+                } else {
+                    RetryState::MaximumAttemptsReached
+                };
+                Err(ActivityFailure::Failed {
+                    activity_type,
+                    activity_id,
+                    scheduled_event_id,
+                    attempt,
+                    retry_state,
+                    failure,
+                })
             }
-            ActivityResolution::TimedOut { timeout_type, last_failure } => {
-                Err(ActivityFailure::TimedOut { activity_type, activity_id, timeout_type, last_failure })
+            ActivityResolution::TimedOut { scheduled_event_id, timeout_type, last_failure } => {
+                Err(ActivityFailure::TimedOut {
+                    activity_type,
+                    activity_id,
+                    scheduled_event_id,
+                    timeout_type,
+                    last_failure,
+                })
             }
-            ActivityResolution::Canceled => Err(ActivityFailure::Canceled { activity_type, activity_id }),
+            ActivityResolution::Canceled { scheduled_event_id } => {
+                Err(ActivityFailure::Canceled { activity_type, activity_id, scheduled_event_id })
+            }
         })
     }
 }

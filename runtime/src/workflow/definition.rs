@@ -103,10 +103,12 @@ impl WorkflowError {
     }
 }
 
+/// An [`ActivityFailure`](crate::ActivityFailure) (or an error whose source
+/// is one) keeps the activity's failure as the structured cause; see
+/// [`Failure::cause`].
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for WorkflowError {
     fn from(error: E) -> Self {
-        let failure = crate::ActivityError::from(error).into_failure();
-        WorkflowError { failure }
+        WorkflowError { failure: crate::activity::failure_of(&error) }
     }
 }
 

@@ -247,15 +247,24 @@ impl WorkflowMachine {
                 let attempt = self.started_attempt.remove(started_event_id).unwrap_or(1);
                 self.resolve_activity(
                     *scheduled_event_id,
-                    ActivityResolution::Failed { attempt, failure: failure.clone() },
+                    ActivityResolution::Failed {
+                        scheduled_event_id: *scheduled_event_id,
+                        attempt,
+                        failure: failure.clone(),
+                    },
                 )
             }
             E::ActivityTaskTimedOut { scheduled_event_id, timeout_type, last_failure } => self.resolve_activity(
                 *scheduled_event_id,
-                ActivityResolution::TimedOut { timeout_type: *timeout_type, last_failure: last_failure.clone() },
+                ActivityResolution::TimedOut {
+                    scheduled_event_id: *scheduled_event_id,
+                    timeout_type: *timeout_type,
+                    last_failure: last_failure.clone(),
+                },
             ),
             E::ActivityTaskCanceled { scheduled_event_id } => {
-                self.resolve_activity(*scheduled_event_id, ActivityResolution::Canceled)
+                let resolution = ActivityResolution::Canceled { scheduled_event_id: Some(*scheduled_event_id) };
+                self.resolve_activity(*scheduled_event_id, resolution)
             }
             E::TimerStarted { seq, .. } => {
                 self.match_command(event, |c| matches!(c, Command::StartTimer { seq: s, .. } if s == seq))?;
