@@ -26,9 +26,10 @@ use proc_macro::TokenStream;
 /// pub async fn charge(ctx: ActivityContext, cents: u64) -> Result<String, ActivityError> { .. }
 /// ```
 ///
-/// The function's name becomes a unit struct implementing `weft::Activity`
-/// (registered name, input and output types, default options) and
-/// `weft::activity::ActivityFn`. Several inputs travel as a tuple. Arguments:
+/// The function's name becomes a stub function (so bindings of that name
+/// still shadow it) whose definition type, of the same name, implements
+/// `weft::Activity` (registered name, input and output types, default options)
+/// and `weft::activity::ActivityFn`. Several inputs travel as a tuple. Arguments:
 /// `name`, `crate`, `start_to_close_timeout`, `schedule_to_close_timeout`,
 /// `schedule_to_start_timeout`, `heartbeat_timeout`, `retry(..)`, `task_queue`.
 #[proc_macro_attribute]
@@ -63,7 +64,8 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 /// pub async fn your_workflow(ctx: WorkflowContext, name: String) -> WorkflowResult<String> { .. }
 /// ```
 ///
-/// The function's name becomes a unit struct implementing `weft::Workflow`.
+/// The function's name becomes a stub function whose definition type, of the
+/// same name, implements `weft::Workflow`.
 /// Several inputs travel as a tuple. Arguments: `name`, `crate`.
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
