@@ -191,7 +191,9 @@ async fn panicking_activity_is_recorded_as_failed() -> weft::Result<()> {
     let handle = engine.client().start_workflow(call_blow_up, "panic", "purpose".to_owned()).await?;
     let err = handle.result().await.unwrap_err();
     let Error::WorkflowFailed { failure, .. } = &err else { panic!("expected WorkflowFailed, got {err:?}") };
-    assert!(failure.message().contains("activity exploded on purpose"), "{failure}");
+    // The activity's own error is the cause of the workflow's (issue 11, item 8).
+    let cause = failure.cause().expect("the activity's failure as the cause");
+    assert!(cause.message().contains("activity exploded on purpose"), "{failure:?}");
     let failure = failure_of(&handle.history().await?);
     assert_eq!(failure.error_type(), "Panic");
     assert_eq!(failure.message(), "activity exploded on purpose");

@@ -45,8 +45,11 @@ pub const MAX_ID_LEN: usize = 1000;
 /// let overridden = ActivityOptions::defaults().retry_policy(RetryPolicy::no_retries());
 /// assert_eq!(overridden.timeouts().start_to_close, None);
 /// ```
+///
+/// Deserializing keeps the promise: `ActivityOptions<Timed>` from JSON without
+/// `start_to_close_timeout` or `schedule_to_close_timeout` is an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[serde(bound(serialize = "", deserialize = "S: State"), try_from = "Unchecked")]
 pub struct ActivityOptions<S = Timed> {
     #[serde(default, with = "serde_duration::option", skip_serializing_if = "Option::is_none")]
     schedule_to_close_timeout: Option<Duration>,
@@ -76,6 +79,65 @@ pub enum Timed {}
 /// activity's `#[activity(...)]` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defaulted {}
+
+mod state {
+    /// [`Timed`](super::Timed) or [`Defaulted`](super::Defaulted). Sealed.
+    pub trait State {
+        /// Whether options in this state carry their own required timeout.
+        const TIMED: bool;
+    }
+    impl State for super::Timed {
+        const TIMED: bool = true;
+    }
+    impl State for super::Defaulted {
+        const TIMED: bool = false;
+    }
+}
+use state::State;
+
+/// The JSON form of [`ActivityOptions`], before the required timeout is checked.
+#[derive(Deserialize)]
+struct Unchecked {
+    #[serde(default, with = "serde_duration::option")]
+    schedule_to_close_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option")]
+    schedule_to_start_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option")]
+    start_to_close_timeout: Option<Duration>,
+    #[serde(default, with = "serde_duration::option")]
+    heartbeat_timeout: Option<Duration>,
+    #[serde(default)]
+    retry_policy: Option<RetryPolicy>,
+    #[serde(default)]
+    task_queue: Option<String>,
+    #[serde(default)]
+    activity_id: Option<String>,
+    #[serde(default)]
+    cancellation_type: CancellationType,
+}
+
+impl<S: State> TryFrom<Unchecked> for ActivityOptions<S> {
+    type Error = &'static str;
+
+    fn try_from(o: Unchecked) -> Result<Self, Self::Error> {
+        if S::TIMED && o.start_to_close_timeout.is_none() && o.schedule_to_close_timeout.is_none() {
+            return Err("`ActivityOptions` needs a `start_to_close_timeout` or a \
+                        `schedule_to_close_timeout` (deserialize `ActivityOptions<Defaulted>` to take it \
+                        from the activity's attribute)");
+        }
+        Ok(ActivityOptions {
+            schedule_to_close_timeout: o.schedule_to_close_timeout,
+            schedule_to_start_timeout: o.schedule_to_start_timeout,
+            start_to_close_timeout: o.start_to_close_timeout,
+            heartbeat_timeout: o.heartbeat_timeout,
+            retry_policy: o.retry_policy,
+            task_queue: o.task_queue,
+            activity_id: o.activity_id,
+            cancellation_type: o.cancellation_type,
+            state: PhantomData,
+        })
+    }
+}
 
 /// Options with nothing set; private, so that no public path skips the required timeout.
 fn no_options<S>() -> ActivityOptions<S> {
@@ -423,4 +485,51 @@ pub enum OptionsError {
         /// The maximum interval.
         maximum: Duration,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn timed_options_without_a_required_timeout_do_not_deserialize() {
+        for json in [
+            "{}",
+            r#"{"heartbeat_timeout":"1s"}"#,
+            r#"{"schedule_to_start_timeout":"5s","task_queue":"q","retry_policy":{"initial_interval":"1s","backoff_coefficient":2.0}}"#,
+        ] {
+            let error = serde_json::from_str::<ActivityOptions>(json).unwrap_err().to_string();
+            assert!(
+                error.contains("needs a `start_to_close_timeout` or a `schedule_to_close_timeout`"),
+                "{json}: {error}"
+            );
+        }
+        let error = serde_json::from_value::<ActivityOptions<Timed>>(serde_json::json!({})).unwrap_err();
+        assert!(error.to_string().contains("start_to_close_timeout"), "{error}");
+    }
+
+    #[test]
+    fn options_with_a_required_timeout_round_trip() {
+        let start = ActivityOptions::start_to_close(secs(10)).heartbeat_timeout(secs(2));
+        let json = serde_json::to_string(&start).unwrap();
+        assert_eq!(json, r#"{"start_to_close_timeout":"10s","heartbeat_timeout":"2s"}"#);
+        assert_eq!(serde_json::from_str::<ActivityOptions>(&json).unwrap(), start);
+        let schedule = ActivityOptions::schedule_to_close(secs(60)).activity_id("a").task_queue("q");
+        let json = serde_json::to_string(&schedule).unwrap();
+        assert_eq!(serde_json::from_str::<ActivityOptions>(&json).unwrap(), schedule);
+    }
+
+    /// `defaults()` sets nothing: the attribute's timeout comes in at the call.
+    #[test]
+    fn defaulted_options_may_be_empty() {
+        let defaulted: ActivityOptions<Defaulted> = serde_json::from_str("{}").unwrap();
+        assert_eq!(defaulted, ActivityOptions::defaults());
+        let overridden = ActivityOptions::defaults().retry_policy(RetryPolicy::no_retries());
+        let json = serde_json::to_string(&overridden).unwrap();
+        assert_eq!(serde_json::from_str::<ActivityOptions<Defaulted>>(&json).unwrap(), overridden);
+    }
 }

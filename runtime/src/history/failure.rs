@@ -18,8 +18,9 @@ use super::Payload;
 /// the activity's own error. [`source`](std::error::Error::source) walks the chain.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
-    pub(crate) error_type: String,
-    pub(crate) message: String,
+    // Boxed strings keep `Error::WorkflowFailed` small now that a failure links its cause.
+    pub(crate) error_type: Box<str>,
+    pub(crate) message: Box<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) details: Option<Payload>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -99,8 +100,8 @@ impl fmt::Display for RetryState {
 impl Failure {
     pub(crate) fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
         Failure {
-            error_type: error_type.into(),
-            message: message.into(),
+            error_type: error_type.into().into_boxed_str(),
+            message: message.into().into_boxed_str(),
             details: None,
             non_retryable: false,
             activity: None,
@@ -124,7 +125,7 @@ impl Failure {
     }
 
     pub(crate) fn with_type(mut self, error_type: impl Into<String>) -> Self {
-        self.error_type = error_type.into();
+        self.error_type = error_type.into().into_boxed_str();
         self
     }
 
