@@ -21,8 +21,8 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = runtime.block_on(async {
-        let inspector =
-            weft::inspect::Inspector::open_with_busy_timeout(&cli.db, cli.busy_timeout).map_err(commands::CliError::from)?;
+        let inspector = weft::inspect::Inspector::open_with_busy_timeout(&cli.db, cli.busy_timeout)
+            .map_err(commands::CliError::from)?;
         let args::Command::Workflow(command) = cli.command;
         commands::run(&inspector, cli.output, command).await
     });

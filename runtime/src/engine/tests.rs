@@ -181,7 +181,12 @@ fn expect_unavailable(result: Result<usize>, run_id: &str) -> Error {
 #[tokio::test(start_paused = true)]
 async fn an_activity_close_refused_by_a_full_disk_is_retried_until_space_returns() -> Result<()> {
     let dir = tempfile::tempdir().map_err(Error::store)?;
-    let location = Location::File { path: dir.path().join("full.db"), durability: Durability::Full, inline: true, foreign_tables: false };
+    let location = Location::File {
+        path: dir.path().join("full.db"),
+        durability: Durability::Full,
+        inline: true,
+        foreign_tables: false,
+    };
     let sqlite = Arc::new(SqliteStore::open(&location)?);
     let (engine, _) = engine_on(sqlite.clone()).await?;
     let handle = engine.client().start_workflow(ProduceThenSleep, "w", 200_000).await?;
