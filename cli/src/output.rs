@@ -1,7 +1,7 @@
 //! Rendering: aligned tables with optional colour, one-line event summaries.
 
 use std::io::IsTerminal;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weft::RunStatus;
 use weft::history::{EventAttributes, Failure, HistoryEvent, Payload};
@@ -69,8 +69,15 @@ pub(crate) fn status_colour(status: RunStatus) -> Option<&'static str> {
     })
 }
 
+/// RFC 3339 with milliseconds. humantime formats 1970 to 9999 only (and panics on
+/// other times); a damaged store row can hold any, which is shown as its microseconds.
 pub(crate) fn time(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
+    const END_OF_9999: Duration = Duration::from_secs(253_402_300_799);
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(since) if since <= END_OF_9999 => humantime::format_rfc3339_millis(t).to_string(),
+        Ok(since) => format!("(invalid time: {} µs since 1970)", since.as_micros()),
+        Err(before) => format!("(invalid time: -{} µs since 1970)", before.duration().as_micros()),
+    }
 }
 
 /// A payload cut to fit a table cell.

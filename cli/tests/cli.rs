@@ -264,6 +264,29 @@ async fn export_goes_past_a_damaged_history_and_names_every_file_apart() -> weft
     Ok(())
 }
 
+/// A damaged row's time out of 1970..=9999 (humantime formats no other, and
+/// panics) is shown as such: `list` and `describe` do not panic.
+#[test]
+fn a_time_out_of_range_in_a_damaged_row_is_printed_not_panicked_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let engine = builder(&db).build().await.unwrap();
+        engine.client().start_workflow(greeting, "greet-1", "World".to_owned()).await.unwrap().result().await.unwrap();
+        engine.shutdown().await;
+    });
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE runs SET created_at = -5000000, closed_at = ?1", [i64::MAX]).unwrap();
+    drop(conn);
+    let list = stdout(&weft(&db, &["workflow", "list"]));
+    assert!(list.contains("(invalid time: -5000000 µs since 1970)"), "{list}");
+    assert!(list.contains(&format!("(invalid time: {} µs since 1970)", i64::MAX)), "{list}");
+    let describe = stdout(&weft(&db, &["workflow", "describe", "greet-1"]));
+    assert!(describe.contains("started       (invalid time: -5000000 µs since 1970)"), "{describe}");
+    stdout(&weft(&db, &["-o", "json", "workflow", "list"]));
+}
+
 #[test]
 fn bad_input_gives_one_line_and_a_failure_exit() {
     let dir = tempfile::tempdir().expect("temp dir");
