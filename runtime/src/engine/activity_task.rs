@@ -372,15 +372,22 @@ impl Inner {
     /// Closes the activity (fenced on its attempt) and wakes the workflow;
     /// a close the store refuses for a transient reason is tried again.
     async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
-        self.persist(&task.key.run_id, || self.close_once(task, outcome.clone())).await
+        self.persist(&task.key.run_id, || self.close_once(task, &outcome)).await
     }
 
-    async fn close_once(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
-        if self.close_with_step(task, &outcome).await? {
+    /// One try of [`close`](Self::close). The outcome is borrowed: the
+    /// common path (the close committed with its step) copies no payload;
+    /// only the inbox path, which the store keeps, takes a copy.
+    async fn close_once(self: &Arc<Self>, task: &ActivityTask, outcome: &ActivityOutcome) -> crate::Result<()> {
+        if self.close_with_step(task, outcome).await? {
             self.cancelled.lock().remove(&task.key);
             return Ok(());
         }
-        let update = ActivityUpdate::Close { attempt: task.attempt, last_failure: task.last_failure.clone(), outcome };
+        let update = ActivityUpdate::Close {
+            attempt: task.attempt,
+            last_failure: task.last_failure.clone(),
+            outcome: outcome.clone(),
+        };
         if self.store.update_activity(task.key.clone(), update).await? {
             self.cancelled.lock().remove(&task.key);
             self.schedule_workflow_task(task.key.run_id.clone());
