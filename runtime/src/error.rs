@@ -197,6 +197,18 @@ pub enum Error {
         /// What it waits on, and the likely causes.
         message: String,
     },
+    /// A worker's completion of a task it no longer holds: its lease ran out
+    /// and another worker claimed the task (or the run moved on, or closed).
+    /// Nothing was written; the task's new holder carries on.
+    #[error("stale {task} of workflow run {run_id}: {reason}")]
+    StaleTask {
+        /// The run the task belongs to.
+        run_id: String,
+        /// Which task: `workflow task`, `activity 3 attempt 2`, `timer 4`.
+        task: String,
+        /// Why it is stale.
+        reason: &'static str,
+    },
     /// The store path names a directory, a FIFO or another non-file.
     #[error("{path} is {kind}, not a store file")]
     NotAFile {

@@ -1,24 +1,33 @@
-//! Stores: where runs, histories and pending tasks are kept.
+//! Stores: where runs, histories and task rows are kept, and how workers claim them.
 //!
 //! The engine talks to a [`Store`] through a few operations, each one
-//! transaction: create a run, commit a workflow step (its events, the run's
-//! state and the task rows those events imply), and the fenced updates of an
-//! activity attempt. [`sqlite::SqliteStore`] implements it on a file (WAL,
-//! group commit) or in memory.
+//! transaction. The store keeps rows and enforces leases and fences; it does
+//! not read history: a step's commit names the task rows it adds, changes
+//! and removes ([`StepCommit`]), and the engine derives them from the events.
+//!
+//! Work is claimed, not handed over: a worker claims workflow tasks (a run
+//! with inbox items), activity attempts and expired attempts under a
+//! [`Lease`], and each completion is fenced on the lease's token; a
+//! completion whose lease was lost fails with [`Error::StaleTask`](crate::Error::StaleTask)
+//! and changes nothing. [`sqlite::SqliteStore`] implements it on a file (WAL,
+//! group commit) or in memory; `postgres::PostgresStore` on PostgreSQL.
+//! Every store runs the one conformance suite in `conformance.rs`.
 
+#[cfg(test)]
+pub(crate) mod conformance;
 mod lock;
 pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
 
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
-use crate::client::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, Payload};
 
 /// The status of a workflow run.
@@ -80,18 +89,97 @@ impl std::fmt::Display for RunStatus {
     }
 }
 
+/// How hard a store pushes each commit to disk.
+///
+/// | setting | a committed step survives |
+/// |---|---|
+/// | `Full` (default) | process crash (`kill -9`) and power loss |
+/// | `Normal` | process crash; power loss may lose the last commits (never corrupts) |
+///
+/// On SQLite, `synchronous=FULL` or `NORMAL` (WAL); on PostgreSQL,
+/// `synchronous_commit` `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every commit is flushed to disk before it is acknowledged (group commit shares one flush).
+    #[default]
+    Full,
+    /// Commits are flushed in the background: a power loss (or a database
+    /// server crash) may lose the last ones, never corrupt the store.
+    Normal,
+}
+
+/// What happens when a workflow is started with the id of a closed run.
+///
+/// An open run always blocks its id ([`Error::AlreadyStarted`](crate::Error::AlreadyStarted)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WorkflowIdReusePolicy {
+    /// A new run may start after any closed run (the default, as in Temporal).
+    #[default]
+    AllowDuplicate,
+    /// A new run may start only if the last run did not complete successfully.
+    AllowDuplicateFailedOnly,
+    /// No new run once any run of the id exists.
+    RejectDuplicate,
+}
+
+/// A claim on a task row: who holds it, until when, and the token that
+/// fences what the holder writes. A claim gives the row a new token, so a
+/// holder whose lease ran out and was claimed again writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lease {
+    /// The worker holding the row.
+    pub(crate) owner: String,
+    /// The fence: every write of the holder names it.
+    pub(crate) token: i64,
+    /// When the row may be claimed by another worker.
+    pub(crate) deadline: SystemTime,
+}
+
+/// A worker process as the store knows it: what it polls and runs.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerInfo {
+    /// Unique per worker process (and per engine in it).
+    pub(crate) worker_id: String,
+    pub(crate) host: String,
+    pub(crate) pid: u32,
+    /// The task queues it polls.
+    pub(crate) task_queues: Vec<String>,
+    /// The workflow types it runs: it claims workflow tasks of these only.
+    pub(crate) workflow_types: Vec<String>,
+    /// The activity types it runs: it claims activity attempts of these only.
+    pub(crate) activity_types: Vec<String>,
+    pub(crate) started_at: SystemTime,
+}
+
+/// A registered worker, as `list_workers` returns it.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerRecord {
+    pub(crate) info: WorkerInfo,
+    /// Past this, the worker counts as gone: its sticky runs go to others.
+    pub(crate) expires_at: SystemTime,
+}
+
 /// One run, as the store keeps it.
 #[derive(Debug, Clone)]
 pub(crate) struct RunRecord {
     pub(crate) run_id: String,
     pub(crate) workflow_id: String,
     pub(crate) workflow_type: String,
+    /// The queue whose workers run its workflow tasks.
+    pub(crate) task_queue: String,
     pub(crate) status: RunStatus,
     pub(crate) created_at: SystemTime,
     pub(crate) closed_at: Option<SystemTime>,
     pub(crate) next_event_id: u64,
     /// Why the run is held (non-determinism, a panic, corruption), if it is.
     pub(crate) held: Option<String>,
+    /// The lease on its workflow task, while a worker holds it (ignored on create).
+    pub(crate) lease: Option<Lease>,
+    /// The worker that ran its last step and keeps it cached; while that
+    /// worker is registered and live, only it claims the run's workflow tasks.
+    pub(crate) sticky: Option<String>,
 }
 
 /// Identifies one activity of one run.
@@ -101,23 +189,70 @@ pub(crate) struct ActivityKey {
     pub(crate) seq: u32,
 }
 
-/// A pending activity: its task row, and what the engine needs to run it.
+/// The time limits of an activity's attempts, which the store enforces as
+/// lease deadlines (the engine derives them from the options once, at scheduling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AttemptLimits {
+    /// How long one attempt may run (start-to-close, or schedule-to-close when that is the only one).
+    pub(crate) start_to_close: Duration,
+    /// How long an attempt may go without a heartbeat.
+    pub(crate) heartbeat: Option<Duration>,
+    /// How long a queued attempt may wait for a worker.
+    pub(crate) schedule_to_start: Option<Duration>,
+    /// When the activity as a whole times out (scheduled + schedule-to-close).
+    pub(crate) close_deadline: Option<SystemTime>,
+}
+
+impl AttemptLimits {
+    /// The limits `options` set on an activity scheduled at `scheduled_at`.
+    pub(crate) fn of(options: &ActivityOptions, scheduled_at: SystemTime) -> Self {
+        let timeouts = options.timeouts();
+        AttemptLimits {
+            start_to_close: options.attempt_timeout(),
+            heartbeat: timeouts.heartbeat,
+            schedule_to_start: timeouts.schedule_to_start,
+            close_deadline: timeouts.schedule_to_close.and_then(|d| scheduled_at.checked_add(d)),
+        }
+    }
+}
+
+/// A pending activity: its task row.
+///
+/// A row is *queued* (`running == false`), claimable by a worker of its task
+/// queue and type from `ready_at` on, or *running* attempt `attempt` under
+/// `lease`. Either way it *expires* at `expires_at`: a queued row at
+/// `ready_at + schedule_to_start` or `close_deadline`; a running attempt at
+/// the earliest of its start-to-close deadline (`attempt_deadline`), its
+/// heartbeat deadline and `close_deadline`. An expired row is claimed by any
+/// worker (`claim_expired_activities`) to time the attempt out.
 #[derive(Debug, Clone)]
 pub(crate) struct ActivityTask {
     pub(crate) key: ActivityKey,
     pub(crate) workflow_id: String,
+    pub(crate) task_queue: String,
     pub(crate) scheduled_event_id: u64,
     pub(crate) activity_id: String,
     pub(crate) activity_type: String,
     pub(crate) input: Payload,
     pub(crate) options: ActivityOptions,
+    pub(crate) limits: AttemptLimits,
     pub(crate) scheduled_at: SystemTime,
     /// Attempts started so far (0: none yet).
     pub(crate) attempt: u32,
     /// Whether attempt `attempt` is running (as far as the store knows).
     pub(crate) running: bool,
-    /// When the next attempt may start (backoff), if later than scheduling.
-    pub(crate) retry_at: Option<SystemTime>,
+    /// When a queued row may be claimed: its scheduling, or the end of its retry backoff.
+    pub(crate) ready_at: SystemTime,
+    /// When the running attempt started.
+    pub(crate) started_at: Option<SystemTime>,
+    /// The running attempt's start-to-close deadline (bounded by `close_deadline`).
+    pub(crate) attempt_deadline: Option<SystemTime>,
+    /// The running attempt's heartbeat deadline, if it has a heartbeat timeout.
+    pub(crate) heartbeat_deadline: Option<SystemTime>,
+    /// When the row expires (see the type's doc); `None`: never.
+    pub(crate) expires_at: Option<SystemTime>,
+    /// The lease of the worker running the attempt (or timing it out).
+    pub(crate) lease: Option<Lease>,
     pub(crate) last_failure: Option<Failure>,
     pub(crate) heartbeat_details: Option<Payload>,
     pub(crate) cancel_requested: bool,
@@ -142,7 +277,7 @@ pub(crate) enum ActivityOutcome {
 }
 
 /// A fact for the workflow, not yet in its history: the next workflow step
-/// turns it into events.
+/// turns it into events. The store keeps it as it is, without reading it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum InboxItem {
     /// The run was started; the first workflow step records `WorkflowExecutionStarted`.
@@ -166,61 +301,103 @@ pub(crate) enum InboxItem {
     },
 }
 
-/// An inbox item with its store id.
+/// An inbox item with its store id. Ids are unique; within one run they
+/// follow the order the items were added in. Nothing depends on ids across runs.
 #[derive(Debug, Clone)]
 pub(crate) struct InboxEntry {
     pub(crate) id: i64,
     pub(crate) item: InboxItem,
 }
 
-/// What one workflow step writes, atomically.
+/// A claimed workflow task: the run, its inbox (oldest first), and the lease
+/// that fences its commit.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkflowTask {
+    pub(crate) run: RunRecord,
+    pub(crate) inbox: Vec<InboxEntry>,
+    pub(crate) lease: Lease,
+}
+
+/// How a step's commit is fenced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StepFence {
+    /// The committer holds the run's workflow task under this token.
+    Leased { token: i64 },
+    /// The committer holds no lease: the run's workflow task must be unleased
+    /// (or its lease expired) at commit, and stays unleased after. For a step
+    /// that records one [`Delivery`] on a cached workflow.
+    Unleased,
+}
+
+/// An outcome a step records directly, instead of through the inbox: the
+/// row it ends is removed in the step's transaction.
+#[derive(Debug, Clone)]
+pub(crate) enum Delivery {
+    /// The activity's attempt closed: its row is removed, fenced like
+    /// [`Store::update_activity`].
+    ActivityClosed(ActivityFence),
+    /// The timer fired: its row (which must exist) is removed.
+    TimerFired { seq: u32 },
+}
+
+/// What one workflow step writes, atomically. The engine derives every row
+/// change from the step's events; the store applies them as given.
 #[derive(Debug)]
-pub(crate) struct WorkflowTaskCommit {
+pub(crate) struct StepCommit {
     pub(crate) run_id: String,
-    pub(crate) workflow_id: String,
+    pub(crate) fence: StepFence,
     /// The id of the first new event: the run's `next_event_id` when the step read it (fencing).
     pub(crate) first_event_id: u64,
     pub(crate) events: Vec<HistoryEvent>,
     /// The inbox items the step consumed.
     pub(crate) consumed: Vec<i64>,
-    /// Activities scheduled by this step whose first attempt starts right
-    /// after it, recorded as started in the same transaction (no commit of its own).
-    pub(crate) eager_starts: Vec<u32>,
+    /// An outcome recorded directly (see [`Delivery`]).
+    pub(crate) delivered: Option<Delivery>,
+    /// Activity rows to add: queued (attempt 0), or started eagerly by the
+    /// committer (attempt 1, running, with its lease).
+    pub(crate) new_activities: Vec<ActivityTask>,
+    /// Activities (by scheduled event id) whose cancellation was requested.
+    pub(crate) cancel_activities: Vec<u64>,
+    pub(crate) new_timers: Vec<TimerTask>,
+    /// Timers (by started event id) that were cancelled: their rows are removed.
+    pub(crate) cancel_timers: Vec<u64>,
+    /// The run closed: its status and close time; its task rows and inbox are removed.
+    pub(crate) close: Option<(RunStatus, SystemTime)>,
+    /// The worker committing: it becomes the run's sticky worker.
+    pub(crate) worker_id: String,
 }
-
-/// A run and its inbox, as a workflow step reads them.
-pub(crate) type StepInput = (RunRecord, Vec<InboxEntry>);
 
 /// How a new run starts.
 #[derive(Debug)]
 pub(crate) enum RunStart {
-    /// With an [`InboxItem::Start`] in its inbox, for its first step to consume.
+    /// With an [`InboxItem::Start`] in its inbox, for a worker to claim.
     Inbox(InboxItem),
-    /// With its first step already run: committed with the run, in one transaction.
-    Step(WorkflowTaskCommit),
+    /// With its first step already run: committed with the run, in one
+    /// transaction (its fence must be [`StepFence::Unleased`]).
+    Step(StepCommit),
 }
 
-/// A fenced change to one activity attempt's task row.
+/// Fences a write to an activity's row: the row must be at this attempt and
+/// held under this token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActivityFence {
+    pub(crate) key: ActivityKey,
+    pub(crate) attempt: u32,
+    pub(crate) token: i64,
+}
+
+/// A fenced change to one activity attempt's row.
 #[derive(Debug)]
 pub(crate) enum ActivityUpdate {
-    /// Attempt `attempt` starts (the row must be at `attempt - 1`, not running).
-    Start { attempt: u32, at: SystemTime },
-    /// Attempt `attempt` failed and will be retried at `retry_at`.
-    Retry { attempt: u32, retry_at: SystemTime, failure: Failure, heartbeat_details: Option<Payload> },
-    /// Attempt `attempt` heartbeated.
-    Heartbeat { attempt: u32, details: Option<Payload> },
-    /// The activity ended (attempt 0 when no attempt ever started).
-    Close { attempt: u32, last_failure: Option<Failure>, outcome: ActivityOutcome },
-    /// The activity was cancelled while no attempt ran (queued or in backoff).
-    CancelIdle,
-}
-
-/// What the engine reloads on start.
-#[derive(Debug, Default)]
-pub(crate) struct Recovery {
-    pub(crate) runs_with_work: Vec<String>,
-    pub(crate) activities: Vec<ActivityTask>,
-    pub(crate) timers: Vec<TimerTask>,
+    /// The attempt heartbeated at `at`: its heartbeat deadline moves to
+    /// `at + heartbeat` (bounded by the attempt deadline), and so do its
+    /// lease deadline and expiry.
+    Heartbeat { at: SystemTime, details: Option<Payload> },
+    /// The attempt failed and is retried: the row is queued again, ready at
+    /// `retry_at`, unleased.
+    Retry { retry_at: SystemTime, failure: Failure, heartbeat_details: Option<Payload> },
+    /// The activity ended: the row is removed, the outcome goes to the run's inbox.
+    Close { last_failure: Option<Failure>, outcome: ActivityOutcome },
 }
 
 /// Filters for [`Store::list_runs`].
@@ -231,71 +408,162 @@ pub(crate) struct RunFilter {
     pub(crate) limit: Option<usize>,
 }
 
+/// What a store tells the engines on it about changes made elsewhere (by
+/// another process): new work, a closed run. Called from the store's own
+/// tasks; must not block.
+pub(crate) trait StoreListener: Send + Sync + 'static {
+    /// New work may be waiting on `task_queue` (`None`: on any queue).
+    fn work_available(&self, task_queue: Option<&str>);
+    /// Run `run_id` closed.
+    fn run_closed(&self, run_id: &str);
+}
+
 /// The engine's view of durable storage. Every method is one transaction.
+///
+/// Times are the caller's (`now` arguments), never the store's clock, so
+/// that the engine's virtual time in tests governs leases too.
 pub(crate) trait Store: Send + Sync + 'static {
+    /// Whether only one process can use the store at a time (an SQLite file
+    /// under its lock, or memory). Then an attempt found running at start
+    /// died with the previous process, and is retried at once.
+    fn exclusive(&self) -> bool;
+
+    /// Tells `listener` about changes made by other processes, until the
+    /// store closes. Changes made through this store object are not reported.
+    fn subscribe(&self, listener: Arc<dyn StoreListener>);
+
+    /// Registers (or re-registers) a worker, live until `expires_at`.
+    fn register_worker(&self, worker: Arc<WorkerInfo>, expires_at: SystemTime) -> BoxFuture<'_, Result<()>>;
+
+    /// Keeps a worker live until `expires_at`, and extends the leases of the
+    /// workflow tasks it holds to `lease_deadline` (the expired ones
+    /// included, unless another worker claimed them meanwhile).
+    fn heartbeat_worker(
+        &self,
+        worker_id: String,
+        expires_at: SystemTime,
+        lease_deadline: SystemTime,
+    ) -> BoxFuture<'_, Result<()>>;
+
+    /// A worker leaves: its row is removed, the workflow tasks it holds are
+    /// released and its sticky runs become anyone's.
+    fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>>;
+
+    /// The registered workers, live and expired.
+    fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>>;
+
+    /// At the start of an engine on an [`exclusive`](Self::exclusive) store:
+    /// every lease of the previous process ends `now`. Running attempts
+    /// expire `now` (their deadlines are kept, so the claimer can tell a
+    /// crash from a timeout); workflow tasks are released; workers are removed.
+    fn expire_all(&self, now: SystemTime) -> BoxFuture<'_, Result<()>>;
+
     /// Creates a run and starts it as `start` says; fails with
     /// `AlreadyStarted` if an open run holds the workflow id. Closed runs of
     /// the id are checked against `reuse`.
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>>;
 
-    /// Commits one workflow step: appends the events (their ids must continue
-    /// the run's), removes the consumed inbox items, and applies what the
-    /// events imply: task rows for scheduled activities and started timers,
-    /// timer rows removed on cancel, cancel flags, and on a close event the
-    /// run's status and the removal of its remaining task rows. Clears the
-    /// run's hold. Fails with `Ok(false)` if the run moved on (fencing).
-    fn commit_workflow_task(&self, commit: WorkflowTaskCommit) -> BoxFuture<'_, Result<bool>>;
+    /// Claims up to `limit` workflow tasks for `worker` under leases ending
+    /// at `now + lease`. First fires the due timers (`fire_at <= now`) of runs
+    /// on the worker's queues: each timer row is removed and `TimerFired` added to
+    /// its run's inbox. Then claims open, unheld runs on the worker's queues
+    /// and of its workflow types that have inbox items, whose workflow task
+    /// is unleased or whose lease ended, and that are sticky to no live
+    /// worker but this one. Runs this worker is sticky for come first.
+    fn claim_workflow_tasks(
+        &self,
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<WorkflowTask>>>;
 
-    /// Marks a run held (`Some(reason)`) or not (`None`).
-    fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>>;
+    /// Claims one run's workflow task, as [`claim_workflow_tasks`](Self::claim_workflow_tasks)
+    /// would (its due timers fired first) but whatever its queue, type or
+    /// sticky worker: `None` if it is closed, held, leased, or has no inbox items.
+    fn claim_workflow_task(
+        &self,
+        worker_id: String,
+        run_id: String,
+        now: SystemTime,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<WorkflowTask>>>;
 
-    /// Applies a fenced activity update; `Ok(false)` when the row is gone or
-    /// at another attempt (a stale task). `Close` also adds the outcome to the
-    /// run's inbox.
-    fn update_activity(&self, key: ActivityKey, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
+    /// Commits one workflow step, fenced by `commit.fence` and on the run's
+    /// `next_event_id` (`StaleTask` if either fails, with nothing written):
+    /// appends the events (their ids must continue the run's), removes the
+    /// consumed inbox items and the delivered row, applies the row changes,
+    /// clears the run's hold, releases the lease and makes the committer the
+    /// run's sticky worker.
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>>;
 
-    /// A timer fired: removes its row and adds `TimerFired` to the inbox;
-    /// `Ok(false)` if the row is gone (cancelled, or fired already).
-    fn fire_timer(&self, run_id: String, seq: u32, started_event_id: u64) -> BoxFuture<'_, Result<bool>>;
+    /// Releases a workflow task without a step (there was nothing to do, or
+    /// the step failed and is to be retried): fenced on `token`, `StaleTask`
+    /// if the lease was lost. The run stays ready if it has inbox items.
+    fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>>;
 
-    /// Adds an item to an open run's inbox; `Ok(false)` if the run is closed or unknown.
+    /// Marks a run held (`Some(reason)`) or not (`None`), fenced on the
+    /// workflow task's `token` (and releasing it) when one is given.
+    fn hold_run(&self, run_id: String, token: Option<i64>, reason: Option<String>) -> BoxFuture<'_, Result<()>>;
+
+    /// Adds an item to an open run's inbox, making its workflow task ready;
+    /// `Ok(false)` if the run is closed or unknown.
     fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>>;
+
+    /// Claims up to `limit` queued activity rows (`ready_at <= now`, not
+    /// expired, unleased or lease ended) on the worker's queues and of its
+    /// activity types, oldest first: each starts its next attempt at `now`
+    /// (`attempt + 1`, running, `started_at = now`, deadlines from its
+    /// limits) under a lease whose deadline is the attempt's expiry.
+    fn claim_activity_tasks(
+        &self,
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>>;
+
+    /// Claims up to `limit` expired activity rows (`expires_at <= now`, on
+    /// any queue, unleased or lease ended) for the worker to time them out,
+    /// under a lease ending at `now + lease`; the attempt and its deadlines
+    /// are kept.
+    fn claim_expired_activities(
+        &self,
+        worker_id: String,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>>;
+
+    /// Applies a fenced activity update; `StaleTask` (nothing written) when
+    /// the row is gone, at another attempt, or held under another token.
+    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<()>>;
+
+    /// Cancels a queued activity that no attempt runs (queued or in backoff,
+    /// not leased): the row is removed and `Canceled` goes to the inbox.
+    /// `Ok(false)` if the row is gone or leased (an attempt started).
+    fn cancel_queued_activity(&self, key: ActivityKey) -> BoxFuture<'_, Result<bool>>;
+
+    /// The earliest time after `now` at which work for `worker` comes due
+    /// without anyone writing: a timer on its queues, a queued activity's
+    /// `ready_at` (its queues and types), any row's expiry, a workflow
+    /// task's lease end on its queues, a worker's expiry.
+    fn next_due(&self, worker: Arc<WorkerInfo>, now: SystemTime) -> BoxFuture<'_, Result<Option<SystemTime>>>;
 
     /// One run by run id.
     fn run(&self, run_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>>;
 
-    /// The newest run of a workflow id.
+    /// The newest run of a workflow id (an open one, if there is one).
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>>;
 
     /// Runs, newest first.
     fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>>;
 
-    /// A run's events with ids above `after`, checked (contiguous ids, checksums).
+    /// A run's events with ids above `after`, checked (contiguous ids,
+    /// checksums): `CorruptHistory` (with `workflow_id`) otherwise.
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
-
-    /// Closes an activity attempt (fenced on `attempt`) and commits the step
-    /// that records its close, in one transaction. False, with nothing
-    /// written, if the attempt is stale or the step is fenced.
-    fn close_activity_with_step(
-        &self,
-        key: ActivityKey,
-        attempt: u32,
-        step: WorkflowTaskCommit,
-    ) -> BoxFuture<'_, Result<bool>>;
-
-    /// What a workflow step reads: the run and its inbox (oldest first), in one read.
-    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>>;
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;
-
-    /// Everything open, for the engine's start.
-    fn recover(&self) -> BoxFuture<'_, Result<Recovery>>;
-
-    /// The runs with inbox items newer than `after`, and the newest item id
-    /// (`after` if there is none): how a running engine notices requests
-    /// written by another process (the `weft` command).
-    fn inbox_since(&self, after: i64) -> BoxFuture<'_, Result<(i64, Vec<String>)>>;
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
