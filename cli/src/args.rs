@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "weft", version, about)]
 pub(crate) struct Cli {
-    /// The store file (the path given to `Engine::builder().sqlite(..)`).
+    /// The store: a file (the path given to `Engine::builder().sqlite(..)`),
+    /// or a PostgreSQL URL (`postgres://user:password@host/database`).
     #[arg(long, env = "WEFT_DB", global = true, default_value = "weft.db")]
     pub(crate) db: PathBuf,
 

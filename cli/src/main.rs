@@ -4,6 +4,7 @@
 //! weft --db app.weft.db workflow list
 //! weft --db app.weft.db workflow show ORDER-17
 //! weft --db app.weft.db workflow history ORDER-17 --output json > order-17.json
+//! weft --db postgres://weft@db.internal/weft workflow list
 //! ```
 
 mod args;
@@ -21,8 +22,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = runtime.block_on(async {
-        let inspector = weft::inspect::Inspector::open_with_busy_timeout(&cli.db, cli.busy_timeout)
-            .map_err(commands::CliError::from)?;
+        let inspector = open(&cli).await.map_err(commands::CliError::from)?;
         let args::Command::Workflow(command) = cli.command;
         commands::run(&inspector, cli.output, command).await
     });
@@ -30,6 +30,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// Opens the store `--db` names: a PostgreSQL URL, or a file.
+async fn open(cli: &args::Cli) -> weft::Result<weft::inspect::Inspector> {
+    let db = cli.db.to_string_lossy();
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return weft::inspect::Inspector::connect_postgres(&db).await;
+    }
+    weft::inspect::Inspector::open_with_busy_timeout(&cli.db, cli.busy_timeout)
 }
 
 /// One line on stderr: the error and its causes.

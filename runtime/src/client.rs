@@ -9,6 +9,7 @@ use crate::description::WorkflowDescription;
 use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::query;
+pub use crate::store::WorkflowIdReusePolicy;
 use crate::store::{InboxItem, RunRecord, RunStatus};
 use crate::workflow::Workflow;
 use crate::{Error, Result};
@@ -68,14 +69,16 @@ impl Client {
         input: W::Input,
     ) -> Result<WorkflowHandle<W::Output>> {
         let _ = workflow;
-        let WorkflowOptions { workflow_id, id_reuse_policy } = options;
+        let WorkflowOptions { workflow_id, id_reuse_policy, task_queue } = options;
         if workflow_id.is_empty() {
             return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
         }
         if workflow_id.len() > MAX_WORKFLOW_ID_LEN {
             return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is over 1000 bytes" });
         }
-        if !self.inner.registry.workflows.contains_key(W::NAME) {
+        // On an embedded store no other process can ever run it; elsewhere a
+        // worker of another process may have it registered.
+        if self.inner.store.exclusive() && !self.inner.registry.workflows.contains_key(W::NAME) {
             return Err(Error::UnknownWorkflowType { workflow_type: W::NAME.to_owned() });
         }
         let input = Payload::encode(&input, self.inner.config.payload_limit)
@@ -87,11 +90,15 @@ impl Client {
             run_id: run_id.clone(),
             workflow_id: workflow_id.clone(),
             workflow_type: W::NAME.to_owned(),
+            task_queue: task_queue.unwrap_or_else(|| crate::engine::DEFAULT_TASK_QUEUE.to_owned()),
             status: RunStatus::Running,
             created_at: self.inner.clock.now(),
             closed_at: None,
             next_event_id: 1,
             held: None,
+            held_at: None,
+            lease: None,
+            sticky: None,
         };
         self.inner.start_run(run, input, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
@@ -136,7 +143,7 @@ impl Client {
         let run_id =
             query::deliver(&*self.inner.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() })
                 .await?;
-        self.inner.schedule_workflow_task(run_id);
+        self.inner.wake_run(&run_id);
         Ok(())
     }
 
@@ -145,7 +152,7 @@ impl Client {
     pub async fn terminate_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
         let run_id =
             query::deliver(&*self.inner.store, workflow_id, InboxItem::Terminate { reason: reason.into() }).await?;
-        self.inner.schedule_workflow_task(run_id);
+        self.inner.wake_run(&run_id);
         Ok(())
     }
 }
@@ -156,12 +163,17 @@ impl Client {
 pub struct WorkflowOptions {
     workflow_id: String,
     id_reuse_policy: WorkflowIdReusePolicy,
+    task_queue: Option<String>,
 }
 
 impl WorkflowOptions {
     /// Options with this workflow id and the default reuse policy.
     pub fn new(workflow_id: impl Into<String>) -> Self {
-        WorkflowOptions { workflow_id: workflow_id.into(), id_reuse_policy: WorkflowIdReusePolicy::default() }
+        WorkflowOptions {
+            workflow_id: workflow_id.into(),
+            id_reuse_policy: WorkflowIdReusePolicy::default(),
+            task_queue: None,
+        }
     }
 
     /// What to do when a closed run already used the id (an open one always refuses).
@@ -169,21 +181,14 @@ impl WorkflowOptions {
         self.id_reuse_policy = policy;
         self
     }
-}
 
-/// Whether a workflow id whose earlier run has closed may start again, as in
-/// Temporal. An id with an open run is always refused with
-/// [`Error::AlreadyStarted`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum WorkflowIdReusePolicy {
-    /// Start a new run whatever the last one did.
-    #[default]
-    AllowDuplicate,
-    /// Start again only if the last run did not complete (failed, cancelled, terminated).
-    AllowDuplicateFailedOnly,
-    /// Never reuse the id: `AlreadyStarted` names the earlier run.
-    RejectDuplicate,
+    /// The task queue whose workers run the workflow (default
+    /// [`DEFAULT_TASK_QUEUE`](crate::DEFAULT_TASK_QUEUE)); its activities
+    /// go to the same queue unless their options name another.
+    pub fn task_queue(mut self, queue: impl Into<String>) -> Self {
+        self.task_queue = Some(queue.into());
+        self
+    }
 }
 
 /// Which runs [`Client::list_workflows`] returns.

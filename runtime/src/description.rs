@@ -104,7 +104,7 @@ impl WorkflowDescription {
                     activity_type: a.activity_type,
                     attempt: a.attempt,
                     scheduled_time: a.scheduled_at,
-                    next_attempt_time: a.retry_at,
+                    next_attempt_time: (!a.running && a.attempt > 0).then_some(a.ready_at),
                     last_failure: a.last_failure,
                     last_heartbeat_details: a.heartbeat_details,
                     cancel_requested: a.cancel_requested,

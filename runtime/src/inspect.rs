@@ -27,13 +27,18 @@ use crate::client::ListFilter;
 use crate::description::WorkflowDescription;
 use crate::history::HistoryEvent;
 use crate::query;
-use crate::store::InboxItem;
 use crate::store::sqlite::{Location, SqliteStore};
+use crate::store::{InboxItem, Store};
 
 /// A store opened for inspection: reads, and requests to cancel or terminate.
-#[derive(Debug)]
 pub struct Inspector {
-    store: SqliteStore,
+    store: Box<dyn Store>,
+}
+
+impl std::fmt::Debug for Inspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspector").finish_non_exhaustive()
+    }
 }
 
 impl Inspector {
@@ -51,31 +56,42 @@ impl Inspector {
     /// [`Error::StoreBusy`](crate::Error::StoreBusy), which names the engine recorded in the store.
     pub fn open_with_busy_timeout(path: impl AsRef<Path>, busy_timeout: Duration) -> Result<Self> {
         let store = SqliteStore::open(&Location::Inspect { path: path.as_ref().to_owned(), busy_timeout })?;
-        Ok(Inspector { store })
+        Ok(Inspector { store: Box::new(store) })
+    }
+
+    /// Connects to the weft store in the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/database`). A cancel or terminate
+    /// wakes the worker that runs the workflow at once (`NOTIFY`).
+    #[cfg(feature = "postgres")]
+    pub async fn connect_postgres(url: &str) -> Result<Self> {
+        let mut options = crate::store::postgres::PostgresOptions::new(url.to_owned());
+        options.pool_size = 1;
+        let store = crate::store::postgres::PostgresStore::connect(options).await?;
+        Ok(Inspector { store: Box::new(store) })
     }
 
     /// Runs, newest first.
     pub async fn list_workflows(&self, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
-        query::list(&self.store, filter).await
+        query::list(&*self.store, filter).await
     }
 
     /// The newest run of `workflow_id`: status, hold reason, pending activities and timers.
     pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
-        query::describe(&self.store, workflow_id).await
+        query::describe(&*self.store, workflow_id).await
     }
 
     /// The history of the newest run of `workflow_id`, checked (contiguous ids, checksums).
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
-        query::history(&self.store, workflow_id).await
+        query::history(&*self.store, workflow_id).await
     }
 
     /// Asks the open run of `workflow_id` to cancel (see [`Client::cancel_workflow`](crate::Client::cancel_workflow)).
     pub async fn cancel_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
-        query::deliver(&self.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await.map(drop)
+        query::deliver(&*self.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await.map(drop)
     }
 
     /// Terminates the open run of `workflow_id` (see [`Client::terminate_workflow`](crate::Client::terminate_workflow)).
     pub async fn terminate_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
-        query::deliver(&self.store, workflow_id, InboxItem::Terminate { reason: reason.into() }).await.map(drop)
+        query::deliver(&*self.store, workflow_id, InboxItem::Terminate { reason: reason.into() }).await.map(drop)
     }
 }

@@ -9,30 +9,16 @@
 //! `WEFT_CRASH_N=500 WEFT_CRASH_K=100 cargo test -p weft-tests --release --test crash -- --nocapture`
 //! (`WEFT_CRASH_SEED` replays a given run).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use weft::history::EventAttributes;
 use weft::{Engine, RunStatus};
+use weft_tests::{Expected, Rng, check_history, read_witness};
 
 const MAX_ATTEMPTS: u32 = 25;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A small seeded generator (SplitMix64): the kill schedule is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 #[test]
@@ -85,14 +71,7 @@ fn workflows_survive_repeated_sigkill() {
     };
     assert!(status.success(), "the last worker failed: {status}");
 
-    // Witness lines: (workflow, activity) -> attempts that ran.
-    let mut ran: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
-    for line in std::fs::read_to_string(&witness).expect("witness file").lines() {
-        let parts: Vec<&str> = line.split(' ').collect();
-        assert_eq!(parts.len(), 4, "witness line {line:?}");
-        ran.entry((parts[0].to_owned(), parts[1].to_owned())).or_default().push(parts[2].parse().unwrap());
-    }
-
+    let ran = read_witness(&witness);
     let retried = ran.values().filter(|attempts| attempts.len() > 1).count();
     println!(
         "{} activity executions witnessed, {retried} activities ran more than one attempt",
@@ -111,41 +90,9 @@ fn workflows_survive_repeated_sigkill() {
             // history() checks contiguous ids and every checksum.
             let history = client.history(&id).await.expect("a clean history");
             let expected: u32 = (0..5).map(|index| i * 10 + index).sum();
-            let result = history.iter().find_map(|e| match e.attributes() {
-                EventAttributes::WorkflowExecutionCompleted { result } => Some(result.decode::<u32>().unwrap()),
-                _ => None,
-            });
-            assert_eq!(result, Some(expected), "{id}");
-            let mut activity_ids = BTreeMap::new();
-            for event in &history {
-                match event.attributes() {
-                    EventAttributes::ActivityTaskScheduled { activity_id, .. } => {
-                        activity_ids.insert(event.event_id(), activity_id.clone());
-                    }
-                    EventAttributes::ActivityTaskStarted { scheduled_event_id, attempt, .. } => {
-                        let activity_id = &activity_ids[scheduled_event_id];
-                        let attempts = &ran[&(id.clone(), activity_id.clone())];
-                        let distinct: BTreeSet<_> = attempts.iter().collect();
-                        assert_eq!(
-                            distinct.len(),
-                            attempts.len(),
-                            "{id}/{activity_id}: an attempt ran twice: {attempts:?}"
-                        );
-                        assert!(attempts.contains(attempt), "{id}/{activity_id}: the closing attempt left no witness");
-                        assert!(
-                            attempts.iter().all(|a| a <= attempt),
-                            "{id}/{activity_id}: ran again after attempt {attempt} completed: {attempts:?}"
-                        );
-                        assert!(*attempt <= MAX_ATTEMPTS, "{id}/{activity_id}: {attempt} attempts");
-                    }
-                    _ => {}
-                }
-            }
-            assert_eq!(activity_ids.len(), 5, "{id}");
-            // The durable timer fired once, however often its worker was killed.
-            let timers = |kind: fn(&EventAttributes) -> bool| history.iter().filter(|e| kind(e.attributes())).count();
-            assert_eq!(timers(|a| matches!(a, EventAttributes::TimerStarted { .. })), 1, "{id}");
-            assert_eq!(timers(|a| matches!(a, EventAttributes::TimerFired { .. })), 1, "{id}");
+            let result: u32 =
+                check_history(&id, &history, &ran, &Expected { activities: 5, timers: 1, max_attempts: MAX_ATTEMPTS });
+            assert_eq!(result, expected, "{id}");
         }
         engine.shutdown().await;
     });

@@ -1,5 +1,6 @@
-//! Activity attempts: start, supervise (timeouts, heartbeats, cancellation),
-//! then close or retry — each step a fenced store update.
+//! Activity attempts: run a claimed attempt (supervising its timeouts,
+//! heartbeats and cancellation), time out an expired one, then close or
+//! retry the row — each a store update fenced on the attempt's lease.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -12,11 +13,11 @@ use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
 use super::Inner;
-use super::timers::TimerAction;
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo, AttemptShared, TimeoutType};
 use crate::history::{Failure, Payload};
-use crate::store::{ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate};
+use crate::store::{ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate};
 use crate::workflow::machine::panic_message;
+use crate::{Error, Result};
 
 /// How one attempt ended.
 enum AttemptEnd {
@@ -25,45 +26,79 @@ enum AttemptEnd {
     TimedOut(TimeoutType),
 }
 
+/// The fence of the lease a claimed row is held under.
+fn fence_of(task: &ActivityTask) -> Option<ActivityFence> {
+    let lease = task.lease.as_ref()?;
+    Some(ActivityFence { key: task.key.clone(), attempt: task.attempt, token: lease.token })
+}
+
 impl Inner {
-    /// Starts the task's next attempt now, or when its backoff ends.
-    pub(crate) fn start_activity(self: &Arc<Self>, task: ActivityTask) {
-        if let Some(at) = task.retry_at
-            && at > self.clock.now()
-        {
-            self.timers.push(self.clock.instant_at(at), TimerAction::Retry(Box::new(task)));
-            return;
+    /// Runs a claimed attempt (started under this worker's lease), holding one activity slot.
+    pub(crate) fn run_claimed_activity(self: &Arc<Self>, task: ActivityTask, permit: OwnedSemaphorePermit) {
+        if task.cancel_requested {
+            self.cancelled.lock().insert(task.key.clone());
         }
         let inner = self.clone();
         self.spawn(async move {
             let key = task.key.clone();
-            if let Err(error) = inner.run_activity(task).await {
-                tracing::error!(run_id = %key.run_id, seq = key.seq, error = %crate::ErrorChain(&error), "activity task failed in the store; it is retried at restart");
+            match inner.run_attempt(task, permit).await {
+                Ok(()) => {}
+                Err(Error::StaleTask { .. }) => {
+                    tracing::debug!(run_id = %key.run_id, seq = key.seq, "the attempt's lease was lost; its result is discarded");
+                }
+                Err(error) => {
+                    tracing::error!(run_id = %key.run_id, seq = key.seq, error = %crate::ErrorChain(&error), "activity task failed in the store; it is retried when its lease ends")
+                }
             }
         });
     }
 
-    /// An activity found in the store at start. An attempt marked running
-    /// died with the previous process: it counts as a failed attempt and is
-    /// retried at once (not after its start-to-close timeout).
-    pub(crate) fn recover_activity(self: &Arc<Self>, mut task: ActivityTask) {
+    /// Times out a row the claim loop found expired: a running attempt past
+    /// a deadline (or, on an exclusive store, left running by the previous
+    /// process), or a queued row past its schedule-to-start or
+    /// schedule-to-close deadline.
+    pub(crate) fn time_out_expired(self: &Arc<Self>, task: ActivityTask) {
         if task.cancel_requested {
             self.cancelled.lock().insert(task.key.clone());
         }
-        if !task.running {
-            return self.start_activity(task);
-        }
         let inner = self.clone();
         self.spawn(async move {
-            let failure = Failure::new("WorkerCrashed", "the process running this attempt exited before it finished");
-            task.retry_at = None;
-            if let Err(error) = inner.retry_or_close(task, failure, Some(TimeoutType::StartToClose), None, true).await {
-                tracing::error!(error = %crate::ErrorChain(&error), "could not recover an activity attempt");
+            let now = inner.clock.now();
+            let past = |deadline: Option<SystemTime>| deadline.is_some_and(|d| d <= now);
+            let result = if past(task.limits.close_deadline) {
+                let last_failure = task.last_failure.clone();
+                let outcome = ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure };
+                inner.close(&task, outcome).await
+            } else if !task.running {
+                let last_failure = task.last_failure.clone();
+                let outcome = ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToStart, last_failure };
+                inner.close(&task, outcome).await
+            } else if past(task.heartbeat_deadline) || past(task.attempt_deadline) {
+                let timeout_type =
+                    if past(task.heartbeat_deadline) { TimeoutType::Heartbeat } else { TimeoutType::StartToClose };
+                let failure = Failure::new(
+                    "TimeoutError",
+                    format!("activity attempt {} exceeded its {timeout_type} timeout", task.attempt),
+                );
+                inner.retry_or_close(task, failure, Some(timeout_type), None, false).await
+            } else {
+                // Expired before its deadlines: the process running it is gone.
+                let failure =
+                    Failure::new("WorkerCrashed", "the process running this attempt exited before it finished");
+                inner.retry_or_close(task, failure, Some(TimeoutType::StartToClose), None, true).await
+            };
+            match result {
+                Ok(()) | Err(Error::StaleTask { .. }) => {}
+                Err(error) => {
+                    tracing::error!(error = %crate::ErrorChain(&error), "could not time out an activity attempt")
+                }
             }
         });
     }
 
-    /// Delivers a cancellation request to the activity (or closes it if no attempt runs).
+    /// Delivers a cancellation request to the activity: to its attempt if
+    /// it runs here, by closing it if it is queued. An attempt running in
+    /// another process learns of it from its next heartbeat.
     pub(crate) fn cancel_activity(self: &Arc<Self>, key: ActivityKey) {
         self.cancelled.lock().insert(key.clone());
         if let Some(shared) = self.attempts.lock().get(&key) {
@@ -72,13 +107,10 @@ impl Inner {
         }
         let inner = self.clone();
         self.spawn(async move {
-            match inner
-                .persist(&key.run_id, || inner.store.update_activity(key.clone(), ActivityUpdate::CancelIdle))
-                .await
-            {
+            match inner.persist(&key.run_id, || inner.store.cancel_queued_activity(key.clone())).await {
                 Ok(true) => {
                     inner.cancelled.lock().remove(&key);
-                    inner.schedule_workflow_task(key.run_id);
+                    inner.wake_run(&key.run_id);
                 }
                 // An attempt started meanwhile: it saw the mark when it started.
                 Ok(false) => {}
@@ -98,71 +130,10 @@ impl Inner {
         self.cancelled.lock().retain(|k| k.run_id != run_id);
     }
 
-    async fn run_activity(self: &Arc<Self>, mut task: ActivityTask) -> crate::Result<()> {
-        let timeouts = task.options.timeouts();
-        let now = self.clock.now();
-        if let Some(deadline) = schedule_to_close_deadline(&task)
-            && now >= deadline
-        {
-            let last_failure = task.last_failure.clone();
-            return self
-                .close(&task, ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure })
-                .await;
-        }
-        // Wait for a free slot; the schedule-to-start timeout bounds the wait.
-        let slots = self.activity_slots.clone();
-        let permit = match timeouts.schedule_to_start {
-            Some(limit) => {
-                let queued_at = task.retry_at.unwrap_or(task.scheduled_at);
-                let deadline = self.clock.instant_at(queued_at + limit);
-                match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
-                    Ok(permit) => permit,
-                    Err(_) => {
-                        let last_failure = task.last_failure.clone();
-                        let outcome =
-                            ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToStart, last_failure };
-                        return self.close(&task, outcome).await;
-                    }
-                }
-            }
-            None => slots.acquire_owned().await,
-        };
-        let Ok(permit) = permit else { return Ok(()) };
-        let attempt = task.attempt + 1;
-        let started = self.clock.now();
-        let start = || self.store.update_activity(task.key.clone(), ActivityUpdate::Start { attempt, at: started });
-        if !self.persist(&task.key.run_id, start).await? {
-            return Ok(()); // Closed meanwhile (cancelled, or the run ended).
-        }
-        task.attempt = attempt;
-        task.running = true;
-        task.retry_at = None;
-        self.run_attempt(task, started, permit).await
-    }
-
-    /// Runs a first attempt that the step scheduling it already recorded as
-    /// started (see `WorkflowTaskCommit::eager_starts`), holding its slot.
-    pub(crate) fn start_eager(self: &Arc<Self>, mut task: ActivityTask, permit: OwnedSemaphorePermit) {
-        task.attempt = 1;
-        task.running = true;
-        let started = task.scheduled_at;
-        let inner = self.clone();
-        self.spawn(async move {
-            let key = task.key.clone();
-            if let Err(error) = inner.run_attempt(task, started, permit).await {
-                tracing::error!(run_id = %key.run_id, seq = key.seq, error = %crate::ErrorChain(&error), "activity task failed in the store; it is retried at restart");
-            }
-        });
-    }
-
     /// Runs one started attempt to its end, then closes or retries the task.
-    async fn run_attempt(
-        self: &Arc<Self>,
-        task: ActivityTask,
-        started: SystemTime,
-        _permit: OwnedSemaphorePermit,
-    ) -> crate::Result<()> {
+    async fn run_attempt(self: &Arc<Self>, task: ActivityTask, _permit: OwnedSemaphorePermit) -> Result<()> {
         let attempt = task.attempt;
+        let started = task.started_at.unwrap_or(task.scheduled_at);
         let shared = AttemptShared::new();
         // Registered before the cancellation mark is read: `cancel_activity`
         // marks first and looks here second, so one of the two sees the other.
@@ -235,10 +206,11 @@ impl Inner {
     ) -> (AttemptEnd, Option<Payload>) {
         let timeouts = task.options.timeouts();
         let attempt_deadline = started + task.options.attempt_timeout();
-        let (deadline, deadline_type) = match schedule_to_close_deadline(task) {
+        let (deadline, deadline_type) = match task.limits.close_deadline {
             Some(s2c) if s2c <= attempt_deadline => (s2c, TimeoutType::ScheduleToClose),
             _ => (attempt_deadline, TimeoutType::StartToClose),
         };
+        let fence = fence_of(task);
         let deadline = self.clock.instant_at(deadline);
         let mut heartbeat_deadline = timeouts.heartbeat.map(|d| Instant::now() + d);
         let throttle = timeouts
@@ -292,13 +264,19 @@ impl Inner {
                         details = latest;
                         unwritten = true;
                     }
-                    if unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle) {
-                        let update = ActivityUpdate::Heartbeat { attempt: task.attempt, details: details.clone() };
-                        let result = self.store.update_activity(task.key.clone(), update).await;
+                    if unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle)
+                        && let Some(fence) = &fence
+                    {
+                        let update = ActivityUpdate::Heartbeat { at: self.clock.now(), details: details.clone() };
+                        let result = self.store.update_activity(fence.clone(), update).await;
                         let written = result.is_ok();
                         match result {
-                            Ok(true) => {}
-                            Ok(false) => shared.stale.store(true, Ordering::Release),
+                            Ok(cancel_requested) => {
+                                if cancel_requested {
+                                    shared.cancel.send_replace(true);
+                                }
+                            }
+                            Err(Error::StaleTask { .. }) => shared.stale.store(true, Ordering::Release),
                             Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not record a heartbeat"),
                         }
                         last_written = Some(Instant::now());
@@ -324,7 +302,7 @@ impl Inner {
         timeout: Option<TimeoutType>,
         details: Option<Payload>,
         at_once: bool,
-    ) -> crate::Result<()> {
+    ) -> Result<()> {
         let policy = task.options.retry();
         let attempt = task.attempt;
         let retryable = !failure.is_non_retryable()
@@ -343,61 +321,66 @@ impl Inner {
         }
         let now = self.clock.now();
         let retry_at = if at_once { now } else { now + policy.delay_after(attempt) };
-        if let Some(deadline) = schedule_to_close_deadline(&task)
+        if let Some(deadline) = task.limits.close_deadline
             && retry_at >= deadline
         {
             let outcome =
                 ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure: Some(failure) };
             return self.close(&task, outcome).await;
         }
-        let update = || ActivityUpdate::Retry {
-            attempt,
-            retry_at,
-            failure: failure.clone(),
-            heartbeat_details: details.clone(),
-        };
-        if !self.persist(&task.key.run_id, || self.store.update_activity(task.key.clone(), update())).await? {
-            return Ok(());
-        }
-        task.running = false;
-        task.retry_at = Some(retry_at);
-        task.last_failure = Some(failure);
-        if details.is_some() {
-            task.heartbeat_details = details;
-        }
-        self.start_activity(task);
+        let Some(fence) = fence_of(&task) else { return Ok(()) };
+        let update =
+            || ActivityUpdate::Retry { retry_at, failure: failure.clone(), heartbeat_details: details.clone() };
+        self.persist(&task.key.run_id, || self.store.update_activity(fence.clone(), update())).await?;
+        // Queued again: claimable from `retry_at` on, here or by another worker.
+        self.poller.wake_at(retry_at);
         Ok(())
     }
 
     /// Closes the activity (fenced on its attempt) and wakes the workflow;
     /// a close the store refuses for a transient reason is tried again.
-    async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> crate::Result<()> {
-        self.persist(&task.key.run_id, || self.close_once(task, &outcome)).await
+    async fn close(self: &Arc<Self>, task: &ActivityTask, outcome: ActivityOutcome) -> Result<()> {
+        let Some(fence) = fence_of(task) else { return Ok(()) };
+        self.persist(&task.key.run_id, || self.close_once(task, &fence, &outcome)).await
     }
 
     /// One try of [`close`](Self::close). The outcome is borrowed: the
     /// common path (the close committed with its step) copies no payload;
     /// only the inbox path, which the store keeps, takes a copy.
-    async fn close_once(self: &Arc<Self>, task: &ActivityTask, outcome: &ActivityOutcome) -> crate::Result<()> {
-        if self.close_with_step(task, outcome).await? {
+    async fn close_once(
+        self: &Arc<Self>,
+        task: &ActivityTask,
+        fence: &ActivityFence,
+        outcome: &ActivityOutcome,
+    ) -> Result<()> {
+        if self.close_with_step(task, fence, outcome).await? {
             self.cancelled.lock().remove(&task.key);
             return Ok(());
         }
-        let update = ActivityUpdate::Close {
-            attempt: task.attempt,
-            last_failure: task.last_failure.clone(),
-            outcome: outcome.clone(),
-        };
-        if self.store.update_activity(task.key.clone(), update).await? {
-            self.cancelled.lock().remove(&task.key);
-            self.schedule_workflow_task(task.key.run_id.clone());
-        } else {
-            tracing::debug!(run_id = %task.key.run_id, seq = task.key.seq, attempt = task.attempt, "stale activity result discarded");
+        let update = ActivityUpdate::Close { last_failure: task.last_failure.clone(), outcome: outcome.clone() };
+        match self.store.update_activity(fence.clone(), update).await {
+            Ok(_) => {
+                self.cancelled.lock().remove(&task.key);
+                self.wake_run(&task.key.run_id);
+                Ok(())
+            }
+            Err(Error::StaleTask { .. }) => {
+                tracing::debug!(run_id = %task.key.run_id, seq = task.key.seq, attempt = task.attempt, "stale activity result discarded");
+                Ok(())
+            }
+            Err(error) => Err(error),
         }
-        Ok(())
     }
-}
 
-fn schedule_to_close_deadline(task: &ActivityTask) -> Option<SystemTime> {
-    task.options.timeouts().schedule_to_close.map(|d| task.scheduled_at + d)
+    /// A run got an inbox item from this process: step it here if it is
+    /// cached here (this worker is its sticky worker), else let the claim
+    /// loop (here, or in the process that runs it) find it.
+    pub(crate) fn wake_run(self: &Arc<Self>, run_id: &str) {
+        let cached = self.cache.lock().as_ref().is_some_and(|c| c.contains(run_id));
+        if cached {
+            self.schedule_workflow_task(run_id.to_owned());
+        } else {
+            self.poller.wake();
+        }
+    }
 }

@@ -1,9 +1,14 @@
-//! The embedded engine: workflow steps, activity attempts, timers, recovery.
+//! The engine: a client, a worker and a store, in one process.
 //!
-//! [`Engine::builder`] registers workflows and activities, picks a store
-//! (an SQLite file by default, or memory) and builds an [`Engine`], which
-//! runs everything on the current tokio runtime: it recovers what was in
-//! flight, then serves new work until [`Engine::shutdown`].
+//! [`Engine::builder`] registers workflows and activities, picks a store (an
+//! SQLite file by default, memory, or PostgreSQL) and builds an [`Engine`].
+//! Its worker claims work from the store under leases (see
+//! [`worker`](self::worker)): workflow tasks, activity attempts and expired
+//! attempts of its task queues and types. What it produces itself it runs
+//! at once (a first step with the run, an activity's first attempt with the
+//! step that scheduled it, a close with the step that records it); the rest
+//! it claims like any other worker would. A client-only engine
+//! ([`EngineBuilder::client_only`]) starts and reads workflows and runs nothing.
 
 mod activity_task;
 mod clock;
@@ -12,6 +17,7 @@ mod registry;
 #[cfg(test)]
 mod tests;
 mod timers;
+mod worker;
 mod workflow_task;
 
 use std::collections::{HashMap, HashSet};
@@ -29,31 +35,17 @@ use tokio_util::task::TaskTracker;
 use self::clock::Clock;
 use self::outage::Outages;
 pub(crate) use self::registry::Registry;
-use self::timers::{TimerAction, TimerQueue};
+use self::timers::TimerQueue;
+use self::worker::Poller;
 pub(crate) use self::workflow_task::replay;
 use crate::activity::{Activities, ActivityFn, AttemptShared, Registrar};
 use crate::history::{DEFAULT_PAYLOAD_LIMIT, HistoryEvent};
+pub use crate::store::Durability;
 use crate::store::sqlite::{Location, SqliteStore};
-use crate::store::{ActivityKey, Store};
+use crate::store::{ActivityKey, Store, WorkerInfo};
 use crate::workflow::Workflow;
 use crate::workflow::machine::WorkflowMachine;
 use crate::{Client, Result};
-
-/// How hard the SQLite store pushes each commit to disk.
-///
-/// | setting | a committed step survives |
-/// |---|---|
-/// | `Full` (default) | process crash (`kill -9`) and power loss |
-/// | `Normal` | process crash; power loss may lose the last commits (never corrupts) |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// SQLite `synchronous=FULL`: every commit is fsynced (group commit shares one fsync).
-    #[default]
-    Full,
-    /// SQLite `synchronous=NORMAL` in WAL mode: fsync at checkpoints only.
-    Normal,
-}
 
 /// Tunables, set through [`EngineBuilder`].
 #[derive(Debug, Clone)]
@@ -64,6 +56,9 @@ pub(crate) struct Config {
     pub(crate) heartbeat_throttle: Duration,
     pub(crate) poll_interval: Duration,
     pub(crate) store_unavailable_after: Duration,
+    /// How long a claimed workflow task (and a worker's registration) lasts without renewal.
+    pub(crate) lease: Duration,
+    pub(crate) max_concurrent_workflow_tasks: usize,
 }
 
 /// A running weft engine: the workers and the store, in this process.
@@ -90,17 +85,33 @@ pub struct Engine {
 #[derive(Debug)]
 #[must_use = "an EngineBuilder does nothing until `build` is awaited"]
 pub struct EngineBuilder {
-    location: Location,
+    location: StoreLocation,
     registry: Registry,
     config: Config,
+    /// The task queues the worker polls; `None`: a client only.
+    task_queues: Option<Vec<String>>,
 }
+
+/// Which store an [`EngineBuilder`] opens.
+#[derive(Debug)]
+enum StoreLocation {
+    Sqlite(Location),
+    #[cfg(feature = "postgres")]
+    Postgres(crate::store::postgres::PostgresOptions),
+}
+
+/// The task queue of workflows and activities that name none.
+pub const DEFAULT_TASK_QUEUE: &str = "default";
 
 pub(crate) struct Inner {
     pub(crate) store: Box<dyn Store>,
     pub(crate) registry: Registry,
     pub(crate) config: Config,
     pub(crate) clock: Clock,
-    /// Runs with a workflow step under way; `true` if another is wanted after it.
+    /// This process's worker; `None` in a client-only engine.
+    pub(crate) worker: Option<Arc<WorkerInfo>>,
+    /// Runs whose workflow task this process is claiming or stepping; `true`
+    /// if another claim is wanted after it.
     busy: Mutex<HashMap<String, bool>>,
     /// Workflow machines kept between steps (absent: rebuilt by replay).
     cache: Mutex<Option<LruCache<String, WorkflowMachine>>>,
@@ -111,10 +122,14 @@ pub(crate) struct Inner {
     /// Callers waiting for a run to close.
     /// Waiting for a run to close: each gets the run's close event.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<HistoryEvent>>>>,
+    /// Wakes the worker's claim loop.
+    pub(crate) poller: Poller,
+    /// The timers this worker started, by due time.
     timers: TimerQueue,
     /// Runs whose store writes are being retried (disk full, locked).
     pub(crate) outages: Outages,
     activity_slots: Arc<Semaphore>,
+    workflow_slots: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -128,21 +143,24 @@ impl std::fmt::Debug for Inner {
 impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
-            location: Location::File {
+            location: StoreLocation::Sqlite(Location::File {
                 path: PathBuf::from("weft.db"),
                 durability: Durability::Full,
                 inline: false,
                 foreign_tables: false,
-            },
+            }),
             registry: Registry::default(),
             config: Config {
                 payload_limit: DEFAULT_PAYLOAD_LIMIT,
                 cache_size: 10_000,
                 max_concurrent_activities: 1_000,
                 heartbeat_throttle: Duration::from_secs(30),
-                poll_interval: Duration::from_secs(1),
+                poll_interval: Duration::from_secs(5),
                 store_unavailable_after: Duration::from_secs(10),
+                lease: Duration::from_secs(10),
+                max_concurrent_workflow_tasks: 256,
             },
+            task_queues: Some(Vec::new()),
         }
     }
 }
@@ -156,8 +174,12 @@ impl EngineBuilder {
     /// into another application's database unless told to with
     /// [`sqlite_shared`](Self::sqlite_shared).
     pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location =
-            Location::File { path: path.into(), durability: Durability::Full, inline: false, foreign_tables: false };
+        self.location = StoreLocation::Sqlite(Location::File {
+            path: path.into(),
+            durability: Durability::Full,
+            inline: false,
+            foreign_tables: false,
+        });
         self
     }
 
@@ -167,8 +189,12 @@ impl EngineBuilder {
     /// takes the database's `user_version` for its schema version, so the
     /// database must not use `user_version` itself.
     pub fn sqlite_shared(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location =
-            Location::File { path: path.into(), durability: Durability::Full, inline: false, foreign_tables: true };
+        self.location = StoreLocation::Sqlite(Location::File {
+            path: path.into(),
+            durability: Durability::Full,
+            inline: false,
+            foreign_tables: true,
+        });
         self
     }
 
@@ -176,22 +202,93 @@ impl EngineBuilder {
     /// thread instead of a writer thread: slower, but deterministic on
     /// virtual time. For [`TestEnv::start_on_file`](crate::testing::TestEnv::start_on_file).
     pub(crate) fn sqlite_inline(mut self, path: impl Into<PathBuf>) -> Self {
-        self.location =
-            Location::File { path: path.into(), durability: Durability::Full, inline: true, foreign_tables: false };
+        self.location = StoreLocation::Sqlite(Location::File {
+            path: path.into(),
+            durability: Durability::Full,
+            inline: true,
+            foreign_tables: false,
+        });
         self
     }
 
-    /// Sets the file store's durability (ignored in memory).
+    /// Sets the store's durability (ignored in memory).
     pub fn durability(mut self, durability: Durability) -> Self {
-        if let Location::File { durability: d, .. } = &mut self.location {
-            *d = durability;
+        match &mut self.location {
+            StoreLocation::Sqlite(Location::File { durability: d, .. }) => *d = durability,
+            StoreLocation::Sqlite(_) => {}
+            #[cfg(feature = "postgres")]
+            StoreLocation::Postgres(options) => options.durability = durability,
         }
         self
     }
 
     /// Keeps the store in memory: nothing survives the engine. For tests.
     pub fn in_memory(mut self) -> Self {
-        self.location = Location::Memory;
+        self.location = StoreLocation::Sqlite(Location::Memory);
+        self
+    }
+
+    /// Keeps the store in the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/database`), shared by every
+    /// process that names it: workers on many machines and client-only
+    /// processes. See docs/scale-out.md.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.location = StoreLocation::Postgres(crate::store::postgres::PostgresOptions::new(url.into()));
+        self
+    }
+
+    /// How many connections this process keeps to PostgreSQL (default 8).
+    /// Ignored by the other stores.
+    #[cfg(feature = "postgres")]
+    pub fn postgres_pool_size(mut self, connections: usize) -> Self {
+        if let StoreLocation::Postgres(options) = &mut self.location {
+            options.pool_size = connections.max(1);
+        }
+        self
+    }
+
+    /// Keeps weft's tables in this PostgreSQL schema (created if missing)
+    /// instead of the connection's default (`public`): several weft stores,
+    /// or weft beside an application's own tables, in one database.
+    /// Ignored by the other stores.
+    #[cfg(feature = "postgres")]
+    pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
+        if let StoreLocation::Postgres(options) = &mut self.location {
+            options.schema = Some(schema.into());
+        }
+        self
+    }
+
+    /// Adds a task queue for this engine's worker to poll. Without any, it
+    /// polls [`DEFAULT_TASK_QUEUE`]. The worker claims only the workflow and
+    /// activity types registered with it, on its queues; route work to a
+    /// queue with [`WorkflowOptions::task_queue`](crate::WorkflowOptions::task_queue)
+    /// and [`ActivityOptions::task_queue`](crate::ActivityOptions::task_queue).
+    pub fn task_queue(mut self, queue: impl Into<String>) -> Self {
+        self.task_queues.get_or_insert_with(Vec::new).push(queue.into());
+        self
+    }
+
+    /// Builds a client only: it starts, describes, cancels and waits for
+    /// workflows, and runs none (no worker, nothing claimed).
+    pub fn client_only(mut self) -> Self {
+        self.task_queues = None;
+        self
+    }
+
+    /// How long a worker's claim on a workflow task lasts, and how long a
+    /// worker counts as live, without renewal (default 10 s). The worker
+    /// renews both every third of it; when it dies, another takes its
+    /// workflow tasks (and its cached runs) over once this has passed.
+    pub fn lease(mut self, duration: Duration) -> Self {
+        self.config.lease = duration.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How many workflow tasks the worker runs at once (default 256).
+    pub fn max_concurrent_workflow_tasks(mut self, tasks: usize) -> Self {
+        self.config.max_concurrent_workflow_tasks = tasks.max(1);
         self
     }
 
@@ -232,14 +329,16 @@ impl EngineBuilder {
     }
 
     /// How many activity attempts run at once (default 1 000); the rest wait
-    /// in the queue, where their schedule-to-start timeout runs.
+    /// in the store, where their schedule-to-start timeout runs.
     pub fn max_concurrent_activities(mut self, attempts: usize) -> Self {
         self.config.max_concurrent_activities = attempts.max(1);
         self
     }
 
-    /// How often the engine looks for requests written into its store from
-    /// outside, such as `weft workflow cancel` (default 1 s).
+    /// How often the worker looks for work when nothing has woken it (default
+    /// 5 s). Only a fallback: new work wakes it at once (an in-process signal,
+    /// a datagram from the `weft` command, or PostgreSQL's `NOTIFY`), and
+    /// timers, retries and lease ends wake it when they are due.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.config.poll_interval = interval.max(Duration::from_millis(1));
         self
@@ -255,57 +354,68 @@ impl EngineBuilder {
         self
     }
 
-    /// Opens the store, recovers the work that was in flight, and starts serving.
+    /// Opens the store, registers the worker, and starts serving: the work
+    /// that was in flight is claimed like any other.
     ///
     /// Must be called within a tokio runtime.
     pub async fn build(self) -> Result<Engine> {
-        let store = SqliteStore::open(&self.location)?;
-        self.build_on(Box::new(store)).await
+        let store: Box<dyn Store> = match &self.location {
+            StoreLocation::Sqlite(location) => Box::new(SqliteStore::open(location)?),
+            #[cfg(feature = "postgres")]
+            StoreLocation::Postgres(options) => {
+                Box::new(crate::store::postgres::PostgresStore::connect(options.clone()).await?)
+            }
+        };
+        self.build_on(store).await
     }
 
     /// Builds the engine on an open store.
     pub(crate) async fn build_on(self, store: Box<dyn Store>) -> Result<Engine> {
         let cache = NonZeroUsize::new(self.config.cache_size).map(LruCache::new);
+        let clock = Clock::new();
+        let worker = self.task_queues.map(|mut queues| {
+            if queues.is_empty() {
+                queues.push(DEFAULT_TASK_QUEUE.to_owned());
+            }
+            queues.dedup();
+            let mut workflow_types: Vec<String> = self.registry.workflows.keys().map(|t| (*t).to_owned()).collect();
+            let mut activity_types: Vec<String> = self.registry.activities.keys().map(|t| (*t).to_owned()).collect();
+            workflow_types.sort();
+            activity_types.sort();
+            Arc::new(WorkerInfo {
+                worker_id: uuid::Uuid::now_v7().to_string(),
+                host: crate::store::host_name(),
+                pid: std::process::id(),
+                task_queues: queues,
+                workflow_types,
+                activity_types,
+                started_at: clock.now(),
+            })
+        });
         let inner = Arc::new(Inner {
             store,
             registry: self.registry,
             activity_slots: Arc::new(Semaphore::new(self.config.max_concurrent_activities)),
+            workflow_slots: Arc::new(Semaphore::new(self.config.max_concurrent_workflow_tasks)),
             config: self.config,
-            clock: Clock::new(),
+            clock,
+            worker,
             busy: Mutex::default(),
             cache: Mutex::new(cache),
             attempts: Mutex::default(),
             cancelled: Mutex::default(),
             waiters: Mutex::default(),
+            poller: Poller::default(),
             timers: TimerQueue::default(),
             outages: Outages::default(),
             tracker: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         });
-        let (mut seen, _) = inner.store.inbox_since(-1).await?;
-        inner.recover().await?;
-        let poller = inner.clone();
-        inner.spawn(async move {
-            loop {
-                tokio::time::sleep(poller.config.poll_interval).await;
-                match poller.store.inbox_since(seen).await {
-                    Ok((newest, runs)) => {
-                        seen = newest;
-                        for run_id in runs {
-                            poller.schedule_workflow_task(run_id);
-                        }
-                    }
-                    Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not poll the store for outside requests"),
-                }
-            }
-        });
-        let timer_loop = inner.clone();
-        inner.spawn(async move {
-            loop {
-                let action = timer_loop.timers.next().await;
-                timer_loop.on_timer(action);
-            }
-        });
+        if inner.store.exclusive() {
+            // No one else can be running what the previous process left running.
+            inner.store.expire_all(inner.clock.now()).await?;
+        }
+        inner.start_worker().await?;
         Ok(Engine { inner })
     }
 }
@@ -327,11 +437,18 @@ impl Engine {
         self.inner.clock.now()
     }
 
-    /// Stops all background work and waits until it has stopped. Running
-    /// activity attempts are dropped; the next engine retries them.
+    /// Stops all background work and waits until it has stopped, then
+    /// unregisters the worker, so that other workers take its runs over at
+    /// once. Running activity attempts are dropped: another worker (or the
+    /// next engine on an embedded store) retries them.
     pub async fn shutdown(self) {
         self.inner.stop();
         self.inner.tracker.wait().await;
+        if let Some(worker) = &self.inner.worker
+            && let Err(error) = self.inner.store.unregister_worker(worker.worker_id.clone()).await
+        {
+            tracing::warn!(error = %crate::ErrorChain(&error), "could not unregister the worker; its runs move when its lease ends");
+        }
         self.inner.store.close();
     }
 }
@@ -370,23 +487,6 @@ impl Inner {
         self.shutdown.is_cancelled()
     }
 
-    fn on_timer(self: &Arc<Self>, action: TimerAction) {
-        match action {
-            TimerAction::Fire(timer) => {
-                let inner = self.clone();
-                self.spawn(async move {
-                    let fire = || inner.store.fire_timer(timer.run_id.clone(), timer.seq, timer.started_event_id);
-                    match inner.persist(&timer.run_id, fire).await {
-                        Ok(true) => inner.schedule_workflow_task(timer.run_id),
-                        Ok(false) => {}
-                        Err(e) => tracing::error!(run_id = %timer.run_id, error = %crate::ErrorChain(&e), "could not fire timer"),
-                    }
-                });
-            }
-            TimerAction::Retry(task) => self.start_activity(*task),
-        }
-    }
-
     /// Registers interest in a run's close; the receiver fires when it closes.
     pub(crate) fn watch_close(&self, run_id: &str) -> oneshot::Receiver<HistoryEvent> {
         let (tx, rx) = oneshot::channel();
@@ -398,31 +498,11 @@ impl Inner {
 
     /// The run closed: waiters get its close event (or, without one, a dropped
     /// channel, and read the store).
-    fn notify_closed(&self, run_id: &str, close: Option<&HistoryEvent>) {
+    pub(crate) fn notify_closed(&self, run_id: &str, close: Option<&HistoryEvent>) {
         for tx in self.waiters.lock().remove(run_id).unwrap_or_default() {
             if let Some(close) = close {
                 let _ = tx.send(close.clone());
             }
         }
-    }
-
-    /// Reloads what was in flight: workflow steps, activities, timers.
-    async fn recover(self: &Arc<Self>) -> Result<()> {
-        let recovery = self.store.recover().await?;
-        let (runs, activities, timers) =
-            (recovery.runs_with_work.len(), recovery.activities.len(), recovery.timers.len());
-        for timer in recovery.timers {
-            self.arm_timer(timer);
-        }
-        for task in recovery.activities {
-            self.recover_activity(task);
-        }
-        for run_id in recovery.runs_with_work {
-            self.schedule_workflow_task(run_id);
-        }
-        if runs + activities + timers > 0 {
-            tracing::info!(runs, activities, timers, "recovered work in flight");
-        }
-        Ok(())
     }
 }

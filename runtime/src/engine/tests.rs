@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 
 use crate::activity::ActivityFn;
-use crate::client::WorkflowIdReusePolicy;
 use crate::history::HistoryEvent;
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{
-    ActivityKey, ActivityTask, ActivityUpdate, InboxItem, Recovery, RunFilter, RunRecord, RunStart, StepInput, Store,
-    TimerTask, WorkflowTaskCommit,
+    ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, RunFilter, RunRecord, RunStart, StepCommit,
+    Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
 use crate::{
     Activity, ActivityContext, ActivityError, ActivityOptions, Durability, Engine, Error, Result, Workflow,
@@ -78,23 +77,96 @@ impl Faulty {
 }
 
 impl Store for Faulty {
+    fn exclusive(&self) -> bool {
+        self.sqlite.exclusive()
+    }
+    fn subscribe(&self, listener: Arc<dyn StoreListener>) {
+        self.sqlite.subscribe(listener)
+    }
+    fn register_worker(&self, worker: Arc<WorkerInfo>, expires_at: SystemTime) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.register_worker(worker, expires_at))
+    }
+    fn heartbeat_worker(
+        &self,
+        worker_id: String,
+        expires_at: SystemTime,
+        lease_deadline: SystemTime,
+    ) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.heartbeat_worker(worker_id, expires_at, lease_deadline))
+    }
+    fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.unregister_worker(worker_id))
+    }
+    fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>> {
+        self.sqlite.list_workers()
+    }
+    fn expire_all(&self, now: SystemTime) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.expire_all(now))
+    }
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(|| self.sqlite.create_run(run, start, reuse))
     }
-    fn commit_workflow_task(&self, commit: WorkflowTaskCommit) -> BoxFuture<'_, Result<bool>> {
+    fn claim_workflow_tasks(
+        &self,
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<WorkflowTask>>> {
+        self.write(|| self.sqlite.claim_workflow_tasks(worker, now, lease, limit))
+    }
+    fn claim_workflow_task(
+        &self,
+        worker_id: String,
+        run_id: String,
+        now: SystemTime,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<WorkflowTask>>> {
+        self.write(|| self.sqlite.claim_workflow_task(worker_id, run_id, now, lease))
+    }
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
         self.write(|| self.sqlite.commit_workflow_task(commit))
     }
-    fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
-        self.write(|| self.sqlite.hold_run(run_id, reason))
+    fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.release_workflow_task(run_id, token))
     }
-    fn update_activity(&self, key: ActivityKey, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
-        self.write(|| self.sqlite.update_activity(key, update))
-    }
-    fn fire_timer(&self, run_id: String, seq: u32, started_event_id: u64) -> BoxFuture<'_, Result<bool>> {
-        self.write(|| self.sqlite.fire_timer(run_id, seq, started_event_id))
+    fn hold_run(
+        &self,
+        run_id: String,
+        token: Option<i64>,
+        reason: Option<String>,
+        now: SystemTime,
+    ) -> BoxFuture<'_, Result<()>> {
+        self.write(|| self.sqlite.hold_run(run_id, token, reason, now))
     }
     fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>> {
         self.write(|| self.sqlite.add_to_inbox(run_id, item))
+    }
+    fn claim_activity_tasks(
+        &self,
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
+        self.write(|| self.sqlite.claim_activity_tasks(worker, now, limit))
+    }
+    fn claim_expired_activities(
+        &self,
+        worker_id: String,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
+        self.write(|| self.sqlite.claim_expired_activities(worker_id, now, lease, limit))
+    }
+    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
+        self.write(|| self.sqlite.update_activity(fence, update))
+    }
+    fn cancel_queued_activity(&self, key: ActivityKey) -> BoxFuture<'_, Result<bool>> {
+        self.write(|| self.sqlite.cancel_queued_activity(key))
+    }
+    fn next_due(&self, worker: Arc<WorkerInfo>, now: SystemTime) -> BoxFuture<'_, Result<Option<SystemTime>>> {
+        self.sqlite.next_due(worker, now)
     }
     fn run(&self, run_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
         self.sqlite.run(run_id)
@@ -108,25 +180,8 @@ impl Store for Faulty {
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
         self.sqlite.history(run_id, workflow_id, after)
     }
-    fn close_activity_with_step(
-        &self,
-        key: ActivityKey,
-        attempt: u32,
-        step: WorkflowTaskCommit,
-    ) -> BoxFuture<'_, Result<bool>> {
-        self.write(|| self.sqlite.close_activity_with_step(key, attempt, step))
-    }
-    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>> {
-        self.sqlite.step_input(run_id)
-    }
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.sqlite.pending(run_id)
-    }
-    fn recover(&self) -> BoxFuture<'_, Result<Recovery>> {
-        self.sqlite.recover()
-    }
-    fn inbox_since(&self, after: i64) -> BoxFuture<'_, Result<(i64, Vec<String>)>> {
-        self.sqlite.inbox_since(after)
     }
     fn close(&self) {
         Store::close(&*self.sqlite);

@@ -1,4 +1,7 @@
-//! The timer queue: durable timers, retry backoffs, in one heap.
+//! The timer queue: the durable timers this worker started, so that it
+//! claims their runs the moment they are due. (The store fires a timer in the
+//! claim of its run; timers of runs taken over from other workers come due
+//! through the claim loop's `next_due`.)
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -7,20 +10,12 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::store::{ActivityTask, TimerTask};
-
-#[derive(Debug)]
-pub(crate) enum TimerAction {
-    /// A workflow timer is due.
-    Fire(TimerTask),
-    /// An activity's backoff is over: run its next attempt.
-    Retry(Box<ActivityTask>),
-}
+use crate::store::TimerTask;
 
 struct Entry {
     at: Instant,
     id: u64,
-    action: TimerAction,
+    timer: TimerTask,
 }
 
 impl PartialEq for Entry {
@@ -54,26 +49,26 @@ impl std::fmt::Debug for TimerQueue {
 }
 
 impl TimerQueue {
-    pub(crate) fn push(&self, at: Instant, action: TimerAction) {
+    pub(crate) fn push(&self, at: Instant, timer: TimerTask) {
         let mut heap = self.heap.lock();
         let id = heap.1;
         heap.1 += 1;
         let earliest = heap.0.peek().is_none_or(|top| at < top.at);
-        heap.0.push(Entry { at, id, action });
+        heap.0.push(Entry { at, id, timer });
         drop(heap);
         if earliest {
             self.changed.notify_one();
         }
     }
 
-    /// Waits for the next due action.
-    pub(crate) async fn next(&self) -> TimerAction {
+    /// Waits for the next due timer.
+    pub(crate) async fn next(&self) -> TimerTask {
         loop {
             let next = {
                 let mut heap = self.heap.lock();
                 match heap.0.peek() {
                     Some(top) if top.at <= Instant::now() => {
-                        return heap.0.pop().expect("peeked").action;
+                        return heap.0.pop().expect("peeked").timer;
                     }
                     Some(top) => Some(top.at),
                     None => None,

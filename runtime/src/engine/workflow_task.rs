@@ -1,15 +1,20 @@
-//! Workflow steps: inbox in, events out, one transaction.
+//! Workflow steps: a claimed workflow task (or a delivery to a cached
+//! workflow) in, events and the task rows they imply out, one transaction.
+//!
+//! Every row change a step makes is derived here, from its events
+//! ([`Rows::of`]); the store applies them as given.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::Inner;
-use crate::client::WorkflowIdReusePolicy;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityKey, ActivityOutcome, ActivityTask, InboxEntry, InboxItem, RunRecord, RunStart, RunStatus, TimerTask,
-    WorkflowTaskCommit,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem,
+    RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -17,25 +22,92 @@ use crate::{Error, Result};
 
 /// What a step's transaction holds besides the step.
 enum StepWrite {
-    /// The step alone.
-    Step,
+    /// The step of a claimed workflow task.
+    Leased { token: i64 },
     /// The run's creation: this is its first step.
     CreateRun(WorkflowIdReusePolicy),
-    /// The close of an activity attempt, which this step records.
-    CloseActivity { key: ActivityKey, attempt: u32 },
+    /// A delivery recorded directly on a cached workflow.
+    Deliver(Delivery),
 }
 
-/// What a committed step asks of the engine.
-enum Effect {
-    Dispatch(Box<ActivityTask>),
-    Arm(TimerTask),
-    Cancel(ActivityKey),
-    Closed,
+/// The task rows a step's events imply, and what the engine does after it commits.
+#[derive(Default)]
+struct Rows {
+    new_activities: Vec<ActivityTask>,
+    cancel_activities: Vec<u64>,
+    new_timers: Vec<TimerTask>,
+    cancel_timers: Vec<u64>,
+    /// Activities of this step whose cancellation this process delivers.
+    cancel_keys: Vec<ActivityKey>,
+    close: Option<(RunStatus, SystemTime)>,
+}
+
+impl Rows {
+    /// Derives the row changes of `events`, the new events of a step of `run`.
+    fn of(run: &RunRecord, events: &[HistoryEvent], machine: Option<&WorkflowMachine>) -> Rows {
+        use EventAttributes as E;
+        let mut rows = Rows::default();
+        for event in events {
+            match &event.attributes {
+                E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
+                    let limits = AttemptLimits::of(options, event.timestamp);
+                    rows.new_activities.push(ActivityTask {
+                        key: ActivityKey { run_id: run.run_id.clone(), seq: *seq },
+                        workflow_id: run.workflow_id.clone(),
+                        task_queue: options.queue().unwrap_or(&run.task_queue).to_owned(),
+                        scheduled_event_id: event.event_id,
+                        activity_id: activity_id.clone(),
+                        activity_type: activity_type.clone(),
+                        input: input.clone(),
+                        options: options.clone(),
+                        limits,
+                        scheduled_at: event.timestamp,
+                        attempt: 0,
+                        running: false,
+                        ready_at: event.timestamp,
+                        started_at: None,
+                        attempt_deadline: None,
+                        heartbeat_deadline: None,
+                        expires_at: ActivityTask::queued_expiry(&limits, event.timestamp),
+                        lease: None,
+                        last_failure: None,
+                        heartbeat_details: None,
+                        cancel_requested: false,
+                    });
+                }
+                E::TimerStarted { seq, duration } => rows.new_timers.push(TimerTask {
+                    run_id: run.run_id.clone(),
+                    seq: *seq,
+                    started_event_id: event.event_id,
+                    fire_at: event
+                        .timestamp
+                        .checked_add(*duration)
+                        .unwrap_or(event.timestamp + crate::activity::MAX_DURATION),
+                }),
+                E::TimerCanceled { started_event_id } => rows.cancel_timers.push(*started_event_id),
+                E::ActivityTaskCancelRequested { scheduled_event_id } => {
+                    rows.cancel_activities.push(*scheduled_event_id);
+                    if let Some(seq) = machine.and_then(|m| m.activity_seq_of(*scheduled_event_id)) {
+                        rows.cancel_keys.push(ActivityKey { run_id: run.run_id.clone(), seq });
+                    }
+                }
+                other => {
+                    if let Some(status) = RunStatus::after(other) {
+                        rows.close = Some((status, event.timestamp));
+                    }
+                }
+            }
+        }
+        rows
+    }
 }
 
 impl Inner {
-    /// Asks for a workflow step on `run_id`; steps of one run never overlap.
+    /// Asks for a workflow step on `run_id`, a run this process runs: its
+    /// workflow task is claimed (if it has inbox items and no one holds it)
+    /// and stepped. Claims of one run never overlap in this process.
     pub(crate) fn schedule_workflow_task(self: &Arc<Self>, run_id: String) {
+        let Some(worker) = self.worker.clone() else { return };
         {
             let mut busy = self.busy.lock();
             if let Some(again) = busy.get_mut(&run_id) {
@@ -47,11 +119,20 @@ impl Inner {
         let inner = self.clone();
         self.spawn(async move {
             loop {
-                // A step the store refuses for a transient reason is run again (after backoff).
-                if let Err(error) = inner.persist(&run_id, || inner.workflow_task(&run_id)).await
-                    && !inner.is_stopped()
-                {
-                    tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "workflow step failed; it is retried on the next event or restart");
+                let claim = || {
+                    inner.store.claim_workflow_task(
+                        worker.worker_id.clone(),
+                        run_id.clone(),
+                        inner.clock.now(),
+                        inner.config.lease,
+                    )
+                };
+                match inner.persist(&run_id, claim).await {
+                    Ok(Some(task)) => inner.workflow_task(task).await,
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "could not claim a workflow task; it is claimed again when its lease ends")
+                    }
                 }
                 let mut busy = inner.busy.lock();
                 match busy.get_mut(&run_id) {
@@ -65,22 +146,68 @@ impl Inner {
         });
     }
 
-    async fn workflow_task(self: &Arc<Self>, run_id: &str) -> Result<()> {
-        let Some((run, inbox)) = self.store.step_input(run_id.to_owned()).await? else {
-            return Ok(());
+    /// Runs a workflow task the claim loop claimed, holding one of the workflow slots.
+    pub(crate) fn run_claimed_workflow_task(self: &Arc<Self>, task: WorkflowTask, permit: OwnedSemaphorePermit) {
+        let inner = self.clone();
+        self.spawn(async move {
+            inner.workflow_task(task).await;
+            drop(permit);
+        });
+    }
+
+    /// Steps a claimed workflow task; a step the store refuses for a
+    /// transient reason is run again (after backoff), a stale one dropped.
+    async fn workflow_task(self: &Arc<Self>, task: WorkflowTask) {
+        let run_id = task.run.run_id.clone();
+        let span = tracing::info_span!("workflow", workflow_id = %task.run.workflow_id, run_id = %run_id, workflow_type = %task.run.workflow_type);
+        let mut task = Some(task);
+        let id = &run_id;
+        let step = || {
+            let task = task.take();
+            async move {
+                let task = match task {
+                    Some(task) => task,
+                    // A retry after a transient failure: the holder claims its task again.
+                    None => match self.claim_again(id).await? {
+                        Some(task) => task,
+                        None => return Ok(()),
+                    },
+                };
+                self.step(task).await
+            }
         };
+        match self.persist(&run_id, step).instrument(span).await {
+            Ok(()) => {}
+            Err(Error::StaleTask { .. }) => {
+                tracing::debug!(run_id = %run_id, "the workflow task's lease was lost; its new holder runs it");
+                self.evict(&run_id);
+            }
+            Err(error) if self.is_stopped() => drop(error),
+            Err(error) => {
+                tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "workflow step failed; it is retried when its lease ends");
+                self.evict(&run_id);
+            }
+        }
+    }
+
+    /// Claims again a workflow task this worker holds (its step failed for a transient reason).
+    async fn claim_again(&self, run_id: &str) -> Result<Option<WorkflowTask>> {
+        let Some(worker) = &self.worker else { return Ok(None) };
+        self.store
+            .claim_workflow_task(worker.worker_id.clone(), run_id.to_owned(), self.clock.now(), self.config.lease)
+            .await
+    }
+
+    async fn step(self: &Arc<Self>, task: WorkflowTask) -> Result<()> {
+        let WorkflowTask { run, inbox, lease } = task;
+        let token = lease.token;
         if run.status != RunStatus::Running {
-            self.evict(run_id);
+            self.evict(&run.run_id);
             return Ok(());
         }
         if inbox.is_empty() {
-            return Ok(());
+            return self.store.release_workflow_task(run.run_id.clone(), token).await;
         }
-        let span = tracing::info_span!("workflow", workflow_id = %run.workflow_id, run_id = %run.run_id, workflow_type = %run.workflow_type);
-        self.step(run, inbox).instrument(span).await
-    }
-
-    async fn step(self: &Arc<Self>, run: RunRecord, inbox: Vec<InboxEntry>) -> Result<()> {
         let now = self.clock.now();
         let consumed: Vec<i64> = inbox.iter().map(|e| e.id).collect();
         // Termination does not run the workflow's code (it may be the code that is broken).
@@ -91,22 +218,26 @@ impl Inner {
             self.evict(&run.run_id);
             let event =
                 HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
-            return self.commit(&run, vec![event], consumed, None).await;
+            return self.commit_step(&run, vec![event], consumed, None, StepWrite::Leased { token }).await;
         }
         let mut machine = match self.machine_for(&run).await? {
             Ok(machine) => machine,
-            Err(error) => return self.hold(&run, error).await,
+            // Another worker may have the type: let it claim the run.
+            Err(MachineError::Unregistered(_)) if !self.store.exclusive() => {
+                return self.store.release_workflow_task(run.run_id.clone(), token).await;
+            }
+            Err(error) => return self.hold(&run, token, error).await,
         };
         for entry in inbox {
             if let Err(error) = record_inbox_item(&mut machine, &run, now, entry.item) {
-                return self.hold(&run, error).await;
+                return self.hold(&run, token, error).await;
             }
         }
         if let Err(error) = machine.flush(now) {
-            return self.hold(&run, error).await;
+            return self.hold(&run, token, error).await;
         }
         let events = machine.take_new_events();
-        self.commit(&run, events, consumed, Some(machine)).await
+        self.commit_step(&run, events, consumed, Some(machine), StepWrite::Leased { token }).await
     }
 
     /// The cached machine, or one rebuilt by replaying the history.
@@ -118,12 +249,7 @@ impl Inner {
         let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str()) else {
             return Ok(Err(MachineError::Unregistered(run.workflow_type.clone())));
         };
-        let info = WorkflowInfo {
-            workflow_id: run.workflow_id.clone(),
-            run_id: run.run_id.clone(),
-            workflow_type: run.workflow_type.clone(),
-        };
-        let mut machine = WorkflowMachine::new(factory.clone(), info, self.config.payload_limit);
+        let mut machine = WorkflowMachine::new(factory.clone(), info_of(run), self.config.payload_limit);
         let history = match self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await {
             Ok(history) => history,
             Err(Error::CorruptHistory { reason, .. }) => {
@@ -141,28 +267,20 @@ impl Inner {
         Ok(machine.replay(&history).map(|()| machine))
     }
 
-    /// Holds the run: it is not advanced until code that can run it does.
-    async fn hold(&self, run: &RunRecord, error: MachineError) -> Result<()> {
+    /// Holds the run: no worker advances it until one that started later
+    /// (with other code, perhaps) claims it.
+    async fn hold(&self, run: &RunRecord, token: i64, error: MachineError) -> Result<()> {
         let reason = error.to_string();
         tracing::error!(workflow_id = %run.workflow_id, run_id = %run.run_id, %reason, "workflow run held");
         self.evict(&run.run_id);
-        self.store.hold_run(run.run_id.clone(), Some(reason)).await
+        self.store.hold_run(run.run_id.clone(), Some(token), Some(reason), self.clock.now()).await
     }
 
-    async fn commit(
-        self: &Arc<Self>,
-        run: &RunRecord,
-        events: Vec<HistoryEvent>,
-        consumed: Vec<i64>,
-        machine: Option<WorkflowMachine>,
-    ) -> Result<()> {
-        self.commit_step(run, events, consumed, machine, StepWrite::Step).await.map(drop)
-    }
-
-    /// Starts a new run. Its first step runs here, in memory, and commits
-    /// with the run itself (one transaction, not two); when that step cannot
-    /// run cleanly, the run starts with its input in the inbox instead, and
-    /// an ordinary step runs it (and holds it, if it must).
+    /// Starts a new run. When this process runs its workflow, the first step
+    /// runs here, in memory, and commits with the run itself (one
+    /// transaction, not two); otherwise, or when that step cannot run
+    /// cleanly, the run starts with its input in the inbox, for a worker to
+    /// claim (and hold, if it must).
     pub(crate) async fn start_run(
         self: &Arc<Self>,
         run: RunRecord,
@@ -171,90 +289,112 @@ impl Inner {
     ) -> Result<()> {
         let now = run.created_at;
         let start = InboxItem::Start { input };
-        if let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str()) {
-            let info = WorkflowInfo {
-                workflow_id: run.workflow_id.clone(),
-                run_id: run.run_id.clone(),
-                workflow_type: run.workflow_type.clone(),
-            };
-            let mut machine = WorkflowMachine::new(factory.clone(), info, self.config.payload_limit);
+        if self.runs_workflow(&run.task_queue, &run.workflow_type)
+            && let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str())
+        {
+            let mut machine = WorkflowMachine::new(factory.clone(), info_of(&run), self.config.payload_limit);
             let first = record_inbox_item(&mut machine, &run, now, start.clone()).and_then(|()| machine.flush(now));
             if first.is_ok() {
                 let events = machine.take_new_events();
-                return self
-                    .commit_step(&run, events, Vec::new(), Some(machine), StepWrite::CreateRun(reuse))
-                    .await
-                    .map(drop);
+                return self.commit_step(&run, events, Vec::new(), Some(machine), StepWrite::CreateRun(reuse)).await;
             }
         }
         self.store.create_run(run.clone(), RunStart::Inbox(start), reuse).await?;
-        self.schedule_workflow_task(run.run_id);
+        self.wake_for(&run.run_id, &run.task_queue, &run.workflow_type);
         Ok(())
     }
 
-    /// Closes an activity and runs the step that records it, in one
-    /// transaction, when the run's workflow is in the cache and no step of it
-    /// is running. False when that path is not open (or the store fenced it):
-    /// nothing was written, and the caller closes the activity through the inbox.
-    pub(crate) async fn close_with_step(
+    /// A run has new inbox items: if this process runs it, claim it now.
+    pub(crate) fn wake_for(self: &Arc<Self>, run_id: &str, task_queue: &str, workflow_type: &str) {
+        if self.runs_workflow(task_queue, workflow_type) {
+            self.schedule_workflow_task(run_id.to_owned());
+        }
+    }
+
+    /// Records `delivery` (an activity's close, a timer's fire) with the step
+    /// that records it, in one transaction, when the run's workflow is in
+    /// this process's cache and no step of it is under way. False when that
+    /// path is not open (or the store refused it): nothing was written, and
+    /// the caller delivers through the inbox.
+    pub(crate) async fn deliver_with_step(
         self: &Arc<Self>,
-        task: &ActivityTask,
-        outcome: &ActivityOutcome,
+        run_id: &str,
+        workflow_id: &str,
+        item: InboxItem,
+        delivery: Delivery,
     ) -> Result<bool> {
-        let run_id = &task.key.run_id;
         {
             let mut busy = self.busy.lock();
             if busy.contains_key(run_id) {
                 return Ok(false);
             }
-            busy.insert(run_id.clone(), false);
+            busy.insert(run_id.to_owned(), false);
         }
-        let result = self.close_with_cached_machine(task, outcome).await;
+        let result = self.deliver_to_cached_machine(run_id, workflow_id, item, delivery).await;
         let again = self.busy.lock().remove(run_id) == Some(true);
         if again {
-            self.schedule_workflow_task(run_id.clone());
+            self.schedule_workflow_task(run_id.to_owned());
         }
-        result
+        match result {
+            Err(Error::StaleTask { .. }) => Ok(false),
+            other => other,
+        }
     }
 
-    async fn close_with_cached_machine(
+    async fn deliver_to_cached_machine(
         self: &Arc<Self>,
-        task: &ActivityTask,
-        outcome: &ActivityOutcome,
+        run_id: &str,
+        workflow_id: &str,
+        item: InboxItem,
+        delivery: Delivery,
     ) -> Result<bool> {
-        let run_id = &task.key.run_id;
         let Some(mut machine) = self.cache.lock().as_mut().and_then(|c| c.pop(run_id)) else {
             return Ok(false);
         };
         let run = RunRecord {
-            run_id: run_id.clone(),
-            workflow_id: task.workflow_id.clone(),
+            run_id: run_id.to_owned(),
+            workflow_id: workflow_id.to_owned(),
             workflow_type: machine.workflow_type(),
+            task_queue: machine.task_queue(),
             status: RunStatus::Running,
-            created_at: std::time::SystemTime::UNIX_EPOCH,
+            created_at: SystemTime::UNIX_EPOCH,
             closed_at: None,
             next_event_id: machine.next_event_id(),
             held: None,
+            held_at: None,
+            lease: None,
+            sticky: None,
         };
         let now = self.clock.now();
+        // A workflow that fails here is held by the ordinary step, from the inbox.
+        if record_inbox_item(&mut machine, &run, now, item).and_then(|()| machine.flush(now)).is_err() {
+            return Ok(false);
+        }
+        let events = machine.take_new_events();
+        self.commit_step(&run, events, Vec::new(), Some(machine), StepWrite::Deliver(delivery)).await?;
+        Ok(true)
+    }
+
+    /// An activity's close, recorded with its step when the workflow is cached.
+    pub(crate) async fn close_with_step(
+        self: &Arc<Self>,
+        task: &ActivityTask,
+        fence: &ActivityFence,
+        outcome: &ActivityOutcome,
+    ) -> Result<bool> {
         let item = InboxItem::ActivityClosed {
             scheduled_event_id: task.scheduled_event_id,
             attempt: task.attempt,
             last_failure: task.last_failure.clone(),
             outcome: outcome.clone(),
         };
-        // A workflow that fails here is held by the ordinary step, from the inbox.
-        if record_inbox_item(&mut machine, &run, now, item).and_then(|()| machine.flush(now)).is_err() {
-            return Ok(false);
-        }
-        let events = machine.take_new_events();
-        let how = StepWrite::CloseActivity { key: task.key.clone(), attempt: task.attempt };
-        self.commit_step(&run, events, Vec::new(), Some(machine), how).await
+        let delivery = Delivery::ActivityClosed(fence.clone());
+        self.deliver_with_step(&task.key.run_id, &task.workflow_id, item, delivery).await
     }
 
     /// Commits a step (with what `how` adds to its transaction), then carries
-    /// out what it asks: activities, timers, cancellations, the cache. False
-    /// if the store refused it (fenced); nothing was written then.
+    /// out what it asks: activities, timers, cancellations, the cache. A
+    /// refused step (`StaleTask`) wrote nothing.
     async fn commit_step(
         self: &Arc<Self>,
         run: &RunRecord,
@@ -262,52 +402,67 @@ impl Inner {
         consumed: Vec<i64>,
         machine: Option<WorkflowMachine>,
         how: StepWrite,
-    ) -> Result<bool> {
-        let effects: Vec<Effect> = events.iter().filter_map(|e| effect_of(run, e, machine.as_ref())).collect();
-        // First attempts that have a free slot now start in this step's
-        // transaction instead of in one of their own.
-        let mut permits = std::collections::HashMap::new();
-        if !effects.iter().any(|e| matches!(e, Effect::Closed)) {
-            for effect in &effects {
-                if let Effect::Dispatch(task) = effect
+    ) -> Result<()> {
+        let mut rows = Rows::of(run, &events, machine.as_ref());
+        let worker_id = self.worker.as_ref().map_or_else(String::new, |w| w.worker_id.clone());
+        // First attempts this worker runs and has a free slot for start in
+        // this step's transaction instead of in a claim of their own.
+        let mut eager = Vec::new();
+        if rows.close.is_none() {
+            let now = events.last().map_or_else(|| self.clock.now(), |e| e.timestamp);
+            let token = new_token();
+            for task in &mut rows.new_activities {
+                if self.runs_activity(&task.task_queue, &task.activity_type)
                     && let Ok(permit) = self.activity_slots.clone().try_acquire_owned()
                 {
-                    permits.insert(task.key.seq, permit);
+                    task.start_attempt(&worker_id, token, now);
+                    eager.push((task.key.seq, permit));
                 }
             }
         }
         let last_event_id = run.next_event_id + events.len() as u64 - 1;
-        let events_tail = events.last().filter(|e| e.attributes.is_close()).cloned();
-        let commit = WorkflowTaskCommit {
+        let close_event = events.last().filter(|e| e.attributes.is_close()).cloned();
+        let (fence, delivered) = match &how {
+            StepWrite::Leased { token } => (StepFence::Leased { token: *token }, None),
+            StepWrite::CreateRun(_) => (StepFence::Unleased, None),
+            StepWrite::Deliver(delivery) => (StepFence::Unleased, Some(delivery.clone())),
+        };
+        let commit = StepCommit {
             run_id: run.run_id.clone(),
-            workflow_id: run.workflow_id.clone(),
+            fence,
             first_event_id: run.next_event_id,
             events,
             consumed,
-            eager_starts: permits.keys().copied().collect(),
+            delivered,
+            new_activities: rows.new_activities,
+            cancel_activities: rows.cancel_activities,
+            new_timers: rows.new_timers,
+            cancel_timers: rows.cancel_timers,
+            close: rows.close,
+            worker_id,
         };
+        // What runs after the commit, kept before the commit takes the rows.
+        let eager_tasks: Vec<ActivityTask> =
+            commit.new_activities.iter().filter(|t| t.lease.is_some()).cloned().collect();
+        let queued = commit.new_activities.len() > eager_tasks.len();
+        let timers = commit.new_timers.clone();
         let committed = match how {
-            StepWrite::Step => self.store.commit_workflow_task(commit).await?,
-            StepWrite::CreateRun(reuse) => {
-                self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await?;
-                true
-            }
-            StepWrite::CloseActivity { key, attempt } => {
-                self.store.close_activity_with_step(key, attempt, commit).await?
-            }
+            StepWrite::CreateRun(reuse) => self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await,
+            StepWrite::Leased { .. } | StepWrite::Deliver(_) => self.store.commit_workflow_task(commit).await,
         };
-        if !committed {
-            tracing::debug!(run_id = %run.run_id, "the run moved on during the step; retrying it");
+        if let Err(error) = committed {
+            if matches!(error, Error::StaleTask { .. }) {
+                tracing::debug!(run_id = %run.run_id, "the run moved on during the step; its new holder runs it");
+            }
             self.evict(&run.run_id);
-            return Ok(false);
+            return Err(error);
         }
         if last_event_id >= crate::history::HISTORY_WARN_EVENTS
             && run.next_event_id <= crate::history::HISTORY_WARN_EVENTS
         {
             tracing::warn!(workflow_id = %run.workflow_id, run_id = %run.run_id, events = last_event_id, "history is over 10 000 events; replay slows down");
         }
-        let closed = effects.iter().any(|e| matches!(e, Effect::Closed));
-        let close_event = if closed { events_tail.clone() } else { None };
+        let closed = close_event.is_some() || rows.close.is_some();
         // Cached before any activity starts: an attempt that ends at once
         // finds the workflow in memory (and can close with its step).
         if !closed
@@ -316,33 +471,52 @@ impl Inner {
         {
             cache.put(run.run_id.clone(), machine);
         }
-        for effect in effects {
-            match effect {
-                Effect::Dispatch(task) => match permits.remove(&task.key.seq) {
-                    Some(permit) => self.start_eager(*task, permit),
-                    None => self.start_activity(*task),
-                },
-                Effect::Arm(timer) => self.arm_timer(timer),
-                Effect::Cancel(key) => self.cancel_activity(key),
-                Effect::Closed => {}
+        let mut permits: std::collections::HashMap<u32, OwnedSemaphorePermit> = eager.into_iter().collect();
+        for task in eager_tasks {
+            if let Some(permit) = permits.remove(&task.key.seq) {
+                self.run_claimed_activity(task, permit);
             }
+        }
+        if queued {
+            // Other workers hear of them from the store; this one's claim loop from here.
+            self.poller.wake();
+        }
+        for timer in timers {
+            self.arm_timer(timer);
+        }
+        for key in rows.cancel_keys {
+            self.cancel_activity(key);
         }
         if closed {
             self.abandon_attempts(&run.run_id);
             self.notify_closed(&run.run_id, close_event.as_ref());
         }
-        Ok(true)
+        Ok(())
     }
 
-    fn evict(&self, run_id: &str) {
+    fn arm_timer(&self, timer: TimerTask) {
+        let at = self.clock.instant_at(timer.fire_at);
+        self.timers.push(at, timer);
+    }
+
+    pub(crate) fn evict(&self, run_id: &str) {
         if let Some(cache) = self.cache.lock().as_mut() {
             cache.pop(run_id);
         }
     }
+}
 
-    pub(crate) fn arm_timer(&self, timer: TimerTask) {
-        let at = self.clock.instant_at(timer.fire_at);
-        self.timers.push(at, super::TimerAction::Fire(timer));
+/// A fresh lease token for claims this process makes itself (eager starts).
+pub(crate) fn new_token() -> i64 {
+    uuid::Uuid::new_v4().as_u64_pair().0 as i64
+}
+
+fn info_of(run: &RunRecord) -> WorkflowInfo {
+    WorkflowInfo {
+        workflow_id: run.workflow_id.clone(),
+        run_id: run.run_id.clone(),
+        workflow_type: run.workflow_type.clone(),
+        task_queue: run.task_queue.clone(),
     }
 }
 
@@ -402,42 +576,6 @@ fn record_inbox_item(
     Ok(())
 }
 
-fn effect_of(run: &RunRecord, event: &HistoryEvent, machine: Option<&WorkflowMachine>) -> Option<Effect> {
-    use EventAttributes as E;
-    match &event.attributes {
-        E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
-            Some(Effect::Dispatch(Box::new(ActivityTask {
-                key: ActivityKey { run_id: run.run_id.clone(), seq: *seq },
-                workflow_id: run.workflow_id.clone(),
-                scheduled_event_id: event.event_id,
-                activity_id: activity_id.clone(),
-                activity_type: activity_type.clone(),
-                input: input.clone(),
-                options: options.clone(),
-                scheduled_at: event.timestamp,
-                attempt: 0,
-                running: false,
-                retry_at: None,
-                last_failure: None,
-                heartbeat_details: None,
-                cancel_requested: false,
-            })))
-        }
-        E::TimerStarted { seq, duration } => Some(Effect::Arm(TimerTask {
-            run_id: run.run_id.clone(),
-            seq: *seq,
-            started_event_id: event.event_id,
-            fire_at: event.timestamp.checked_add(*duration).unwrap_or(event.timestamp + crate::activity::MAX_DURATION),
-        })),
-        E::ActivityTaskCancelRequested { scheduled_event_id } => {
-            let seq = machine?.activity_seq_of(*scheduled_event_id)?;
-            Some(Effect::Cancel(ActivityKey { run_id: run.run_id.clone(), seq }))
-        }
-        e if e.is_close() => Some(Effect::Closed),
-        _ => None,
-    }
-}
-
 /// Replays a whole history against registered code, outside any engine.
 pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Result<()> {
     let Some(EventAttributes::WorkflowExecutionStarted { workflow_type, workflow_id, run_id, .. }) =
@@ -453,8 +591,12 @@ pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Re
         .workflows
         .get(workflow_type.as_str())
         .ok_or_else(|| Error::UnknownWorkflowType { workflow_type: workflow_type.clone() })?;
-    let info =
-        WorkflowInfo { workflow_id: workflow_id.clone(), run_id: run_id.clone(), workflow_type: workflow_type.clone() };
+    let info = WorkflowInfo {
+        workflow_id: workflow_id.clone(),
+        run_id: run_id.clone(),
+        workflow_type: workflow_type.clone(),
+        task_queue: super::DEFAULT_TASK_QUEUE.to_owned(),
+    };
     let mut machine = WorkflowMachine::new(factory.clone(), info, usize::MAX);
     machine.replay(history).map_err(|error| match error {
         MachineError::NonDeterminism { event_id, expected, found } => Error::NonDeterminism {

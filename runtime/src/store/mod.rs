@@ -109,18 +109,18 @@ pub enum Durability {
     Normal,
 }
 
-/// What happens when a workflow is started with the id of a closed run.
-///
-/// An open run always blocks its id ([`Error::AlreadyStarted`](crate::Error::AlreadyStarted)).
+/// Whether a workflow id whose earlier run has closed may start again, as in
+/// Temporal. An id with an open run is always refused with
+/// [`Error::AlreadyStarted`](crate::Error::AlreadyStarted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum WorkflowIdReusePolicy {
-    /// A new run may start after any closed run (the default, as in Temporal).
+    /// Start a new run whatever the last one did.
     #[default]
     AllowDuplicate,
-    /// A new run may start only if the last run did not complete successfully.
+    /// Start again only if the last run did not complete (failed, cancelled, terminated).
     AllowDuplicateFailedOnly,
-    /// No new run once any run of the id exists.
+    /// Never reuse the id: `AlreadyStarted` names the earlier run.
     RejectDuplicate,
 }
 
@@ -175,6 +175,8 @@ pub(crate) struct RunRecord {
     pub(crate) next_event_id: u64,
     /// Why the run is held (non-determinism, a panic, corruption), if it is.
     pub(crate) held: Option<String>,
+    /// When it was held.
+    pub(crate) held_at: Option<SystemTime>,
     /// The lease on its workflow task, while a worker holds it (ignored on create).
     pub(crate) lease: Option<Lease>,
     /// The worker that ran its last step and keeps it cached; while that
@@ -256,6 +258,37 @@ pub(crate) struct ActivityTask {
     pub(crate) last_failure: Option<Failure>,
     pub(crate) heartbeat_details: Option<Payload>,
     pub(crate) cancel_requested: bool,
+}
+
+impl ActivityTask {
+    /// Starts the row's next attempt at `now` under a lease of `owner`: its
+    /// deadlines follow from its limits, and the lease ends when it expires.
+    pub(crate) fn start_attempt(&mut self, owner: &str, token: i64, now: SystemTime) {
+        let limits = &self.limits;
+        let mut attempt_deadline = now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
+        if let Some(close) = limits.close_deadline {
+            attempt_deadline = attempt_deadline.min(close);
+        }
+        let heartbeat_deadline = limits.heartbeat.map(|h| now.checked_add(h).map_or(attempt_deadline, |d| d.min(attempt_deadline)));
+        let expires_at = heartbeat_deadline.unwrap_or(attempt_deadline);
+        self.attempt += 1;
+        self.running = true;
+        self.started_at = Some(now);
+        self.attempt_deadline = Some(attempt_deadline);
+        self.heartbeat_deadline = heartbeat_deadline;
+        self.expires_at = Some(expires_at);
+        self.lease = Some(Lease { owner: owner.to_owned(), token, deadline: expires_at });
+    }
+
+    /// When the row expires while queued (ready at `ready_at`): its
+    /// schedule-to-start or schedule-to-close deadline, whichever is first.
+    pub(crate) fn queued_expiry(limits: &AttemptLimits, ready_at: SystemTime) -> Option<SystemTime> {
+        let start = limits.schedule_to_start.and_then(|d| ready_at.checked_add(d));
+        match (start, limits.close_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A pending durable timer.
@@ -469,7 +502,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// its run's inbox. Then claims open, unheld runs on the worker's queues
     /// and of its workflow types that have inbox items, whose workflow task
     /// is unleased or whose lease ended, and that are sticky to no live
-    /// worker but this one. Runs this worker is sticky for come first.
+    /// worker but this one. Runs this worker is sticky for come first. A held
+    /// run is claimed only by a worker that started after it was held (which
+    /// may run other code).
     fn claim_workflow_tasks(
         &self,
         worker: Arc<WorkerInfo>,
@@ -480,7 +515,10 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Claims one run's workflow task, as [`claim_workflow_tasks`](Self::claim_workflow_tasks)
     /// would (its due timers fired first) but whatever its queue, type or
-    /// sticky worker: `None` if it is closed, held, leased, or has no inbox items.
+    /// sticky worker: `None` if it is closed, held (see `claim_workflow_tasks`),
+    /// leased by another worker, or has no inbox items. A worker may claim
+    /// again a task it holds (a retry of a step that failed): the lease gets
+    /// a new token.
     fn claim_workflow_task(
         &self,
         worker_id: String,
@@ -502,9 +540,15 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// if the lease was lost. The run stays ready if it has inbox items.
     fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>>;
 
-    /// Marks a run held (`Some(reason)`) or not (`None`), fenced on the
-    /// workflow task's `token` (and releasing it) when one is given.
-    fn hold_run(&self, run_id: String, token: Option<i64>, reason: Option<String>) -> BoxFuture<'_, Result<()>>;
+    /// Marks a run held (`Some(reason)`, at `now`) or not (`None`), fenced
+    /// on the workflow task's `token` (and releasing it) when one is given.
+    fn hold_run(
+        &self,
+        run_id: String,
+        token: Option<i64>,
+        reason: Option<String>,
+        now: SystemTime,
+    ) -> BoxFuture<'_, Result<()>>;
 
     /// Adds an item to an open run's inbox, making its workflow task ready;
     /// `Ok(false)` if the run is closed or unknown.
@@ -536,7 +580,9 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Applies a fenced activity update; `StaleTask` (nothing written) when
     /// the row is gone, at another attempt, or held under another token.
-    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<()>>;
+    /// Returns whether the activity's cancellation has been requested (how
+    /// an attempt running in another process learns of it, at a heartbeat).
+    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
 
     /// Cancels a queued activity that no attempt runs (queued or in backoff,
     /// not leased): the row is removed and `Canceled` goes to the inbox.
@@ -567,4 +613,14 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
+}
+
+/// This machine's host name, as workers and engines record it.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }

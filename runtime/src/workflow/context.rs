@@ -32,6 +32,8 @@ pub(crate) struct WorkflowInfo {
     pub(crate) workflow_id: String,
     pub(crate) run_id: String,
     pub(crate) workflow_type: String,
+    /// The run's task queue: its activities' queue unless they name another.
+    pub(crate) task_queue: String,
 }
 
 /// How an activity ended, as recorded in history.

@@ -141,6 +141,11 @@ impl WorkflowMachine {
         self.state.lock().info.workflow_type.clone()
     }
 
+    /// The run's task queue.
+    pub(crate) fn task_queue(&self) -> String {
+        self.state.lock().info.task_queue.clone()
+    }
+
     /// Replays recorded events. After the last one, every command the code
     /// issued must have been matched: a command left over is one the
     /// original run did not issue.

@@ -1,0 +1,206 @@
+//! The worker: claims work from the store and keeps its leases.
+//!
+//! One claim loop per engine. Each round it claims workflow tasks (the store
+//! fires due timers first), activity attempts (as many as there are free
+//! slots) and expired attempts (to time them out), and hands each to its
+//! runner. When a round finds nothing, the loop sleeps until the earliest
+//! moment work comes due ([`Store::next_due`](crate::store::Store::next_due)),
+//! until something wakes it (work this process produced, or a store
+//! notification of work produced elsewhere), or, as a fallback only, for
+//! the poll interval. A second loop renews the worker's registration and
+//! its workflow-task leases every third of the lease.
+
+use std::sync::{Arc, Weak};
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+
+use super::Inner;
+use crate::Result;
+use crate::store::StoreListener;
+
+/// The most rows one claim takes.
+const CLAIM_BATCH: usize = 64;
+
+/// Wakes the claim loop: now, or at a time.
+#[derive(Debug, Default)]
+pub(crate) struct Poller {
+    notify: Notify,
+    /// The earliest time someone asked the loop to wake at.
+    wake_at: Mutex<Option<SystemTime>>,
+}
+
+impl Poller {
+    /// Work is waiting: the loop runs a round now.
+    pub(crate) fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    /// Work comes due at `at` (a timer, a retry's backoff end).
+    pub(crate) fn wake_at(&self, at: SystemTime) {
+        let mut wake_at = self.wake_at.lock();
+        if wake_at.is_none_or(|w| at < w) {
+            *wake_at = Some(at);
+            drop(wake_at);
+            self.notify.notify_one();
+        }
+    }
+}
+
+/// Tells the engine about changes made by other processes.
+struct Listener(Weak<Inner>);
+
+impl StoreListener for Listener {
+    fn work_available(&self, _task_queue: Option<&str>) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.poller.wake();
+        }
+    }
+
+    fn run_closed(&self, run_id: &str) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.notify_closed(run_id, None);
+        }
+    }
+}
+
+impl Inner {
+    /// Subscribes to the store and, unless this is a client only, registers
+    /// the worker and starts its claim and renewal loops.
+    pub(crate) async fn start_worker(self: &Arc<Self>) -> Result<()> {
+        self.store.subscribe(Arc::new(Listener(Arc::downgrade(self))));
+        let Some(worker) = self.worker.clone() else { return Ok(()) };
+        let now = self.clock.now();
+        self.store.register_worker(worker, now + self.config.lease).await?;
+        let inner = self.clone();
+        self.spawn(async move { inner.claim_loop().await });
+        let inner = self.clone();
+        self.spawn(async move { inner.renew_loop().await });
+        let inner = self.clone();
+        self.spawn(async move {
+            loop {
+                let timer = inner.timers.next().await;
+                // The claim fires the timer first (and retries while the store refuses it).
+                inner.schedule_workflow_task(timer.run_id);
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether this process's worker runs workflow tasks of `workflow_type` on `task_queue`.
+    pub(crate) fn runs_workflow(&self, task_queue: &str, workflow_type: &str) -> bool {
+        self.worker.as_ref().is_some_and(|w| {
+            w.task_queues.iter().any(|q| q == task_queue) && self.registry.workflows.contains_key(workflow_type)
+        })
+    }
+
+    /// Whether this process's worker runs attempts of `activity_type` on `task_queue`.
+    pub(crate) fn runs_activity(&self, task_queue: &str, activity_type: &str) -> bool {
+        self.worker.as_ref().is_some_and(|w| {
+            w.task_queues.iter().any(|q| q == task_queue) && self.registry.activities.contains_key(activity_type)
+        })
+    }
+
+    async fn claim_loop(self: &Arc<Self>) {
+        let Some(worker) = self.worker.clone() else { return };
+        let mut failures = 0u32;
+        loop {
+            match self.claim_round().await {
+                Ok(true) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(false) => failures = 0,
+                Err(error) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_power_of_two() {
+                        tracing::warn!(error = %crate::ErrorChain(&error), failures, "could not claim work; retrying");
+                    }
+                }
+            }
+            let now = self.clock.now();
+            let mut until = now + self.config.poll_interval;
+            if failures > 0 {
+                // Backoff while the store fails: 10 ms doubling, at most the poll interval.
+                let backoff = std::time::Duration::from_millis(10) * 2u32.saturating_pow(failures.min(16));
+                until = until.min(now + backoff);
+            } else if let Ok(Some(due)) = self.store.next_due(worker.clone(), now).await {
+                until = until.min(due);
+            }
+            {
+                let mut wake_at = self.poller.wake_at.lock();
+                if let Some(at) = wake_at.take() {
+                    until = until.min(at);
+                }
+            }
+            if until > now {
+                let deadline = self.clock.instant_at(until);
+                tokio::select! {
+                    () = self.poller.notify.notified() => {}
+                    () = tokio::time::sleep_until(deadline) => {}
+                }
+            }
+        }
+    }
+
+    /// One round of claims; true if a claim came back full (more may be waiting).
+    async fn claim_round(self: &Arc<Self>) -> Result<bool> {
+        let Some(worker) = self.worker.clone() else { return Ok(false) };
+        let mut full = false;
+        let now = self.clock.now();
+        if !worker.workflow_types.is_empty() {
+            let permits = take_permits(&self.workflow_slots, CLAIM_BATCH);
+            if !permits.is_empty() {
+                let asked = permits.len();
+                let tasks = self.store.claim_workflow_tasks(worker.clone(), now, self.config.lease, asked).await?;
+                full |= tasks.len() == asked;
+                for (task, permit) in tasks.into_iter().zip(permits) {
+                    self.run_claimed_workflow_task(task, permit);
+                }
+            }
+        }
+        if !worker.activity_types.is_empty() {
+            let permits = take_permits(&self.activity_slots, CLAIM_BATCH);
+            if !permits.is_empty() {
+                let asked = permits.len();
+                let tasks = self.store.claim_activity_tasks(worker.clone(), now, asked).await?;
+                full |= tasks.len() == asked;
+                for (task, permit) in tasks.into_iter().zip(permits) {
+                    self.run_claimed_activity(task, permit);
+                }
+            }
+        }
+        let expired = self
+            .store
+            .claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH)
+            .await?;
+        full |= expired.len() == CLAIM_BATCH;
+        for task in expired {
+            self.time_out_expired(task);
+        }
+        Ok(full)
+    }
+
+    async fn renew_loop(self: &Arc<Self>) {
+        let Some(worker) = self.worker.clone() else { return };
+        let every = self.config.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let now = self.clock.now();
+            let lease_end = now + self.config.lease;
+            match self.store.heartbeat_worker(worker.worker_id.clone(), lease_end, lease_end).await {
+                Ok(()) => {}
+                Err(error) => {
+                    tracing::warn!(error = %crate::ErrorChain(&error), "could not renew the worker's leases")
+                }
+            }
+        }
+    }
+}
+
+/// Up to `n` permits of `slots`, without waiting.
+fn take_permits(slots: &Arc<tokio::sync::Semaphore>, n: usize) -> Vec<OwnedSemaphorePermit> {
+    std::iter::from_fn(|| slots.clone().try_acquire_owned().ok()).take(n).collect()
+}
+
