@@ -2,8 +2,15 @@
 //! setting: the median of `--runs` runs (each in a fresh process), with min and max.
 //!
 //! ```text
-//! cargo run --release -p weft-bench -- [--runs 3] [--scale 1.0] [--scenario NAME]... [--store full|normal|memory]...
+//! cargo run --release -p weft-bench -- [--runs 3] [--scale 1.0] [--scenario NAME]... [--store STORE]...
 //! ```
+//!
+//! Stores: `full` and `normal` (an SQLite file at that durability),
+//! `memory`, and `pg1`, `pg2`, `pg4`: PostgreSQL (the server
+//! `WEFT_BENCH_POSTGRES` or `WEFT_TEST_POSTGRES` names) with 1, 2 or 4
+//! worker processes, the bench process being a client only. Runs of the
+//! stores alternate (run 1 of each, then run 2 of each, ...), so that the
+//! machine's drift spreads over all of them.
 //!
 //! Scenarios: `latency` (one seed workflow at a time, start to result),
 //! `throughput` (10 000 seed workflows, up to 500 in flight), `activities`
@@ -17,9 +24,9 @@ mod scenarios;
 use std::process::Command;
 
 const SCENARIOS: [&str; 7] = ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery"];
-const STORES: [&str; 3] = ["full", "normal", "memory"];
+const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
-const USAGE: &str = "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory]...
+const USAGE: &str = "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
 scenarios: latency throughput activities fanout replay memory recovery";
 
 /// Reads the command line; an error names the argument at fault.
@@ -53,6 +60,10 @@ fn parse_args(
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--worker") {
+        scenarios::worker(&args[1], &args[2]);
+        return;
+    }
     if args.first().map(String::as_str) == Some("--child") {
         let (scenario, store, scale) = (&args[1], &args[2], args[3].parse().expect("scale"));
         let dir = std::env::temp_dir().join(format!("weft-bench-{}", std::process::id()));
@@ -78,9 +89,10 @@ fn main() {
     let exe = std::env::current_exe().expect("own path");
     println!("# weft-bench: median of {runs} runs (min..max), scale {scale}");
     for scenario in &scenarios {
-        for store in &stores {
-            let mut samples: Vec<Vec<f64>> = Vec::new();
-            for _ in 0..runs {
+        // samples[store][run]: the stores alternate within each round of runs.
+        let mut samples: Vec<Vec<Vec<f64>>> = vec![Vec::new(); stores.len()];
+        for _ in 0..runs {
+            for (store, samples) in stores.iter().zip(&mut samples) {
                 let out = Command::new(&exe)
                     .args(["--child", scenario, store, &scale.to_string()])
                     .output()
@@ -89,7 +101,9 @@ fn main() {
                 let line = String::from_utf8_lossy(&out.stdout);
                 samples.push(line.split_whitespace().map(|v| v.parse().expect("a figure")).collect());
             }
-            println!("{}", scenarios::describe(scenario, store, &samples));
+        }
+        for (store, samples) in stores.iter().zip(&samples) {
+            println!("{}", scenarios::describe(scenario, store, samples));
         }
     }
 }

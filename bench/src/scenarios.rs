@@ -84,13 +84,25 @@ async fn blocked(ctx: WorkflowContext) -> WorkflowResult<()> {
     Ok(ctx.execute_activity(block, (), ActivityOptions::start_to_close(Duration::from_secs(86_400))).await?)
 }
 
+/// The PostgreSQL store of a `pgN` run: its URL, and the schema of this run.
+static POSTGRES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
 fn builder(store: &str, dir: &Path) -> EngineBuilder {
-    let builder = match store {
-        "full" => Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Full),
-        "normal" => Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Normal),
-        "memory" => Engine::builder().in_memory(),
-        other => panic!("unknown store {other}: full, normal or memory"),
-    };
+    match store {
+        "full" => register(Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Full)),
+        "normal" => register(Engine::builder().sqlite(dir.join("bench.db")).durability(Durability::Normal)),
+        "memory" => register(Engine::builder().in_memory()),
+        // The workers are other processes (`worker`); this one is a client.
+        pg if pg.starts_with("pg") => {
+            let (url, schema) = POSTGRES.get().expect("a PostgreSQL run");
+            register(Engine::builder().postgres(url).postgres_schema(schema)).client_only()
+        }
+        other => panic!("unknown store {other}: full, normal, memory, pg1, pg2 or pg4"),
+    }
+}
+
+/// Registers every scenario's workflows and activities.
+fn register(builder: EngineBuilder) -> EngineBuilder {
     builder
         .register_workflow(your_workflow)
         .register_workflow(sequential)
@@ -106,7 +118,18 @@ fn scaled(n: usize, scale: f64) -> usize {
     ((n as f64 * scale).round() as usize).max(1)
 }
 
+/// The scenarios a `pgN` store runs: the others measure one process.
+const POSTGRES_SCENARIOS: [&str; 3] = ["latency", "throughput", "activities"];
+
 pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
+    let _workers = match store.strip_prefix("pg") {
+        Some(_) if !POSTGRES_SCENARIOS.contains(&scenario) => return vec![f64::NAN; 4],
+        Some(count) => match postgres_workers(count.parse().expect("pgN")) {
+            Some(workers) => workers,
+            None => return vec![f64::NAN; 4],
+        },
+        None => Vec::new(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         match scenario {
@@ -120,6 +143,62 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
             other => panic!("unknown scenario {other}"),
         }
     })
+}
+
+/// A worker process of a `pgN` run, killed when dropped.
+pub(crate) struct WorkerProcess(std::process::Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `count` worker processes on a fresh schema of the server that
+/// `WEFT_BENCH_POSTGRES` (or `WEFT_TEST_POSTGRES`) names; `None`, with a
+/// notice, when neither is set.
+fn postgres_workers(count: usize) -> Option<Vec<WorkerProcess>> {
+    use std::io::BufRead;
+    let Ok(url) = std::env::var("WEFT_BENCH_POSTGRES").or_else(|_| std::env::var("WEFT_TEST_POSTGRES")) else {
+        eprintln!("skipped: neither WEFT_BENCH_POSTGRES nor WEFT_TEST_POSTGRES is set");
+        return None;
+    };
+    let schema = format!("weft_bench_{}", std::process::id());
+    POSTGRES.set((url.clone(), schema.clone())).expect("one run per process");
+    let exe = std::env::current_exe().expect("own path");
+    let workers: Vec<WorkerProcess> = (0..count)
+        .map(|_| {
+            let child = std::process::Command::new(&exe)
+                .args(["--worker", &url, &schema])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a worker");
+            WorkerProcess(child)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|mut worker| {
+            let stdout = worker.0.stdout.take().expect("piped");
+            let mut line = String::new();
+            std::io::BufReader::new(stdout).read_line(&mut line).expect("the worker's first line");
+            assert_eq!(line.trim(), "ready", "the worker did not start");
+            worker
+        })
+        .collect();
+    Some(workers)
+}
+
+/// A worker process: runs every scenario's types on `schema` at `url` until its stdin closes.
+pub(crate) fn worker(url: &str, schema: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let engine = register(Engine::builder().postgres(url).postgres_schema(schema)).build().await.expect("worker");
+        println!("ready");
+        let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await;
+        engine.shutdown().await;
+    });
 }
 
 /// p50 and p99 in milliseconds.
@@ -304,5 +383,8 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
         "recovery" => format!("{} to all running again", f(0, " s")),
         _ => String::new(),
     };
+    if samples.iter().all(|s| s.iter().all(|v| v.is_nan())) {
+        return format!("{scenario:<11} {store:<7} n/a");
+    }
     format!("{scenario:<11} {store:<7} {body}")
 }
