@@ -81,8 +81,8 @@ impl Inner {
         self.spawn(async move {
             loop {
                 let timer = inner.timers.next().await;
-                // The claim fires the timer first (and retries while the store refuses it).
-                inner.schedule_workflow_task(timer.run_id);
+                let fire = inner.clone();
+                inner.spawn(async move { fire.fire_timer(timer).await });
             }
         });
         Ok(())

@@ -107,52 +107,82 @@ impl Inner {
     /// workflow task is claimed (if it has inbox items and no one holds it)
     /// and stepped. Claims of one run never overlap in this process.
     pub(crate) fn schedule_workflow_task(self: &Arc<Self>, run_id: String) {
-        let Some(worker) = self.worker.clone() else { return };
-        {
-            let mut busy = self.busy.lock();
-            if let Some(again) = busy.get_mut(&run_id) {
-                *again = true;
-                return;
-            }
-            busy.insert(run_id.clone(), false);
+        if self.worker.is_none() || !self.mark_busy(&run_id) {
+            return;
         }
         let inner = self.clone();
-        self.spawn(async move {
-            loop {
-                let claim = || {
-                    inner.store.claim_workflow_task(
-                        worker.worker_id.clone(),
-                        run_id.clone(),
-                        inner.clock.now(),
-                        inner.config.lease,
-                    )
-                };
-                match inner.persist(&run_id, claim).await {
-                    Ok(Some(task)) => inner.workflow_task(task).await,
-                    Ok(None) => {}
-                    Err(error) => {
-                        tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "could not claim a workflow task; it is claimed again when its lease ends")
-                    }
-                }
-                let mut busy = inner.busy.lock();
-                match busy.get_mut(&run_id) {
-                    Some(again) if *again => *again = false,
-                    _ => {
-                        busy.remove(&run_id);
-                        return;
-                    }
-                }
-            }
-        });
+        self.spawn(async move { inner.drive(run_id, None).await });
     }
 
     /// Runs a workflow task the claim loop claimed, holding one of the workflow slots.
     pub(crate) fn run_claimed_workflow_task(self: &Arc<Self>, task: WorkflowTask, permit: OwnedSemaphorePermit) {
         let inner = self.clone();
+        let run_id = task.run.run_id.clone();
+        if !self.mark_busy(&run_id) {
+            // This process is on the run already, and claims it again after:
+            // the claim goes back, for that claim to take.
+            self.spawn(async move {
+                if let Err(error) = inner.store.release_workflow_task(run_id, task.lease.token).await {
+                    tracing::debug!(error = %crate::ErrorChain(&error), "could not release a workflow task; it is claimed again when its lease ends");
+                }
+            });
+            return;
+        }
         self.spawn(async move {
-            inner.workflow_task(task).await;
+            inner.drive(run_id, Some(task)).await;
             drop(permit);
         });
+    }
+
+    /// Marks the run busy in this process; false (and another claim asked
+    /// for after the current one) if it was.
+    fn mark_busy(&self, run_id: &str) -> bool {
+        let mut busy = self.busy.lock();
+        if let Some(again) = busy.get_mut(run_id) {
+            *again = true;
+            return false;
+        }
+        busy.insert(run_id.to_owned(), false);
+        true
+    }
+
+    /// Steps the run's workflow task (`first`, or one claimed here) while
+    /// more are asked for; the run is busy until it returns.
+    async fn drive(self: &Arc<Self>, run_id: String, mut first: Option<WorkflowTask>) {
+        let Some(worker) = self.worker.clone() else { return };
+        loop {
+            let task = match first.take() {
+                Some(task) => Some(task),
+                None => {
+                    let claim = || {
+                        self.store.claim_workflow_task(
+                            worker.worker_id.clone(),
+                            run_id.clone(),
+                            self.clock.now(),
+                            self.config.lease,
+                        )
+                    };
+                    match self.persist(&run_id, claim).await {
+                        Ok(task) => task,
+                        Err(error) => {
+                            tracing::error!(run_id = %run_id, error = %crate::ErrorChain(&error), "could not claim a workflow task; it is claimed again when its lease ends");
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(task) = task {
+                self.workflow_task(task).await;
+            }
+            let mut busy = self.busy.lock();
+            match busy.get_mut(&run_id) {
+                Some(again) if *again => *again = false,
+                _ => {
+                    busy.remove(&run_id);
+                    return;
+                }
+            }
+        }
     }
 
     /// Steps a claimed workflow task; a step the store refuses for a
@@ -319,7 +349,6 @@ impl Inner {
     pub(crate) async fn deliver_with_step(
         self: &Arc<Self>,
         run_id: &str,
-        workflow_id: &str,
         item: InboxItem,
         delivery: Delivery,
     ) -> Result<bool> {
@@ -330,7 +359,7 @@ impl Inner {
             }
             busy.insert(run_id.to_owned(), false);
         }
-        let result = self.deliver_to_cached_machine(run_id, workflow_id, item, delivery).await;
+        let result = self.deliver_to_cached_machine(run_id, item, delivery).await;
         let again = self.busy.lock().remove(run_id) == Some(true);
         if again {
             self.schedule_workflow_task(run_id.to_owned());
@@ -344,7 +373,6 @@ impl Inner {
     async fn deliver_to_cached_machine(
         self: &Arc<Self>,
         run_id: &str,
-        workflow_id: &str,
         item: InboxItem,
         delivery: Delivery,
     ) -> Result<bool> {
@@ -353,7 +381,7 @@ impl Inner {
         };
         let run = RunRecord {
             run_id: run_id.to_owned(),
-            workflow_id: workflow_id.to_owned(),
+            workflow_id: machine.workflow_id(),
             workflow_type: machine.workflow_type(),
             task_queue: machine.task_queue(),
             status: RunStatus::Running,
@@ -389,7 +417,18 @@ impl Inner {
             outcome: outcome.clone(),
         };
         let delivery = Delivery::ActivityClosed(fence.clone());
-        self.deliver_with_step(&task.key.run_id, &task.workflow_id, item, delivery).await
+        self.deliver_with_step(&task.key.run_id, item, delivery).await
+    }
+
+    /// A timer this worker started is due: its fire is recorded with its step
+    /// when the workflow is cached here, else its run is claimed (the claim fires it).
+    pub(crate) async fn fire_timer(self: &Arc<Self>, timer: TimerTask) {
+        let item = InboxItem::TimerFired { started_event_id: timer.started_event_id };
+        let delivery = Delivery::TimerFired { seq: timer.seq };
+        match self.deliver_with_step(&timer.run_id, item, delivery).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => self.schedule_workflow_task(timer.run_id),
+        }
     }
 
     /// Commits a step (with what `how` adds to its transaction), then carries

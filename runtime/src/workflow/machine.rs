@@ -141,6 +141,11 @@ impl WorkflowMachine {
         self.state.lock().info.workflow_type.clone()
     }
 
+    /// The workflow id of the run.
+    pub(crate) fn workflow_id(&self) -> String {
+        self.state.lock().info.workflow_id.clone()
+    }
+
     /// The run's task queue.
     pub(crate) fn task_queue(&self) -> String {
         self.state.lock().info.task_queue.clone()
