@@ -297,7 +297,7 @@ impl Inner {
     /// timeout allow, or closes the activity.
     pub(crate) async fn retry_or_close(
         self: &Arc<Self>,
-        mut task: ActivityTask,
+        task: ActivityTask,
         failure: Failure,
         timeout: Option<TimeoutType>,
         details: Option<Payload>,
