@@ -332,6 +332,14 @@ impl SqliteStore {
                 if classify(&conn)? != Contents::Weft {
                     return Err(Error::NotAStore { path: path.to_owned() });
                 }
+                // The command changes no schema: an older store is migrated by the next engine on it.
+                let version = schema_version(&conn)?;
+                if version < SCHEMA_VERSION {
+                    return Err(Error::store(format!(
+                        "store {} has schema version {version}: open it with an engine of this version once to migrate it",
+                        path.display()
+                    )));
+                }
                 let mode = Mode::Inline(Mutex::new(Some(conn)));
                 Ok(SqliteStore::new(mode, Some(claim), Some((path.clone(), *busy_timeout)), None))
             }
