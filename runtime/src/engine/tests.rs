@@ -117,12 +117,12 @@ impl Store for Faulty {
     }
     fn claim_workflow_task(
         &self,
-        worker_id: String,
+        worker: Arc<WorkerInfo>,
         run_id: String,
         now: SystemTime,
         lease: Duration,
     ) -> BoxFuture<'_, Result<Option<WorkflowTask>>> {
-        self.write(|| self.sqlite.claim_workflow_task(worker_id, run_id, now, lease))
+        self.write(|| self.sqlite.claim_workflow_task(worker, run_id, now, lease))
     }
     fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
         self.write(|| self.sqlite.commit_workflow_task(commit))

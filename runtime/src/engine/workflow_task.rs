@@ -156,7 +156,7 @@ impl Inner {
                 None => {
                     let claim = || {
                         self.store.claim_workflow_task(
-                            worker.worker_id.clone(),
+                            worker.clone(),
                             run_id.clone(),
                             self.clock.now(),
                             self.config.lease,
@@ -223,9 +223,7 @@ impl Inner {
     /// Claims again a workflow task this worker holds (its step failed for a transient reason).
     async fn claim_again(&self, run_id: &str) -> Result<Option<WorkflowTask>> {
         let Some(worker) = &self.worker else { return Ok(None) };
-        self.store
-            .claim_workflow_task(worker.worker_id.clone(), run_id.to_owned(), self.clock.now(), self.config.lease)
-            .await
+        self.store.claim_workflow_task(worker.clone(), run_id.to_owned(), self.clock.now(), self.config.lease).await
     }
 
     async fn step(self: &Arc<Self>, task: WorkflowTask) -> Result<()> {

@@ -357,8 +357,9 @@ pub(crate) enum StepFence {
     /// The committer holds the run's workflow task under this token.
     Leased { token: i64 },
     /// The committer holds no lease: the run's workflow task must be unleased
-    /// (or its lease expired) at commit, and stays unleased after. For a step
-    /// that records one [`Delivery`] on a cached workflow.
+    /// at commit (a lease that ended but was not taken again still blocks
+    /// it), and stays unleased after. For a step that records one
+    /// [`Delivery`] on a cached workflow, and for a run's first step.
     Unleased,
 }
 
@@ -521,7 +522,7 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// a new token.
     fn claim_workflow_task(
         &self,
-        worker_id: String,
+        worker: Arc<WorkerInfo>,
         run_id: String,
         now: SystemTime,
         lease: Duration,

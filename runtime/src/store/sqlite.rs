@@ -1,36 +1,42 @@
 //! The SQLite store: one file (WAL, group commit) or memory.
 //!
-//! On a file, one writer thread owns the writing connection. Each write is a
-//! job on its queue; the thread takes every job waiting, runs them in one
-//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers them:
-//! many workflows' steps share one fsync (group commit). A write that fails
-//! undoes only itself (see [`group_commit`]). Reads use a second connection on
-//! the caller's thread, so they never wait behind a commit. In memory, and in
+//! On a file, one writer thread owns the writing connection. Each write (a
+//! step's commit, a claim, an activity update) is a job on its queue; the
+//! thread takes every job waiting, runs them in one `BEGIN IMMEDIATE`
+//! transaction, commits once, and only then answers them: many workflows'
+//! steps share one fsync (group commit). A write that fails undoes only
+//! itself (see [`group_commit`]). Reads use a second connection on the
+//! caller's thread, so they never wait behind a commit. In memory, and in
 //! `inline` mode, every call runs on the caller's thread under a mutex, which
 //! keeps virtual time (`tokio::time::pause`) deterministic.
+//!
+//! The engine owns the file (the engine lock), so the only other writer is a
+//! `weft` command (an [`Location::Inspect`] store): after adding to a run's
+//! inbox it sends a datagram to the engine's socket at `<path>-wake`, which
+//! the engine's store turns into [`StoreListener::work_available`].
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 use tokio::sync::oneshot;
 
-use super::lock;
+use super::{host_name, lock};
 use super::{
-    ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, InboxEntry, InboxItem, Recovery, RunFilter, RunRecord,
-    RunStart, RunStatus, StepInput, Store, TimerTask, WorkflowTaskCommit,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
+    InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
+    StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
-use crate::client::WorkflowIdReusePolicy;
-use crate::engine::Durability;
-use crate::history::{EventAttributes, HistoryEvent, Payload};
+use crate::activity::ActivityOptions;
+use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
 
 /// The schema version this build writes; older stores are migrated, newer refused.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// The most jobs one group commit takes.
 const MAX_BATCH: usize = 2048;
@@ -46,16 +52,29 @@ pub(crate) const WAL_LIMIT: u64 = 8 << 20;
 /// How long a truncating checkpoint waits for readers to leave the WAL.
 const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 
+/// The schema of a new store. A store of version 1 is migrated to the same
+/// tables ([`MIGRATE_V1`]): the columns added since come last.
+///
+/// A run's workflow task is ready while `inbox_count > 0` (kept with the
+/// inbox); `runs_ready` indexes the ready runs only, so a claim reads them
+/// and nothing else.
 const SCHEMA: &str = "
 CREATE TABLE runs (
-    run_id        TEXT PRIMARY KEY,
-    workflow_id   TEXT NOT NULL,
-    workflow_type TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    created_at    INTEGER NOT NULL,
-    closed_at     INTEGER,
-    next_event_id INTEGER NOT NULL,
-    held          TEXT
+    run_id         TEXT PRIMARY KEY,
+    workflow_id    TEXT NOT NULL,
+    workflow_type  TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    closed_at      INTEGER,
+    next_event_id  INTEGER NOT NULL,
+    held           TEXT,
+    task_queue     TEXT NOT NULL DEFAULT 'default',
+    inbox_count    INTEGER NOT NULL DEFAULT 0,
+    lease_owner    TEXT,
+    lease_token    INTEGER,
+    lease_deadline INTEGER,
+    sticky_owner   TEXT,
+    held_at        INTEGER
 );
 CREATE UNIQUE INDEX runs_open_workflow_id ON runs (workflow_id) WHERE status = 'running';
 CREATE INDEX runs_by_workflow_id ON runs (workflow_id, created_at);
@@ -69,22 +88,33 @@ CREATE TABLE events (
     PRIMARY KEY (run_id, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE activity_tasks (
-    run_id             TEXT NOT NULL,
-    seq                INTEGER NOT NULL,
-    workflow_id        TEXT NOT NULL,
-    scheduled_event_id INTEGER NOT NULL,
-    activity_id        TEXT NOT NULL,
-    activity_type      TEXT NOT NULL,
-    input              TEXT NOT NULL,
-    options            TEXT NOT NULL,
-    scheduled_at       INTEGER NOT NULL,
-    attempt            INTEGER NOT NULL DEFAULT 0,
-    running            INTEGER NOT NULL DEFAULT 0,
-    started_at         INTEGER,
-    retry_at           INTEGER,
-    last_failure       TEXT,
-    heartbeat_details  TEXT,
-    cancel_requested   INTEGER NOT NULL DEFAULT 0,
+    run_id               TEXT NOT NULL,
+    seq                  INTEGER NOT NULL,
+    workflow_id          TEXT NOT NULL,
+    scheduled_event_id   INTEGER NOT NULL,
+    activity_id          TEXT NOT NULL,
+    activity_type        TEXT NOT NULL,
+    input                TEXT NOT NULL,
+    options              TEXT NOT NULL,
+    scheduled_at         INTEGER NOT NULL,
+    attempt              INTEGER NOT NULL DEFAULT 0,
+    running              INTEGER NOT NULL DEFAULT 0,
+    started_at           INTEGER,
+    last_failure         TEXT,
+    heartbeat_details    TEXT,
+    cancel_requested     INTEGER NOT NULL DEFAULT 0,
+    task_queue           TEXT NOT NULL DEFAULT 'default',
+    start_to_close_us    INTEGER,
+    heartbeat_us         INTEGER,
+    schedule_to_start_us INTEGER,
+    close_deadline       INTEGER,
+    ready_at             INTEGER,
+    attempt_deadline     INTEGER,
+    heartbeat_deadline   INTEGER,
+    expires_at           INTEGER,
+    lease_owner          TEXT,
+    lease_token          INTEGER,
+    lease_deadline       INTEGER,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE timers (
@@ -92,6 +122,7 @@ CREATE TABLE timers (
     seq              INTEGER NOT NULL,
     started_event_id INTEGER NOT NULL,
     fire_at          INTEGER NOT NULL,
+    task_queue       TEXT NOT NULL DEFAULT 'default',
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE inbox (
@@ -100,6 +131,56 @@ CREATE TABLE inbox (
     item   TEXT NOT NULL
 );
 CREATE INDEX inbox_by_run ON inbox (run_id, id);
+";
+
+/// What version 2 adds to either schema: the claim indexes and the workers.
+const SCHEMA_V2_ADDITIONS: &str = "
+CREATE INDEX runs_ready ON runs (task_queue, sticky_owner)
+    WHERE status = 'running' AND inbox_count > 0;
+CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_token IS NOT NULL;
+CREATE INDEX activity_tasks_queued ON activity_tasks (task_queue, ready_at) WHERE running = 0;
+CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX timers_due ON timers (task_queue, fire_at);
+CREATE INDEX timers_by_run ON timers (run_id, fire_at);
+CREATE TABLE workers (
+    worker_id      TEXT PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            INTEGER NOT NULL,
+    task_queues    TEXT NOT NULL,
+    workflow_types TEXT NOT NULL,
+    activity_types TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+);
+";
+
+/// Version 1 to 2, the SQL part: new columns (queue `default`, no leases),
+/// each run's inbox count; [`migrate_v1`] then computes the activity rows'
+/// limits and deadlines from their options, and drops `retry_at` (now `ready_at`).
+const MIGRATE_V1: &str = "
+ALTER TABLE runs ADD COLUMN task_queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE runs ADD COLUMN inbox_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+ALTER TABLE runs ADD COLUMN lease_token INTEGER;
+ALTER TABLE runs ADD COLUMN lease_deadline INTEGER;
+ALTER TABLE runs ADD COLUMN sticky_owner TEXT;
+ALTER TABLE runs ADD COLUMN held_at INTEGER;
+UPDATE runs SET inbox_count = (SELECT count(*) FROM inbox WHERE inbox.run_id = runs.run_id)
+    WHERE run_id IN (SELECT run_id FROM inbox);
+ALTER TABLE activity_tasks ADD COLUMN task_queue TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE activity_tasks ADD COLUMN start_to_close_us INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN heartbeat_us INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN schedule_to_start_us INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN close_deadline INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN ready_at INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN attempt_deadline INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN heartbeat_deadline INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN expires_at INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN lease_owner TEXT;
+ALTER TABLE activity_tasks ADD COLUMN lease_token INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN lease_deadline INTEGER;
+UPDATE activity_tasks SET ready_at = coalesce(retry_at, scheduled_at);
+ALTER TABLE timers ADD COLUMN task_queue TEXT NOT NULL DEFAULT 'default';
 ";
 
 /// Where the store lives and how it commits.
@@ -172,6 +253,13 @@ pub(crate) struct SqliteStore {
     claim: Mutex<Option<lock::FileClaim>>,
     /// An inspector's path and busy timeout: its busy writes become [`Error::StoreBusy`].
     inspect: Option<(PathBuf, Duration)>,
+    /// An engine's store file: where [`subscribe`](Store::subscribe) listens (`<path>-wake`).
+    file: Option<PathBuf>,
+    /// The engine's listener, once subscribed.
+    listener: Arc<Mutex<Option<Arc<dyn StoreListener>>>>,
+    /// The thread receiving wake-ups, while subscribed.
+    #[cfg(unix)]
+    wake: Mutex<Option<wake::Receiver>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -181,13 +269,30 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    fn new(
+        mode: Mode,
+        claim: Option<lock::FileClaim>,
+        inspect: Option<(PathBuf, Duration)>,
+        file: Option<PathBuf>,
+    ) -> Self {
+        SqliteStore {
+            mode,
+            claim: Mutex::new(claim),
+            inspect,
+            file,
+            listener: Arc::default(),
+            #[cfg(unix)]
+            wake: Mutex::new(None),
+        }
+    }
+
     /// Opens (creating or migrating) the store, taking the engine lock on a file.
     pub(crate) fn open(location: &Location) -> Result<Self> {
         match location {
             Location::Memory => {
                 let conn = Connection::open_in_memory()?;
                 prepare(&conn, None, false)?;
-                Ok(SqliteStore { mode: Mode::Inline(Mutex::new(Some(conn))), claim: Mutex::new(None), inspect: None })
+                Ok(SqliteStore::new(Mode::Inline(Mutex::new(Some(conn))), None, None, None))
             }
             Location::File { path, durability, inline, foreign_tables } => {
                 // Declared first, dropped last: after every connection on the file.
@@ -219,7 +324,7 @@ impl SqliteStore {
                         .map_err(Error::store)?;
                     Mode::Thread { writer: Mutex::new(Some((tx, thread))), reader: Mutex::new(Some(reader)) }
                 };
-                Ok(SqliteStore { mode, claim: Mutex::new(Some(claim)), inspect: None })
+                Ok(SqliteStore::new(mode, Some(claim), None, Some(path.clone())))
             }
             Location::Inspect { path, busy_timeout } => {
                 let claim = lock::claim_inspect(path)?;
@@ -229,11 +334,16 @@ impl SqliteStore {
                 if classify(&conn)? != Contents::Weft {
                     return Err(Error::NotAStore { path: path.to_owned() });
                 }
-                Ok(SqliteStore {
-                    mode: Mode::Inline(Mutex::new(Some(conn))),
-                    claim: Mutex::new(Some(claim)),
-                    inspect: Some((path.clone(), *busy_timeout)),
-                })
+                // The command changes no schema: an older store is migrated by the next engine on it.
+                let version = schema_version(&conn)?;
+                if version < SCHEMA_VERSION {
+                    return Err(Error::store(format!(
+                        "store {} has schema version {version}: open it with an engine of this version once to migrate it",
+                        path.display()
+                    )));
+                }
+                let mode = Mode::Inline(Mutex::new(Some(conn)));
+                Ok(SqliteStore::new(mode, Some(claim), Some((path.clone(), *busy_timeout)), None))
             }
         }
     }
@@ -294,12 +404,14 @@ impl SqliteStore {
         };
         futures::future::ready(result).boxed()
     }
-}
 
-impl SqliteStore {
     /// Closes the store: queued writes finish, later calls fail with
-    /// `Shutdown`, and the file lock is released.
+    /// `Shutdown`, the wake-up socket is removed and the file lock released.
     pub(crate) fn close(&self) {
+        #[cfg(unix)]
+        if let Some(wake) = self.wake.lock().take() {
+            wake.stop();
+        }
         match &self.mode {
             Mode::Inline(conn) => drop(conn.lock().take()),
             Mode::Thread { writer, reader } => {
@@ -380,8 +492,82 @@ fn prepare(conn: &Connection, file: Option<(Durability, &Path)>, foreign_tables:
         conn.pragma_update(None, "journal_size_limit", (WAL_LIMIT / 2) as i64)?;
     }
     if contents != Contents::Weft {
-        conn.execute_batch(&format!("BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;
+        conn.execute_batch(&format!(
+            "BEGIN; {SCHEMA} {SCHEMA_V2_ADDITIONS} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))?;
+    } else if schema_version(conn)? < SCHEMA_VERSION {
+        let tx = conn.unchecked_transaction()?;
+        migrate_v1(&tx)?;
+        tx.commit()?;
     }
+    Ok(())
+}
+
+fn schema_version(conn: &Connection) -> Result<u32> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// Migrates a version-1 store to version 2 (inside the caller's transaction).
+///
+/// Every row is kept. Runs, activities and timers go to queue `default`; an
+/// activity's limits come from its stored options, its `ready_at` is its
+/// retry time or else its scheduling, and an attempt that was running gets the
+/// deadlines it had from its start (the engine then expires it, see
+/// [`Store::expire_all`]). A row whose options do not parse keeps null
+/// limits: reading it is a typed error, as it was.
+fn migrate_v1(conn: &Connection) -> Result<()> {
+    conn.execute_batch(MIGRATE_V1)?;
+    conn.execute_batch(SCHEMA_V2_ADDITIONS)?;
+    let mut rows = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT run_id, seq, options, scheduled_at, running, started_at, ready_at FROM activity_tasks")?;
+        let mut query = stmt.query([])?;
+        while let Some(row) = query.next()? {
+            let options = row.get_ref(2)?.as_str().ok().and_then(|o| serde_json::from_str::<ActivityOptions>(o).ok());
+            let (Some(options), Ok(scheduled_at), Ok(running), Ok(started_at), Ok(ready_at)) = (
+                options,
+                row.get::<_, i64>(3),
+                row.get::<_, bool>(4),
+                row.get::<_, Option<i64>>(5),
+                row.get::<_, i64>(6),
+            ) else {
+                continue;
+            };
+            let run_id: String = row.get(0)?;
+            let seq: i64 = row.get(1)?;
+            let limits = AttemptLimits::of(&options, from_micros(scheduled_at));
+            let (attempt_deadline, heartbeat_deadline, expires_at) = if running {
+                let started = started_at.map_or(ready_at, |s| s);
+                let (attempt, heartbeat, expiry) = attempt_deadlines(&limits, from_micros(started));
+                (Some(attempt), heartbeat, Some(expiry))
+            } else {
+                (None, None, queued_expiry(&limits, from_micros(ready_at)))
+            };
+            rows.push((run_id, seq, limits, attempt_deadline, heartbeat_deadline, expires_at));
+        }
+    }
+    let mut update = conn.prepare(
+        "UPDATE activity_tasks SET start_to_close_us = ?3, heartbeat_us = ?4, schedule_to_start_us = ?5,
+             close_deadline = ?6, attempt_deadline = ?7, heartbeat_deadline = ?8, expires_at = ?9
+         WHERE run_id = ?1 AND seq = ?2",
+    )?;
+    for (run_id, seq, limits, attempt, heartbeat, expiry) in rows {
+        update.execute(params![
+            run_id,
+            seq,
+            duration_micros(limits.start_to_close),
+            limits.heartbeat.map(duration_micros),
+            limits.schedule_to_start.map(duration_micros),
+            limits.close_deadline.map(micros),
+            attempt.map(micros),
+            heartbeat.map(micros),
+            expiry.map(micros),
+        ])?;
+    }
+    conn.execute_batch(&format!(
+        "ALTER TABLE activity_tasks DROP COLUMN retry_at; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))?;
     Ok(())
 }
 
@@ -460,14 +646,6 @@ fn process_state(pid: u32) -> ProcessState {
     }
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
 
 /// Runs `PRAGMA wal_checkpoint(MODE)`; true if it completed (no reader was in the way).
 fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
@@ -575,6 +753,41 @@ pub(crate) fn from_micros(m: i64) -> SystemTime {
     }
 }
 
+fn duration_micros(d: Duration) -> i64 {
+    d.as_micros().min(i64::MAX as u128) as i64
+}
+
+/// A stored duration; a negative one is a bad row.
+fn duration_from_micros(m: i64) -> Result<Duration> {
+    u64::try_from(m).map(Duration::from_micros).map_err(|_| Error::store(format!("negative duration {m}us in a row")))
+}
+
+/// The earlier of two optional times (`None`: never).
+fn earliest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn add(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d).unwrap_or(t + crate::activity::MAX_DURATION)
+}
+
+/// An attempt started at `started`: its attempt deadline, heartbeat deadline
+/// and expiry. The SQL of [`claim_activity_tasks`](Store::claim_activity_tasks)
+/// computes the same (see [`ATTEMPT_DEADLINE`]).
+fn attempt_deadlines(limits: &AttemptLimits, started: SystemTime) -> (SystemTime, Option<SystemTime>, SystemTime) {
+    let attempt = earliest(Some(add(started, limits.start_to_close)), limits.close_deadline).unwrap_or(started);
+    let heartbeat = limits.heartbeat.map(|h| add(started, h).min(attempt));
+    (attempt, heartbeat, heartbeat.unwrap_or(attempt))
+}
+
+/// When a row queued from `ready_at` expires (`None`: never).
+fn queued_expiry(limits: &AttemptLimits, ready_at: SystemTime) -> Option<SystemTime> {
+    earliest(limits.schedule_to_start.map(|s| add(ready_at, s)), limits.close_deadline)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(Error::store)
 }
@@ -583,278 +796,544 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(Error::store)
 }
 
+/// A text cell parsed as JSON, borrowed from the row (a non-text cell is a bad row).
+fn json_cell<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) -> Result<T> {
+    from_json(row.get_ref(i)?.as_str().map_err(Error::store)?)
+}
+
+fn payload_cell(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<Payload>> {
+    row.get::<_, Option<String>>(i)?.map(Payload::from_json).transpose().map_err(Error::store)
+}
+
 pub(crate) fn checksum(data: &str) -> i64 {
     crc32fast::hash(data.as_bytes()) as i64
 }
 
-const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, status, created_at, closed_at, next_event_id, held";
-
-fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(RunRecord, String)> {
-    let status: String = row.get(3)?;
-    Ok((
-        RunRecord {
-            run_id: row.get(0)?,
-            workflow_id: row.get(1)?,
-            workflow_type: row.get(2)?,
-            status: RunStatus::Running,
-            created_at: from_micros(row.get(4)?),
-            closed_at: row.get::<_, Option<i64>>(5)?.map(from_micros),
-            next_event_id: row.get::<_, i64>(6)? as u64,
-            held: row.get(7)?,
-        },
-        status,
-    ))
+/// A fresh fence token: random, so that claims by different processes (on a
+/// shared store) never reuse one.
+fn new_token() -> i64 {
+    uuid::Uuid::new_v4().as_u64_pair().0 as i64
 }
 
-fn finish_run((mut run, status): (RunRecord, String)) -> Result<RunRecord> {
-    run.status = RunStatus::parse(&status)
-        .ok_or_else(|| Error::store(format!("run {} has unknown status {status:?}", run.run_id)))?;
-    Ok(run)
+fn stale(run_id: &str, task: impl Into<String>, reason: &'static str) -> Error {
+    Error::StaleTask { run_id: run_id.to_owned(), task: task.into(), reason }
 }
 
-const ACTIVITY_COLUMNS: &str = "run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type, input, options, \
-     scheduled_at, attempt, running, retry_at, last_failure, heartbeat_details, cancel_requested";
-
-type ActivityRow = (
-    ActivityKey,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    u32,
-    bool,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    bool,
-);
-
-fn activity_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActivityRow> {
-    Ok((
-        ActivityKey { run_id: row.get(0)?, seq: row.get(1)? },
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-        row.get(11)?,
-        row.get(12)?,
-        row.get(13)?,
-        row.get(14)?,
-    ))
-}
-
-fn finish_activity(r: ActivityRow) -> Result<ActivityTask> {
-    let (
-        key,
-        workflow_id,
-        sched,
-        activity_id,
-        activity_type,
-        input,
-        options,
-        at,
-        attempt,
-        running,
-        retry_at,
-        failure,
-        hb,
-        cancel,
-    ) = r;
-    Ok(ActivityTask {
-        key,
-        workflow_id,
-        scheduled_event_id: sched as u64,
-        activity_id,
-        activity_type,
-        input: Payload::from_json(input).map_err(Error::store)?,
-        options: from_json(&options)?,
-        scheduled_at: from_micros(at),
-        attempt,
-        running,
-        retry_at: retry_at.map(from_micros),
-        last_failure: failure.as_deref().map(from_json).transpose()?,
-        heartbeat_details: hb.map(Payload::from_json).transpose().map_err(Error::store)?,
-        cancel_requested: cancel,
+/// A lease from its three columns; all set or it is none.
+fn lease_cells(row: &rusqlite::Row<'_>, first: usize) -> Result<Option<Lease>> {
+    let owner: Option<String> = row.get(first)?;
+    let token: Option<i64> = row.get(first + 1)?;
+    let deadline: Option<i64> = row.get(first + 2)?;
+    Ok(match (owner, token, deadline) {
+        (Some(owner), Some(token), Some(deadline)) => Some(Lease { owner, token, deadline: from_micros(deadline) }),
+        _ => None,
     })
 }
 
-fn timer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TimerTask> {
+const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, next_event_id, \
+     held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at";
+
+fn run_from_row(row: &rusqlite::Row<'_>) -> Result<RunRecord> {
+    let run_id: String = row.get(0)?;
+    let status = row.get_ref(4)?.as_str().map_err(Error::store)?;
+    let status =
+        RunStatus::parse(status).ok_or_else(|| Error::store(format!("run {run_id} has unknown status {status:?}")))?;
+    Ok(RunRecord {
+        workflow_id: row.get(1)?,
+        workflow_type: row.get(2)?,
+        task_queue: row.get(3)?,
+        status,
+        created_at: from_micros(row.get(5)?),
+        closed_at: row.get::<_, Option<i64>>(6)?.map(from_micros),
+        next_event_id: u64::try_from(row.get::<_, i64>(7)?).map_err(Error::store)?,
+        held: row.get(8)?,
+        lease: lease_cells(row, 9)?,
+        sticky: row.get(12)?,
+        held_at: row.get::<_, Option<i64>>(13)?.map(from_micros),
+        run_id,
+    })
+}
+
+/// The rows of a query on `runs` selecting [`RUN_COLUMNS`].
+fn runs_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<RunRecord>> {
+    let mut runs = Vec::new();
+    while let Some(row) = rows.next()? {
+        runs.push(run_from_row(row)?);
+    }
+    Ok(runs)
+}
+
+const ACTIVITY_COLUMNS: &str = "run_id, seq, workflow_id, task_queue, scheduled_event_id, activity_id, activity_type, \
+     input, options, start_to_close_us, heartbeat_us, schedule_to_start_us, close_deadline, scheduled_at, attempt, \
+     running, ready_at, started_at, attempt_deadline, heartbeat_deadline, expires_at, lease_owner, lease_token, \
+     lease_deadline, last_failure, heartbeat_details, cancel_requested";
+
+fn activity_from_row(row: &rusqlite::Row<'_>) -> Result<ActivityTask> {
+    let time = |i: usize| -> Result<Option<SystemTime>> { Ok(row.get::<_, Option<i64>>(i)?.map(from_micros)) };
+    let start_to_close: Option<i64> = row.get(9)?;
+    let start_to_close = start_to_close.ok_or_else(|| Error::store("an activity row has no start-to-close limit"))?;
+    Ok(ActivityTask {
+        key: ActivityKey { run_id: row.get(0)?, seq: row.get(1)? },
+        workflow_id: row.get(2)?,
+        task_queue: row.get(3)?,
+        scheduled_event_id: u64::try_from(row.get::<_, i64>(4)?).map_err(Error::store)?,
+        activity_id: row.get(5)?,
+        activity_type: row.get(6)?,
+        input: Payload::from_json(row.get(7)?).map_err(Error::store)?,
+        options: json_cell(row, 8)?,
+        limits: AttemptLimits {
+            start_to_close: duration_from_micros(start_to_close)?,
+            heartbeat: row.get::<_, Option<i64>>(10)?.map(duration_from_micros).transpose()?,
+            schedule_to_start: row.get::<_, Option<i64>>(11)?.map(duration_from_micros).transpose()?,
+            close_deadline: time(12)?,
+        },
+        scheduled_at: from_micros(row.get(13)?),
+        attempt: row.get(14)?,
+        running: row.get(15)?,
+        ready_at: time(16)?.ok_or_else(|| Error::store("an activity row has no ready time"))?,
+        started_at: time(17)?,
+        attempt_deadline: time(18)?,
+        heartbeat_deadline: time(19)?,
+        expires_at: time(20)?,
+        lease: lease_cells(row, 21)?,
+        last_failure: row.get::<_, Option<String>>(24)?.as_deref().map(from_json).transpose()?,
+        heartbeat_details: payload_cell(row, 25)?,
+        cancel_requested: row.get(26)?,
+    })
+}
+
+fn activities_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<ActivityTask>> {
+    let mut activities = Vec::new();
+    while let Some(row) = rows.next()? {
+        activities.push(activity_from_row(row)?);
+    }
+    Ok(activities)
+}
+
+fn timer_from_row(row: &rusqlite::Row<'_>) -> Result<TimerTask> {
     Ok(TimerTask {
         run_id: row.get(0)?,
         seq: row.get(1)?,
-        started_event_id: row.get::<_, i64>(2)? as u64,
+        started_event_id: u64::try_from(row.get::<_, i64>(2)?).map_err(Error::store)?,
         fire_at: from_micros(row.get(3)?),
     })
 }
 
-fn insert_inbox(conn: &Connection, run_id: &str, item: &InboxItem) -> Result<()> {
-    conn.prepare_cached("INSERT INTO inbox (run_id, item) VALUES (?1, ?2)")?
-        .execute(params![run_id, to_json(item)?])?;
+const WORKER_COLUMNS: &str =
+    "worker_id, host, pid, task_queues, workflow_types, activity_types, started_at, expires_at";
+
+fn worker_from_row(row: &rusqlite::Row<'_>) -> Result<WorkerRecord> {
+    Ok(WorkerRecord {
+        info: WorkerInfo {
+            worker_id: row.get(0)?,
+            host: row.get(1)?,
+            pid: row.get(2)?,
+            task_queues: json_cell(row, 3)?,
+            workflow_types: json_cell(row, 4)?,
+            activity_types: json_cell(row, 5)?,
+            started_at: from_micros(row.get(6)?),
+        },
+        expires_at: from_micros(row.get(7)?),
+    })
+}
+
+/// Adds `item` to an open run's inbox, making its workflow task ready; false
+/// if the run is closed or unknown.
+fn push_inbox(conn: &Connection, run_id: &str, item: &InboxItem) -> Result<bool> {
+    let open = conn
+        .prepare_cached("UPDATE runs SET inbox_count = inbox_count + 1 WHERE run_id = ?1 AND status = 'running'")?
+        .execute([run_id])?;
+    if open == 1 {
+        conn.prepare_cached("INSERT INTO inbox (run_id, item) VALUES (?1, ?2)")?
+            .execute(params![run_id, to_json(item)?])?;
+    }
+    Ok(open == 1)
+}
+
+fn read_inbox(conn: &Connection, run_id: &str) -> Result<Vec<InboxEntry>> {
+    let mut stmt = conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
+    let mut rows = stmt.query([run_id])?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next()? {
+        entries.push(InboxEntry { id: row.get(0)?, item: json_cell(row, 1)? });
+    }
+    Ok(entries)
+}
+
+fn read_run(conn: &Connection, run_id: &str) -> Result<Option<RunRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))?;
+    let mut rows = stmt.query([run_id])?;
+    rows.next()?.map(run_from_row).transpose()
+}
+
+/// Fires the due timers a claim selects (`filter`: `task_queue = ?1` or
+/// `run_id = ?1`): each row is removed and `TimerFired` added to its run's inbox.
+fn fire_due_timers(conn: &Connection, filter: &str, key: &str, now: SystemTime) -> Result<()> {
+    let fired: Vec<(String, i64)> = conn
+        .prepare_cached(&format!(
+            "DELETE FROM timers WHERE {filter} AND fire_at <= ?2 RETURNING run_id, started_event_id"
+        ))?
+        .query_map(params![key, micros(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (run_id, started_event_id) in fired {
+        let started_event_id = u64::try_from(started_event_id).map_err(Error::store)?;
+        push_inbox(conn, &run_id, &InboxItem::TimerFired { started_event_id })?;
+    }
     Ok(())
 }
 
-fn commit_workflow_task(conn: &Connection, c: &WorkflowTaskCommit) -> Result<bool> {
-    let current: Option<(i64, String)> = conn
-        .prepare_cached("SELECT next_event_id, status FROM runs WHERE run_id = ?1")?
-        .query_row([&c.run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+/// A run's workflow task may be claimed at `:now` by a worker that started
+/// at `:started` (queue, type, sticky worker and lease aside): a held run only
+/// by a worker that started after the hold. Its first terms are
+/// `runs_ready`'s, so the index serves it.
+const CLAIMABLE: &str = "status = 'running' AND inbox_count > 0 AND (held IS NULL OR held_at < :started)";
+
+/// Leases the workflow tasks `filter` selects among the claimable runs, and
+/// reads their inboxes. The statement's other parameters: `:worker`,
+/// `:started`, `:token`, `:deadline`, `:now`, `:limit`.
+fn claim_runs(
+    conn: &Connection,
+    filter: &str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+    tasks: &mut Vec<WorkflowTask>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE runs SET lease_owner = :worker, lease_token = :token, lease_deadline = :deadline
+         WHERE run_id IN (SELECT run_id FROM runs AS r WHERE {CLAIMABLE} AND {filter} LIMIT :limit)
+         RETURNING {RUN_COLUMNS}"
+    ))?;
+    let runs = runs_from(stmt.query(params)?)?;
+    for run in runs {
+        let inbox = read_inbox(conn, &run.run_id)?;
+        let lease = run.lease.clone().ok_or_else(|| Error::store("a claimed run has no lease"))?;
+        tasks.push(WorkflowTask { run, inbox, lease });
+    }
+    Ok(())
+}
+
+/// A name list as the JSON array `json_each` reads in the claim queries.
+fn name_list(names: &[String]) -> Result<String> {
+    to_json(&names)
+}
+
+fn claim_workflow_tasks(
+    conn: &Connection,
+    worker: &WorkerInfo,
+    now: SystemTime,
+    lease: Duration,
+    limit: usize,
+    token: i64,
+) -> Result<Vec<WorkflowTask>> {
+    for queue in &worker.task_queues {
+        fire_due_timers(conn, "task_queue = ?1", queue, now)?;
+    }
+    let types = name_list(&worker.workflow_types)?;
+    let (now, deadline) = (micros(now), micros(add(now, lease)));
+    let mut tasks = Vec::new();
+    // Runs sticky to this worker first, on every queue; then anyone's.
+    let sticky_to_me = "r.task_queue = :queue AND r.sticky_owner = :worker
+         AND (r.lease_token IS NULL OR r.lease_deadline <= :now)
+         AND r.workflow_type IN (SELECT value FROM json_each(:types))";
+    let anyones = "r.task_queue = :queue AND r.lease_token IS NOT :token
+         AND (r.lease_token IS NULL OR r.lease_deadline <= :now)
+         AND r.workflow_type IN (SELECT value FROM json_each(:types))
+         AND (r.sticky_owner IS NULL OR r.sticky_owner = :worker OR NOT EXISTS
+              (SELECT 1 FROM workers WHERE worker_id = r.sticky_owner AND expires_at > :now))";
+    for filter in [sticky_to_me, anyones] {
+        for queue in &worker.task_queues {
+            let left = limit.saturating_sub(tasks.len());
+            if left == 0 {
+                return Ok(tasks);
+            }
+            let left = left.min(i64::MAX as usize) as i64;
+            let params = named_params! {
+                ":worker": worker.worker_id, ":started": micros(worker.started_at), ":token": token,
+                ":deadline": deadline, ":now": now, ":limit": left, ":queue": queue, ":types": types,
+            };
+            claim_runs(conn, filter, params, &mut tasks)?;
+        }
+    }
+    Ok(tasks)
+}
+
+/// The start of attempt `attempt + 1` at `:now`: its deadline, bounded by the
+/// activity's close deadline (as [`attempt_deadlines`] computes it).
+const ATTEMPT_DEADLINE: &str = "min(:now + start_to_close_us, coalesce(close_deadline, :now + start_to_close_us))";
+
+fn claim_activity_tasks(
+    conn: &Connection,
+    worker: &WorkerInfo,
+    now: SystemTime,
+    limit: usize,
+    token: i64,
+) -> Result<Vec<ActivityTask>> {
+    // `min` is NULL when any argument is: no heartbeat timeout, no heartbeat deadline.
+    let heartbeat = format!("min(:now + heartbeat_us, {ATTEMPT_DEADLINE})");
+    let expiry = format!("coalesce({heartbeat}, {ATTEMPT_DEADLINE})");
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE activity_tasks SET attempt = attempt + 1, running = 1, started_at = :now,
+             attempt_deadline = {ATTEMPT_DEADLINE}, heartbeat_deadline = {heartbeat}, expires_at = {expiry},
+             lease_owner = :worker, lease_token = :token, lease_deadline = {expiry}
+         WHERE (run_id, seq) IN (
+             SELECT run_id, seq FROM activity_tasks
+             WHERE task_queue = :queue AND running = 0 AND ready_at <= :now
+               AND activity_type IN (SELECT value FROM json_each(:types))
+               AND (expires_at IS NULL OR expires_at > :now)
+               AND (lease_token IS NULL OR lease_deadline <= :now)
+             ORDER BY ready_at LIMIT :limit)
+         RETURNING {ACTIVITY_COLUMNS}"
+    ))?;
+    let types = name_list(&worker.activity_types)?;
+    let mut claimed = Vec::new();
+    for queue in &worker.task_queues {
+        let left = limit.saturating_sub(claimed.len()).min(i64::MAX as usize) as i64;
+        if left == 0 {
+            break;
+        }
+        let params = named_params! {
+            ":now": micros(now), ":worker": worker.worker_id, ":token": token,
+            ":queue": queue, ":types": types, ":limit": left,
+        };
+        claimed.extend(activities_from(stmt.query(params)?)?);
+    }
+    claimed.sort_by_key(|a| a.ready_at);
+    Ok(claimed)
+}
+
+/// Why an activity fence failed, read after the fenced write changed nothing.
+fn activity_stale(conn: &Connection, fence: &ActivityFence) -> Result<Error> {
+    let row: Option<(u32, Option<i64>)> = conn
+        .prepare_cached("SELECT attempt, lease_token FROM activity_tasks WHERE run_id = ?1 AND seq = ?2")?
+        .query_row(params![fence.key.run_id, fence.key.seq], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    match current {
-        Some((next, status)) if next as u64 == c.first_event_id && status == "running" => {}
-        _ => return Ok(false),
+    let reason = match row {
+        None => "the activity is no longer pending",
+        Some((attempt, _)) if attempt != fence.attempt => "the activity is at another attempt",
+        Some(_) => "the attempt's lease was lost",
+    };
+    Ok(stale(&fence.key.run_id, format!("activity {} attempt {}", fence.key.seq, fence.attempt), reason))
+}
+
+/// Removes a fenced attempt's row; its scheduled event id.
+fn delete_activity(conn: &Connection, fence: &ActivityFence) -> Result<u64> {
+    let scheduled: Option<i64> = conn
+        .prepare_cached(
+            "DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND lease_token = ?4
+             RETURNING scheduled_event_id",
+        )?
+        .query_row(params![fence.key.run_id, fence.key.seq, fence.attempt, fence.token], |r| r.get(0))
+        .optional()?;
+    match scheduled {
+        Some(id) => u64::try_from(id).map_err(Error::store),
+        None => Err(activity_stale(conn, fence)?),
+    }
+}
+
+fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUpdate) -> Result<bool> {
+    let key = &fence.key;
+    let changed = match update {
+        ActivityUpdate::Heartbeat { at, details } => {
+            let heartbeat = "min(:at + heartbeat_us, attempt_deadline)";
+            let expiry = format!("coalesce({heartbeat}, attempt_deadline)");
+            let cancel_requested: Option<bool> = conn
+                .prepare_cached(&format!(
+                    "UPDATE activity_tasks SET heartbeat_deadline = {heartbeat}, expires_at = {expiry},
+                         lease_deadline = {expiry}, heartbeat_details = coalesce(:details, heartbeat_details)
+                     WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token AND running = 1
+                     RETURNING cancel_requested"
+                ))?
+                .query_row(
+                    named_params! {
+                        ":at": micros(*at), ":details": details.as_ref().map(Payload::as_json),
+                        ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
+                    },
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match cancel_requested {
+                Some(cancel_requested) => return Ok(cancel_requested),
+                None => 0,
+            }
+        }
+        ActivityUpdate::Retry { retry_at, failure, heartbeat_details } => conn
+            .prepare_cached(
+                "UPDATE activity_tasks SET running = 0, ready_at = :retry_at, started_at = NULL,
+                     attempt_deadline = NULL, heartbeat_deadline = NULL,
+                     expires_at = coalesce(min(:retry_at + schedule_to_start_us, close_deadline),
+                                           :retry_at + schedule_to_start_us, close_deadline),
+                     lease_owner = NULL, lease_token = NULL, lease_deadline = NULL,
+                     last_failure = :failure, heartbeat_details = coalesce(:details, heartbeat_details)
+                 WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token",
+            )?
+            .execute(named_params! {
+                ":retry_at": micros(*retry_at), ":failure": to_json(failure)?,
+                ":details": heartbeat_details.as_ref().map(Payload::as_json),
+                ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
+            })?,
+        ActivityUpdate::Close { last_failure, outcome } => {
+            let scheduled_event_id = delete_activity(conn, fence)?;
+            let item = InboxItem::ActivityClosed {
+                scheduled_event_id,
+                attempt: fence.attempt,
+                last_failure: last_failure.clone(),
+                outcome: outcome.clone(),
+            };
+            push_inbox(conn, &key.run_id, &item)?;
+            1
+        }
+    };
+    if changed != 1 {
+        return Err(activity_stale(conn, fence)?);
+    }
+    Ok(false)
+}
+
+fn insert_activity(conn: &Connection, a: &ActivityTask) -> Result<()> {
+    let lease = a.lease.as_ref();
+    conn.prepare_cached(&format!(
+        "INSERT INTO activity_tasks ({ACTIVITY_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                 ?22, ?23, ?24, ?25, ?26, ?27)"
+    ))?
+    .execute(params![
+        a.key.run_id,
+        a.key.seq,
+        a.workflow_id,
+        a.task_queue,
+        a.scheduled_event_id as i64,
+        a.activity_id,
+        a.activity_type,
+        a.input.as_json(),
+        to_json(&a.options)?,
+        duration_micros(a.limits.start_to_close),
+        a.limits.heartbeat.map(duration_micros),
+        a.limits.schedule_to_start.map(duration_micros),
+        a.limits.close_deadline.map(micros),
+        micros(a.scheduled_at),
+        a.attempt,
+        a.running,
+        micros(a.ready_at),
+        a.started_at.map(micros),
+        a.attempt_deadline.map(micros),
+        a.heartbeat_deadline.map(micros),
+        a.expires_at.map(micros),
+        lease.map(|l| &l.owner),
+        lease.map(|l| l.token),
+        lease.map(|l| micros(l.deadline)),
+        a.last_failure.as_ref().map(to_json).transpose()?,
+        a.heartbeat_details.as_ref().map(Payload::as_json),
+        a.cancel_requested,
+    ])?;
+    Ok(())
+}
+
+/// Applies one workflow step (see [`Store::commit_workflow_task`]). Every
+/// fence is checked before anything is written; a later failure fails the
+/// whole write, which its transaction (or savepoint) then undoes.
+fn commit_step(conn: &Connection, c: &StepCommit) -> Result<()> {
+    let run_id = c.run_id.as_str();
+    let task = "workflow task";
+    let current: Option<(i64, String, Option<i64>, String)> = conn
+        .prepare_cached("SELECT next_event_id, status, lease_token, task_queue FROM runs WHERE run_id = ?1")?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((next_event_id, status, lease_token, task_queue)) = current else {
+        return Err(stale(run_id, task, "the run does not exist"));
+    };
+    if status != RunStatus::Running.as_str() {
+        return Err(stale(run_id, task, "the run is closed"));
+    }
+    match c.fence {
+        StepFence::Leased { token } if lease_token != Some(token) => {
+            return Err(stale(run_id, task, "its lease was lost"));
+        }
+        StepFence::Unleased if lease_token.is_some() => {
+            return Err(stale(run_id, task, "another worker holds the run's workflow task"));
+        }
+        _ => {}
+    }
+    if next_event_id != c.first_event_id as i64 {
+        return Err(stale(run_id, task, "the run's history moved on"));
+    }
+    match &c.delivered {
+        Some(Delivery::ActivityClosed(fence)) => {
+            if fence.key.run_id != c.run_id {
+                return Err(Error::store(format!("run {run_id}'s step delivers another run's activity")));
+            }
+            delete_activity(conn, fence)?;
+        }
+        Some(Delivery::TimerFired { seq }) => {
+            let fired = conn
+                .prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND seq = ?2")?
+                .execute(params![run_id, seq])?;
+            if fired != 1 {
+                return Err(stale(run_id, format!("timer {seq}"), "the timer already fired or was cancelled"));
+            }
+        }
+        None => {}
     }
     let mut insert_event = conn.prepare_cached(
         "INSERT INTO events (run_id, event_id, event_type, data, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for (i, event) in c.events.iter().enumerate() {
         if event.event_id != c.first_event_id + i as u64 {
-            return Err(Error::store(format!("event {} out of order in run {}", event.event_id, c.run_id)));
+            return Err(Error::store(format!("event {} out of order in run {run_id}", event.event_id)));
         }
         let data = to_json(event)?;
-        insert_event.execute(params![c.run_id, event.event_id as i64, event.event_type(), data, checksum(&data)])?;
-        apply_event(conn, c, event)?;
+        insert_event.execute(params![run_id, event.event_id as i64, event.event_type(), data, checksum(&data)])?;
     }
-    for seq in &c.eager_starts {
-        let started = conn
-            .prepare_cached(
-                "UPDATE activity_tasks SET attempt = 1, running = 1, started_at = scheduled_at
-                 WHERE run_id = ?1 AND seq = ?2 AND attempt = 0 AND running = 0",
-            )?
-            .execute(params![c.run_id, seq])?;
-        if started != 1 {
-            return Err(Error::store(format!("activity {seq} of run {} was not scheduled by this step", c.run_id)));
-        }
-    }
+    let mut consumed = 0;
     if !c.consumed.is_empty() {
-        let mut delete = conn.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
+        let mut delete = conn.prepare_cached("DELETE FROM inbox WHERE id = ?1 AND run_id = ?2")?;
         for id in &c.consumed {
-            delete.execute([id])?;
+            consumed += delete.execute(params![id, run_id])? as i64;
         }
     }
-    conn.prepare_cached("UPDATE runs SET next_event_id = ?2, held = NULL WHERE run_id = ?1")?
-        .execute(params![c.run_id, (c.first_event_id + c.events.len() as u64) as i64])?;
-    Ok(true)
-}
-
-/// Applies what one new event implies for the task rows and the run.
-fn apply_event(conn: &Connection, c: &WorkflowTaskCommit, event: &HistoryEvent) -> Result<()> {
-    let run_id = &c.run_id;
-    match &event.attributes {
-        EventAttributes::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
-            conn.prepare_cached(
-                "INSERT INTO activity_tasks (run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type, input, options, scheduled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                run_id,
-                seq,
-                c.workflow_id,
-                event.event_id as i64,
-                activity_id,
-                activity_type,
-                input.as_json(),
-                to_json(options)?,
-                micros(event.timestamp)
-            ])?;
+    for activity in &c.new_activities {
+        if activity.key.run_id != c.run_id {
+            return Err(Error::store(format!("run {run_id}'s step schedules another run's activity")));
         }
-        EventAttributes::ActivityTaskCancelRequested { scheduled_event_id } => {
-            conn.prepare_cached(
-                "UPDATE activity_tasks SET cancel_requested = 1 WHERE run_id = ?1 AND scheduled_event_id = ?2",
-            )?
-            .execute(params![run_id, *scheduled_event_id as i64])?;
+        insert_activity(conn, activity)?;
+    }
+    for scheduled_event_id in &c.cancel_activities {
+        conn.prepare_cached(
+            "UPDATE activity_tasks SET cancel_requested = 1 WHERE run_id = ?1 AND scheduled_event_id = ?2",
+        )?
+        .execute(params![run_id, *scheduled_event_id as i64])?;
+    }
+    for timer in &c.new_timers {
+        if timer.run_id != c.run_id {
+            return Err(Error::store(format!("run {run_id}'s step starts another run's timer")));
         }
-        EventAttributes::TimerStarted { seq, duration } => {
-            let fire_at =
-                event.timestamp.checked_add(*duration).unwrap_or(event.timestamp + crate::activity::MAX_DURATION);
-            conn.prepare_cached("INSERT INTO timers (run_id, seq, started_event_id, fire_at) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![run_id, seq, event.event_id as i64, micros(fire_at)])?;
-        }
-        EventAttributes::TimerCanceled { started_event_id } => {
-            conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
-                .execute(params![run_id, *started_event_id as i64])?;
-        }
-        other => {
-            if let Some(status) = RunStatus::after(other) {
-                conn.prepare_cached("UPDATE runs SET status = ?2, closed_at = ?3 WHERE run_id = ?1")?
-                    .execute(params![run_id, status.as_str(), micros(event.timestamp)])?;
-                for table in ["activity_tasks", "timers", "inbox"] {
-                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([run_id])?;
-                }
-            }
+        conn.prepare_cached(
+            "INSERT INTO timers (run_id, seq, started_event_id, fire_at, task_queue) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            run_id,
+            timer.seq,
+            timer.started_event_id as i64,
+            micros(timer.fire_at),
+            task_queue
+        ])?;
+    }
+    for started_event_id in &c.cancel_timers {
+        conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
+            .execute(params![run_id, *started_event_id as i64])?;
+    }
+    if let Some((status, closed_at)) = c.close {
+        conn.prepare_cached("UPDATE runs SET status = ?2, closed_at = ?3, inbox_count = 0 WHERE run_id = ?1")?
+            .execute(params![run_id, status.as_str(), micros(closed_at)])?;
+        for table in ["activity_tasks", "timers", "inbox"] {
+            conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([run_id])?;
         }
     }
+    conn.prepare_cached(
+        "UPDATE runs SET next_event_id = ?2, held = NULL, lease_owner = NULL, lease_token = NULL,
+             lease_deadline = NULL, sticky_owner = ?3, inbox_count = max(inbox_count - ?4, 0)
+         WHERE run_id = ?1",
+    )?
+    .execute(params![run_id, (c.first_event_id + c.events.len() as u64) as i64, c.worker_id, consumed])?;
     Ok(())
-}
-
-fn update_activity(conn: &Connection, key: &ActivityKey, update: &ActivityUpdate) -> Result<bool> {
-    let changed = match update {
-        ActivityUpdate::Start { attempt, at } => conn
-            .prepare_cached(
-                "UPDATE activity_tasks SET attempt = ?3, running = 1, started_at = ?4, retry_at = NULL
-                 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 - 1 AND running = 0",
-            )?
-            .execute(params![key.run_id, key.seq, attempt, micros(*at)])?,
-        ActivityUpdate::Retry { attempt, retry_at, failure, heartbeat_details } => conn
-            .prepare_cached(
-                "UPDATE activity_tasks SET running = 0, retry_at = ?4, last_failure = ?5,
-                     heartbeat_details = COALESCE(?6, heartbeat_details)
-                 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND running = 1",
-            )?
-            .execute(params![
-                key.run_id,
-                key.seq,
-                attempt,
-                micros(*retry_at),
-                to_json(failure)?,
-                heartbeat_details.as_ref().map(Payload::as_json)
-            ])?,
-        ActivityUpdate::Heartbeat { attempt, details } => conn
-            .prepare_cached(
-                "UPDATE activity_tasks SET heartbeat_details = ?4 WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND running = 1",
-            )?
-            .execute(params![key.run_id, key.seq, attempt, details.as_ref().map(Payload::as_json)])?,
-        ActivityUpdate::Close { attempt, last_failure, outcome } => {
-            let scheduled: Option<i64> = conn
-                .prepare_cached("DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 RETURNING scheduled_event_id")?
-                .query_row(params![key.run_id, key.seq, attempt], |r| r.get(0))
-                .optional()?;
-            let Some(scheduled_event_id) = scheduled else { return Ok(false) };
-            let item = InboxItem::ActivityClosed {
-                scheduled_event_id: scheduled_event_id as u64,
-                attempt: *attempt,
-                last_failure: last_failure.clone(),
-                outcome: outcome.clone(),
-            };
-            insert_inbox(conn, &key.run_id, &item)?;
-            1
-        }
-        ActivityUpdate::CancelIdle => {
-            let row: Option<(i64, u32, Option<String>)> = conn
-                .prepare_cached(
-                    "DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND running = 0
-                     RETURNING scheduled_event_id, attempt, last_failure",
-                )?
-                .query_row(params![key.run_id, key.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let Some((scheduled_event_id, attempt, last_failure)) = row else { return Ok(false) };
-            let item = InboxItem::ActivityClosed {
-                scheduled_event_id: scheduled_event_id as u64,
-                attempt,
-                last_failure: last_failure.as_deref().map(from_json).transpose()?,
-                outcome: ActivityOutcome::Canceled,
-            };
-            insert_inbox(conn, &key.run_id, &item)?;
-            1
-        }
-    };
-    Ok(changed == 1)
 }
 
 fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Result<Vec<HistoryEvent>> {
@@ -896,26 +1375,147 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
     Ok(events)
 }
 
-fn read_run(conn: &Connection, run_id: &str) -> Result<Option<RunRecord>> {
-    conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"))?
-        .query_row([run_id], run_from_row)
-        .optional()?
-        .map(finish_run)
-        .transpose()
+/// The earliest of the times `sql` selects (one column, NULL for none) over the `keys`.
+fn earliest_of(conn: &Connection, sql: &str, keys: &[&dyn rusqlite::ToSql]) -> Result<Option<i64>> {
+    Ok(conn.prepare_cached(sql)?.query_row(keys, |r| r.get(0))?)
 }
 
-fn read_inbox(conn: &Connection, run_id: &str) -> Result<Vec<InboxEntry>> {
-    let mut stmt = conn.prepare_cached("SELECT id, item FROM inbox WHERE run_id = ?1 ORDER BY id")?;
-    let mut rows = stmt.query([run_id])?;
-    let mut entries = Vec::new();
-    while let Some(row) = rows.next()? {
-        let item = row.get_ref(1)?.as_str().map_err(Error::store)?;
-        entries.push(InboxEntry { id: row.get(0)?, item: from_json(item)? });
+fn next_due(conn: &Connection, worker: &WorkerInfo, now: SystemTime) -> Result<Option<SystemTime>> {
+    let now = micros(now);
+    let types = name_list(&worker.activity_types)?;
+    let mut due: Vec<Option<i64>> = Vec::new();
+    for queue in &worker.task_queues {
+        due.push(earliest_of(
+            conn,
+            "SELECT min(fire_at) FROM timers WHERE task_queue = ?1 AND fire_at > ?2",
+            &[queue, &now],
+        )?);
+        due.push(earliest_of(
+            conn,
+            "SELECT min(ready_at) FROM activity_tasks WHERE task_queue = ?1 AND running = 0 AND ready_at > ?2
+                 AND activity_type IN (SELECT value FROM json_each(?3))",
+            &[queue, &now, &types],
+        )?);
+        due.push(earliest_of(
+            conn,
+            "SELECT min(lease_deadline) FROM runs WHERE task_queue = ?1 AND status = 'running' AND held IS NULL
+                 AND inbox_count > 0 AND lease_deadline > ?2",
+            &[queue, &now],
+        )?);
     }
-    Ok(entries)
+    due.push(earliest_of(conn, "SELECT min(expires_at) FROM activity_tasks WHERE expires_at > ?1", &[&now])?);
+    // An expired row claimed by a worker that went away: claimable again when its lease ends.
+    due.push(earliest_of(
+        conn,
+        "SELECT min(lease_deadline) FROM activity_tasks WHERE expires_at <= ?1 AND lease_deadline > ?1",
+        &[&now],
+    )?);
+    due.push(earliest_of(
+        conn,
+        "SELECT min(expires_at) FROM workers WHERE expires_at > ?1 AND worker_id != ?2",
+        &[&now, &worker.worker_id],
+    )?);
+    Ok(due.into_iter().flatten().min().map(from_micros))
 }
 
 impl Store for SqliteStore {
+    fn exclusive(&self) -> bool {
+        self.inspect.is_none()
+    }
+
+    fn subscribe(&self, listener: Arc<dyn StoreListener>) {
+        *self.listener.lock() = Some(listener);
+        #[cfg(unix)]
+        if let Some(path) = &self.file {
+            let mut wake = self.wake.lock();
+            if wake.is_none() {
+                match wake::Receiver::start(&wake_path(path), self.listener.clone()) {
+                    Ok(receiver) => *wake = Some(receiver),
+                    Err(error) => tracing::warn!(%error, "the store cannot receive wake-ups from `weft` commands"),
+                }
+            }
+        }
+    }
+
+    fn register_worker(&self, worker: Arc<WorkerInfo>, expires_at: SystemTime) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            conn.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO workers ({WORKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?
+            .execute(params![
+                worker.worker_id,
+                worker.host,
+                worker.pid,
+                name_list(&worker.task_queues)?,
+                name_list(&worker.workflow_types)?,
+                name_list(&worker.activity_types)?,
+                micros(worker.started_at),
+                micros(expires_at),
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn heartbeat_worker(
+        &self,
+        worker_id: String,
+        expires_at: SystemTime,
+        lease_deadline: SystemTime,
+    ) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            conn.prepare_cached("UPDATE workers SET expires_at = ?2 WHERE worker_id = ?1")?
+                .execute(params![worker_id, micros(expires_at)])?;
+            conn.prepare_cached(
+                "UPDATE runs SET lease_deadline = ?2 WHERE lease_owner = ?1 AND lease_token IS NOT NULL",
+            )?
+            .execute(params![worker_id, micros(lease_deadline)])?;
+            Ok(())
+        })
+    }
+
+    fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM workers WHERE worker_id = ?1")?.execute([&worker_id])?;
+            // Its sticky runs need no change: a sticky worker without a row is no live worker.
+            conn.prepare_cached(
+                "UPDATE runs SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL
+                 WHERE lease_owner = ?1 AND lease_token IS NOT NULL",
+            )?
+            .execute([&worker_id])?;
+            Ok(())
+        })
+    }
+
+    fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY worker_id"))?;
+            let mut rows = stmt.query([])?;
+            let mut workers = Vec::new();
+            while let Some(row) = rows.next()? {
+                workers.push(worker_from_row(row)?);
+            }
+            Ok(workers)
+        })
+    }
+
+    fn expire_all(&self, now: SystemTime) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL
+                 WHERE lease_token IS NOT NULL",
+                [],
+            )?;
+            conn.execute(
+                "UPDATE activity_tasks SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL,
+                     expires_at = CASE WHEN running = 1 THEN coalesce(min(expires_at, ?1), ?1) ELSE expires_at END
+                 WHERE running = 1 OR lease_token IS NOT NULL",
+                [micros(now)],
+            )?;
+            conn.execute("DELETE FROM workers", [])?;
+            Ok(())
+        })
+    }
+
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
             let latest: Option<(String, String)> = conn
@@ -937,82 +1537,190 @@ impl Store for SqliteStore {
                 }
             }
             conn.prepare_cached(
-                "INSERT INTO runs (run_id, workflow_id, workflow_type, status, created_at, next_event_id) VALUES (?1, ?2, ?3, 'running', ?4, 1)",
+                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at, next_event_id, sticky_owner)
+                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, 1, ?6)",
             )?
-            .execute(params![run.run_id, run.workflow_id, run.workflow_type, micros(run.created_at)])?;
+            .execute(params![
+                run.run_id,
+                run.workflow_id,
+                run.workflow_type,
+                run.task_queue,
+                micros(run.created_at),
+                run.sticky
+            ])?;
             match &start {
-                RunStart::Inbox(item) => insert_inbox(conn, &run.run_id, item),
-                RunStart::Step(step) if commit_workflow_task(conn, step)? => Ok(()),
-                RunStart::Step(_) => Err(Error::store(format!("the first step of run {} did not apply", run.run_id))),
+                RunStart::Inbox(item) => {
+                    push_inbox(conn, &run.run_id, item)?;
+                    Ok(())
+                }
+                RunStart::Step(step) if step.fence != StepFence::Unleased || step.run_id != run.run_id => {
+                    Err(Error::store(format!("the first step of run {} must be its own and unleased", run.run_id)))
+                }
+                RunStart::Step(step) => commit_step(conn, step),
             }
         })
     }
 
-    fn commit_workflow_task(&self, commit: WorkflowTaskCommit) -> BoxFuture<'_, Result<bool>> {
-        self.write(move |conn| commit_workflow_task(conn, &commit))
-    }
-
-    fn close_activity_with_step(
+    fn claim_workflow_tasks(
         &self,
-        key: ActivityKey,
-        attempt: u32,
-        step: WorkflowTaskCommit,
-    ) -> BoxFuture<'_, Result<bool>> {
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<WorkflowTask>>> {
+        let token = new_token();
+        self.write(move |conn| claim_workflow_tasks(conn, &worker, now, lease, limit, token))
+    }
+
+    fn claim_workflow_task(
+        &self,
+        worker: Arc<WorkerInfo>,
+        run_id: String,
+        now: SystemTime,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<WorkflowTask>>> {
+        let token = new_token();
         self.write(move |conn| {
-            // The step's fence first, so a refusal changes nothing.
-            let next: Option<i64> = conn
-                .prepare_cached("SELECT next_event_id FROM runs WHERE run_id = ?1 AND status = 'running'")?
-                .query_row([&key.run_id], |r| r.get(0))
-                .optional()?;
-            if next != Some(step.first_event_id as i64) {
-                return Ok(false);
-            }
-            let closed = conn
-                .prepare_cached("DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3")?
-                .execute(params![key.run_id, key.seq, attempt])?;
-            if closed != 1 {
-                return Ok(false);
-            }
-            if !commit_workflow_task(conn, &step)? {
-                return Err(Error::store(format!("the step of run {} was fenced after its check", key.run_id)));
-            }
-            Ok(true)
+            fire_due_timers(conn, "run_id = ?1", &run_id, now)?;
+            let mut tasks = Vec::new();
+            let params = named_params! {
+                ":worker": worker.worker_id, ":started": micros(worker.started_at), ":token": token,
+                ":deadline": micros(add(now, lease)), ":now": micros(now), ":limit": 1, ":run": run_id,
+            };
+            // Its holder may claim it again (a retried step).
+            let filter = "r.run_id = :run AND (r.lease_token IS NULL OR r.lease_deadline <= :now OR r.lease_owner = :worker)";
+            claim_runs(conn, filter, params, &mut tasks)?;
+            Ok(tasks.pop())
         })
     }
 
-    fn hold_run(&self, run_id: String, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
+        self.write(move |conn| commit_step(conn, &commit))
+    }
+
+    fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
-            conn.prepare_cached("UPDATE runs SET held = ?2 WHERE run_id = ?1")?.execute(params![run_id, reason])?;
+            let released = conn
+                .prepare_cached(
+                    "UPDATE runs SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL
+                     WHERE run_id = ?1 AND lease_token = ?2",
+                )?
+                .execute(params![run_id, token])?;
+            if released != 1 {
+                return Err(stale(&run_id, "workflow task", "its lease was lost"));
+            }
             Ok(())
         })
     }
 
-    fn update_activity(&self, key: ActivityKey, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
-        self.write(move |conn| update_activity(conn, &key, &update))
-    }
-
-    fn fire_timer(&self, run_id: String, seq: u32, started_event_id: u64) -> BoxFuture<'_, Result<bool>> {
+    fn hold_run(
+        &self,
+        run_id: String,
+        token: Option<i64>,
+        reason: Option<String>,
+        now: SystemTime,
+    ) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
-            let deleted = conn
-                .prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND seq = ?2")?
-                .execute(params![run_id, seq])?;
-            if deleted == 1 {
-                insert_inbox(conn, &run_id, &InboxItem::TimerFired { started_event_id })?;
+            let held_at = reason.as_ref().map(|_| micros(now));
+            match token {
+                Some(token) => {
+                    let held = conn
+                        .prepare_cached(
+                            "UPDATE runs SET held = ?3, held_at = ?4, lease_owner = NULL, lease_token = NULL,
+                                 lease_deadline = NULL
+                             WHERE run_id = ?1 AND lease_token = ?2",
+                        )?
+                        .execute(params![run_id, token, reason, held_at])?;
+                    if held != 1 {
+                        return Err(stale(&run_id, "workflow task", "its lease was lost"));
+                    }
+                }
+                None => {
+                    conn.prepare_cached("UPDATE runs SET held = ?2, held_at = ?3 WHERE run_id = ?1")?
+                        .execute(params![run_id, reason, held_at])?;
+                }
             }
-            Ok(deleted == 1)
+            Ok(())
         })
     }
 
     fn add_to_inbox(&self, run_id: String, item: InboxItem) -> BoxFuture<'_, Result<bool>> {
-        self.write(move |conn| {
-            let open: bool = conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')")?
-                .query_row([&run_id], |r| r.get(0))?;
-            if open {
-                insert_inbox(conn, &run_id, &item)?;
+        let added = self.write(move |conn| push_inbox(conn, &run_id, &item));
+        async move {
+            let added = added.await;
+            // A `weft` command wakes the engine, which would otherwise see the item only when it next looks.
+            #[cfg(unix)]
+            if let (Ok(true), Some((path, _))) = (&added, &self.inspect) {
+                wake::send(&wake_path(path));
             }
-            Ok(open)
+            added
+        }
+        .boxed()
+    }
+
+    fn claim_activity_tasks(
+        &self,
+        worker: Arc<WorkerInfo>,
+        now: SystemTime,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
+        let token = new_token();
+        self.write(move |conn| claim_activity_tasks(conn, &worker, now, limit, token))
+    }
+
+    fn claim_expired_activities(
+        &self,
+        worker_id: String,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
+        let token = new_token();
+        self.write(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "UPDATE activity_tasks SET lease_owner = :worker, lease_token = :token, lease_deadline = :deadline
+                 WHERE (run_id, seq) IN (
+                     SELECT run_id, seq FROM activity_tasks
+                     WHERE expires_at <= :now AND (lease_token IS NULL OR lease_deadline <= :now)
+                     ORDER BY expires_at LIMIT :limit)
+                 RETURNING {ACTIVITY_COLUMNS}"
+            ))?;
+            let mut expired = activities_from(stmt.query(named_params! {
+                ":worker": worker_id, ":token": token, ":deadline": micros(add(now, lease)),
+                ":now": micros(now), ":limit": limit.min(i64::MAX as usize) as i64,
+            })?)?;
+            expired.sort_by_key(|a| a.expires_at);
+            Ok(expired)
         })
+    }
+
+    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| update_activity(conn, &fence, &update))
+    }
+
+    fn cancel_queued_activity(&self, key: ActivityKey) -> BoxFuture<'_, Result<bool>> {
+        self.write(move |conn| {
+            let row: Option<(i64, u32, Option<String>)> = conn
+                .prepare_cached(
+                    "DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND running = 0 AND lease_token IS NULL
+                     RETURNING scheduled_event_id, attempt, last_failure",
+                )?
+                .query_row(params![key.run_id, key.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((scheduled_event_id, attempt, last_failure)) = row else { return Ok(false) };
+            let item = InboxItem::ActivityClosed {
+                scheduled_event_id: u64::try_from(scheduled_event_id).map_err(Error::store)?,
+                attempt,
+                last_failure: last_failure.as_deref().map(from_json).transpose()?,
+                outcome: ActivityOutcome::Canceled,
+            };
+            push_inbox(conn, &key.run_id, &item)?;
+            Ok(true)
+        })
+    }
+
+    fn next_due(&self, worker: Arc<WorkerInfo>, now: SystemTime) -> BoxFuture<'_, Result<Option<SystemTime>>> {
+        self.read(move |conn| next_due(conn, &worker, now))
     }
 
     fn run(&self, run_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
@@ -1021,13 +1729,11 @@ impl Store for SqliteStore {
 
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
         self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow_id = ?1 ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1"
-            ))?
-            .query_row([&workflow_id], run_from_row)
-            .optional()?
-            .map(finish_run)
-            .transpose()
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE workflow_id = ?1
+                 ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1"
+            ))?;
+            Ok(runs_from(stmt.query([&workflow_id])?)?.pop())
         })
     }
 
@@ -1038,9 +1744,7 @@ impl Store for SqliteStore {
                  ORDER BY created_at DESC, rowid DESC LIMIT ?3"
             ))?;
             let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
-            let rows =
-                stmt.query_map(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit], run_from_row)?;
-            rows.map(|r| finish_run(r?)).collect()
+            runs_from(stmt.query(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit])?)
         })
     }
 
@@ -1048,60 +1752,103 @@ impl Store for SqliteStore {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
     }
 
-    fn step_input(&self, run_id: String) -> BoxFuture<'_, Result<Option<StepInput>>> {
-        self.read(move |conn| match read_run(conn, &run_id)? {
-            Some(run) => Ok(Some((run, read_inbox(conn, &run_id)?))),
-            None => Ok(None),
-        })
-    }
-
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {ACTIVITY_COLUMNS} FROM activity_tasks WHERE run_id = ?1 ORDER BY seq"
             ))?;
-            let activities =
-                stmt.query_map([&run_id], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
+            let activities = activities_from(stmt.query([&run_id])?)?;
             let mut stmt = conn.prepare_cached(
                 "SELECT run_id, seq, started_event_id, fire_at FROM timers WHERE run_id = ?1 ORDER BY seq",
             )?;
-            let timers = stmt.query_map([&run_id], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
-            Ok((activities, timers))
-        })
-    }
-
-    fn recover(&self) -> BoxFuture<'_, Result<Recovery>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare("SELECT DISTINCT run_id FROM inbox")?;
-            let runs_with_work = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            let mut stmt = conn.prepare(&format!("SELECT {ACTIVITY_COLUMNS} FROM activity_tasks"))?;
-            let activities =
-                stmt.query_map([], activity_from_row)?.map(|r| finish_activity(r?)).collect::<Result<_>>()?;
-            let mut stmt = conn.prepare("SELECT run_id, seq, started_event_id, fire_at FROM timers")?;
-            let timers = stmt.query_map([], timer_from_row)?.collect::<rusqlite::Result<_>>()?;
-            Ok(Recovery { runs_with_work, activities, timers })
-        })
-    }
-
-    fn inbox_since(&self, after: i64) -> BoxFuture<'_, Result<(i64, Vec<String>)>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT id, run_id FROM inbox WHERE id > ?1 ORDER BY id")?;
-            let rows = stmt.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-            let mut newest = after;
-            let mut runs = Vec::new();
-            for row in rows {
-                let (id, run_id) = row?;
-                newest = newest.max(id);
-                if !runs.contains(&run_id) {
-                    runs.push(run_id);
-                }
+            let mut rows = stmt.query([&run_id])?;
+            let mut timers = Vec::new();
+            while let Some(row) = rows.next()? {
+                timers.push(timer_from_row(row)?);
             }
-            Ok((newest, runs))
+            Ok((activities, timers))
         })
     }
 
     fn close(&self) {
         SqliteStore::close(self);
+    }
+}
+
+/// The wake-up socket of a store file: `<path>-wake`.
+#[cfg(unix)]
+fn wake_path(path: &Path) -> PathBuf {
+    let mut wake = path.as_os_str().to_owned();
+    wake.push("-wake");
+    PathBuf::from(wake)
+}
+
+/// Wake-ups from `weft` commands: one datagram per inbox item they add.
+#[cfg(unix)]
+mod wake {
+    use std::os::unix::net::UnixDatagram;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use parking_lot::Mutex;
+
+    use super::StoreListener;
+
+    /// How often the receiving thread checks that it should stop, when no
+    /// datagram comes (a backstop: closing sends one).
+    const STOP_CHECK: Duration = Duration::from_secs(1);
+
+    /// The thread receiving wake-ups on a bound socket.
+    pub(super) struct Receiver {
+        path: PathBuf,
+        stop: Arc<AtomicBool>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl Receiver {
+        /// Binds `path` (removing a stale socket: the engine lock makes this
+        /// store the file's only engine) and calls the listener on each datagram.
+        pub(super) fn start(
+            path: &Path,
+            listener: Arc<Mutex<Option<Arc<dyn StoreListener>>>>,
+        ) -> std::io::Result<Self> {
+            let _ = std::fs::remove_file(path);
+            let socket = UnixDatagram::bind(path)?;
+            socket.set_read_timeout(Some(STOP_CHECK))?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let stopped = stop.clone();
+            let thread = std::thread::Builder::new().name("weft-wake".into()).spawn(move || {
+                let mut buf = [0_u8; 16];
+                while !stopped.load(Ordering::Acquire) {
+                    let received = socket.recv(&mut buf).is_ok();
+                    if received && !stopped.load(Ordering::Acquire) {
+                        let listener = listener.lock().clone();
+                        if let Some(listener) = listener {
+                            listener.work_available(None);
+                        }
+                    }
+                }
+            })?;
+            Ok(Receiver { path: path.to_owned(), stop, thread })
+        }
+
+        /// Stops the thread and removes the socket.
+        pub(super) fn stop(self) {
+            self.stop.store(true, Ordering::Release);
+            send(&self.path);
+            let _ = self.thread.join();
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    /// Sends one wake-up to the socket at `path`; no engine listening is fine.
+    pub(super) fn send(path: &Path) {
+        if let Ok(socket) = UnixDatagram::unbound() {
+            let _ = socket.set_nonblocking(true);
+            let _ = socket.send_to(b"w", path);
+        }
     }
 }
 
@@ -1117,6 +1864,13 @@ impl SqliteStore {
 
 #[cfg(test)]
 impl SqliteStore {
+    /// Test hook: runs `f` on an inline store's connection (to damage rows).
+    pub(crate) fn with_test_connection<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let Mode::Inline(conn) = &self.mode else { return Err(Error::store("the test hook needs an inline store")) };
+        let conn = conn.lock();
+        Ok(f(conn.as_ref().ok_or(Error::Shutdown)?)?)
+    }
+
     /// Test hook: caps the writer's file at its current size (`true`), so a
     /// write that needs a new page fails with `SQLITE_FULL` ("database or disk
     /// is full") as on a full disk, or lifts the cap (`false`). Inline mode only.

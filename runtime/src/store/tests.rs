@@ -1,19 +1,59 @@
-//! The store's own guarantees: fencing, uniqueness, schema, lock, checksums.
+//! The SQLite store's own guarantees: the conformance suite in each mode,
+//! then schema (version, migration), lock, checksums, foreign tables, WAL
+//! bound, bad rows and wake-ups.
 
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::params;
 
+use super::conformance::store_conformance;
 use super::sqlite::{Location, SqliteStore};
 use super::*;
 use crate::activity::ActivityOptions;
-use crate::client::WorkflowIdReusePolicy;
-use crate::engine::Durability;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::{Error, Result};
 
+/// Where the file stores of the conformance suite live (one per test).
+static DIR: LazyLock<tempfile::TempDir> = LazyLock::new(|| tempfile::tempdir().unwrap());
+
+fn suite_file(inline: bool) -> Option<Box<dyn Store>> {
+    let path = DIR.path().join(format!("{}.db", uuid::Uuid::new_v4().simple()));
+    let location = Location::File { path, durability: Durability::Normal, inline, foreign_tables: false };
+    Some(Box::new(SqliteStore::open(&location).unwrap()))
+}
+
+mod memory {
+    async fn open() -> Option<Box<dyn super::Store>> {
+        Some(Box::new(super::memory_store().unwrap()))
+    }
+    super::store_conformance!(open);
+}
+
+mod file {
+    async fn open() -> Option<Box<dyn super::Store>> {
+        super::suite_file(false)
+    }
+    super::store_conformance!(open);
+}
+
+mod file_inline {
+    async fn open() -> Option<Box<dyn super::Store>> {
+        super::suite_file(true)
+    }
+    super::store_conformance!(open);
+}
+
 fn memory_store() -> Result<SqliteStore> {
     SqliteStore::open(&Location::Memory)
+}
+
+fn file(path: &std::path::Path, inline: bool) -> Location {
+    Location::File { path: path.to_owned(), durability: Durability::Normal, inline, foreign_tables: false }
+}
+
+fn payload(json: &str) -> Payload {
+    Payload::from_json(json.to_owned()).unwrap()
 }
 
 fn run(workflow_id: &str, run_id: &str) -> RunRecord {
@@ -21,128 +61,76 @@ fn run(workflow_id: &str, run_id: &str) -> RunRecord {
         run_id: run_id.to_owned(),
         workflow_id: workflow_id.to_owned(),
         workflow_type: "wf".to_owned(),
+        task_queue: "default".to_owned(),
         status: RunStatus::Running,
         created_at: SystemTime::now(),
         closed_at: None,
         next_event_id: 1,
         held: None,
+        held_at: None,
+        lease: None,
+        sticky: None,
     }
 }
 
-async fn inbox(store: &SqliteStore) -> Result<Vec<InboxEntry>> {
-    Ok(store.step_input("r1".into()).await?.map(|(_, inbox)| inbox).unwrap_or_default())
-}
-
-fn payload(json: &str) -> Payload {
-    Payload::from_json(json.to_owned()).unwrap()
-}
-
-/// Creates run `r1` with events 1 (started) and 2 (an activity scheduled, seq 1).
+/// Creates run `r1` of `wf-1` with events 1 (started) and 2 (an activity
+/// scheduled, seq 1) and the activity's queued row.
 async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
-    store
-        .create_run(
-            run("wf-1", "r1"),
-            RunStart::Inbox(InboxItem::Start { input: payload("1") }),
-            WorkflowIdReusePolicy::default(),
-        )
-        .await?;
-    let inbox = inbox(store).await?;
     let now = SystemTime::now();
-    let events = vec![
-        HistoryEvent::new(
-            1,
-            now,
-            EventAttributes::WorkflowExecutionStarted {
-                workflow_type: "wf".into(),
-                workflow_id: "wf-1".into(),
-                run_id: "r1".into(),
-                input: payload("1"),
-            },
-        ),
-        HistoryEvent::new(
-            2,
-            now,
-            EventAttributes::ActivityTaskScheduled {
-                seq: 1,
-                activity_id: "1".into(),
-                activity_type: "act".into(),
-                input: payload("2"),
-                options: ActivityOptions::start_to_close(Duration::from_secs(1)),
-            },
-        ),
-    ];
-    let commit = WorkflowTaskCommit {
-        run_id: "r1".into(),
+    let options = ActivityOptions::start_to_close(Duration::from_secs(1));
+    let started = EventAttributes::WorkflowExecutionStarted {
+        workflow_type: "wf".into(),
         workflow_id: "wf-1".into(),
+        run_id: "r1".into(),
+        input: payload("1"),
+    };
+    let scheduled = EventAttributes::ActivityTaskScheduled {
+        seq: 1,
+        activity_id: "1".into(),
+        activity_type: "act".into(),
+        input: payload("2"),
+        options: options.clone(),
+    };
+    let key = ActivityKey { run_id: "r1".into(), seq: 1 };
+    let activity = ActivityTask {
+        key: key.clone(),
+        workflow_id: "wf-1".into(),
+        task_queue: "default".into(),
+        scheduled_event_id: 2,
+        activity_id: "1".into(),
+        activity_type: "act".into(),
+        input: payload("2"),
+        limits: AttemptLimits::of(&options, now),
+        options,
+        scheduled_at: now,
+        attempt: 0,
+        running: false,
+        ready_at: now,
+        started_at: None,
+        attempt_deadline: None,
+        heartbeat_deadline: None,
+        expires_at: None,
+        lease: None,
+        last_failure: None,
+        heartbeat_details: None,
+        cancel_requested: false,
+    };
+    let step = StepCommit {
+        run_id: "r1".into(),
+        fence: StepFence::Unleased,
         first_event_id: 1,
-        events,
-        consumed: inbox.iter().map(|e| e.id).collect(),
-        eager_starts: vec![],
-    };
-    assert!(store.commit_workflow_task(commit).await?);
-    Ok(ActivityKey { run_id: "r1".into(), seq: 1 })
-}
-
-#[tokio::test]
-async fn a_second_open_run_of_an_id_is_already_started() -> Result<()> {
-    let store = memory_store()?;
-    let start = || RunStart::Inbox(InboxItem::Start { input: payload("1") });
-    store.create_run(run("wf", "r1"), start(), WorkflowIdReusePolicy::AllowDuplicate).await?;
-    let err = store.create_run(run("wf", "r2"), start(), WorkflowIdReusePolicy::AllowDuplicate).await.unwrap_err();
-    assert!(matches!(err, Error::AlreadyStarted { run_id, .. } if run_id == "r1"));
-    Ok(())
-}
-
-#[tokio::test]
-async fn workflow_steps_are_fenced_on_the_next_event_id() -> Result<()> {
-    let store = memory_store()?;
-    run_with_activity(&store).await?;
-    let stale = WorkflowTaskCommit {
-        run_id: "r1".into(),
-        workflow_id: "wf-1".into(),
-        first_event_id: 2,
-        events: vec![HistoryEvent::new(2, SystemTime::now(), EventAttributes::WorkflowExecutionCanceled {})],
+        events: vec![HistoryEvent::new(1, now, started), HistoryEvent::new(2, now, scheduled)],
         consumed: vec![],
-        eager_starts: vec![],
+        delivered: None,
+        new_activities: vec![activity],
+        cancel_activities: vec![],
+        new_timers: vec![],
+        cancel_timers: vec![],
+        close: None,
+        worker_id: "w".into(),
     };
-    assert!(!store.commit_workflow_task(stale).await?, "a step from a stale view is refused");
-    assert_eq!(store.history("r1".into(), "wf-1".into(), 0).await?.len(), 2);
-    Ok(())
-}
-
-#[tokio::test]
-async fn activity_updates_are_fenced_on_the_attempt() -> Result<()> {
-    let store = memory_store()?;
-    let key = run_with_activity(&store).await?;
-    let now = SystemTime::now();
-    assert!(!store.update_activity(key.clone(), ActivityUpdate::Start { attempt: 2, at: now }).await?);
-    assert!(store.update_activity(key.clone(), ActivityUpdate::Start { attempt: 1, at: now }).await?);
-    assert!(!store.update_activity(key.clone(), ActivityUpdate::Start { attempt: 1, at: now }).await?, "started twice");
-    let failure = crate::history::Failure::new("E", "boom");
-    let retry = ActivityUpdate::Retry { attempt: 1, retry_at: now, failure, heartbeat_details: None };
-    assert!(store.update_activity(key.clone(), retry).await?);
-    assert!(store.update_activity(key.clone(), ActivityUpdate::Start { attempt: 2, at: now }).await?);
-    // A late completion from attempt 1 changes nothing.
-    let late = ActivityUpdate::Close {
-        attempt: 1,
-        last_failure: None,
-        outcome: ActivityOutcome::Completed { result: payload("\"late\"") },
-    };
-    assert!(!store.update_activity(key.clone(), late).await?);
-    assert!(inbox(&store).await?.is_empty());
-    let fresh = ActivityUpdate::Close {
-        attempt: 2,
-        last_failure: None,
-        outcome: ActivityOutcome::Completed { result: payload("\"fresh\"") },
-    };
-    assert!(store.update_activity(key.clone(), fresh).await?);
-    let inbox = inbox(&store).await?;
-    assert!(matches!(
-        &inbox[..],
-        [InboxEntry { item: InboxItem::ActivityClosed { attempt: 2, outcome: ActivityOutcome::Completed { result }, .. }, .. }]
-            if result.as_json() == "\"fresh\""
-    ));
-    Ok(())
+    store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
+    Ok(key)
 }
 
 #[tokio::test]
@@ -164,6 +152,39 @@ async fn a_damaged_event_is_reported_as_corrupt_history() -> Result<()> {
         matches!(&err, Error::CorruptHistory { workflow_id, reason, .. } if workflow_id == "wf-1" && reason.contains("checksum")),
         "{err:?}"
     );
+    // A missing event is a gap.
+    store.with_test_connection(|conn| conn.execute("DELETE FROM events WHERE event_id = 1", []))?;
+    let err = store.history("r1".into(), "wf-1".into(), 0).await.unwrap_err();
+    assert!(matches!(&err, Error::CorruptHistory { reason, .. } if reason.contains("missing")), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_row_is_a_typed_error_not_a_panic() -> Result<()> {
+    let store = memory_store()?;
+    let key = run_with_activity(&store).await?;
+    store.with_test_connection(|conn| conn.execute("UPDATE activity_tasks SET options = '{'", []))?;
+    assert!(matches!(store.pending(key.run_id.clone()).await, Err(Error::Store { .. })));
+    store.with_test_connection(|conn| conn.execute("UPDATE runs SET status = 'sleeping'", []))?;
+    assert!(matches!(store.run(key.run_id.clone()).await, Err(Error::Store { .. })));
+    assert!(matches!(store.list_runs(RunFilter::default()).await, Err(Error::Store { .. })));
+    store.with_test_connection(|conn| {
+        conn.execute("UPDATE runs SET status = 'running', next_event_id = 'x'", [])?;
+        conn.execute("INSERT INTO inbox (run_id, item) VALUES ('r1', 'not json')", [])
+    })?;
+    assert!(matches!(store.run(key.run_id.clone()).await, Err(Error::Store { .. })));
+    let worker = Arc::new(WorkerInfo {
+        worker_id: "w".into(),
+        host: "h".into(),
+        pid: 1,
+        task_queues: vec!["default".into()],
+        workflow_types: vec!["wf".into()],
+        activity_types: vec!["act".into()],
+        started_at: SystemTime::now(),
+    });
+    store.with_test_connection(|conn| conn.execute("UPDATE runs SET next_event_id = 3, inbox_count = 1", []))?;
+    let claimed = store.claim_workflow_tasks(worker, SystemTime::now(), Duration::from_secs(1), 10).await;
+    assert!(matches!(claimed, Err(Error::Store { .. })), "{claimed:?}");
     Ok(())
 }
 
@@ -180,12 +201,156 @@ async fn a_newer_schema_is_refused_and_a_second_engine_is_locked_out() -> Result
     conn.pragma_update(None, "user_version", 99)?;
     drop(conn);
     let err = SqliteStore::open(&location).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 1 }), "{err:?}");
+    assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 2 }), "{err:?}");
     Ok(())
 }
 
-fn file(path: &std::path::Path, inline: bool) -> Location {
-    Location::File { path: path.to_owned(), durability: Durability::Normal, inline, foreign_tables: false }
+/// The schema of version 1, as weft wrote it.
+const SCHEMA_V1: &str = "
+CREATE TABLE runs (
+    run_id        TEXT PRIMARY KEY,
+    workflow_id   TEXT NOT NULL,
+    workflow_type TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    closed_at     INTEGER,
+    next_event_id INTEGER NOT NULL,
+    held          TEXT
+);
+CREATE UNIQUE INDEX runs_open_workflow_id ON runs (workflow_id) WHERE status = 'running';
+CREATE INDEX runs_by_workflow_id ON runs (workflow_id, created_at);
+CREATE INDEX runs_by_created_at ON runs (created_at);
+CREATE TABLE events (
+    run_id     TEXT NOT NULL,
+    event_id   INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    checksum   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE activity_tasks (
+    run_id             TEXT NOT NULL,
+    seq                INTEGER NOT NULL,
+    workflow_id        TEXT NOT NULL,
+    scheduled_event_id INTEGER NOT NULL,
+    activity_id        TEXT NOT NULL,
+    activity_type      TEXT NOT NULL,
+    input              TEXT NOT NULL,
+    options            TEXT NOT NULL,
+    scheduled_at       INTEGER NOT NULL,
+    attempt            INTEGER NOT NULL DEFAULT 0,
+    running            INTEGER NOT NULL DEFAULT 0,
+    started_at         INTEGER,
+    retry_at           INTEGER,
+    last_failure       TEXT,
+    heartbeat_details  TEXT,
+    cancel_requested   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE timers (
+    run_id           TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    started_event_id INTEGER NOT NULL,
+    fire_at          INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE inbox (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    item   TEXT NOT NULL
+);
+CREATE INDEX inbox_by_run ON inbox (run_id, id);
+PRAGMA user_version = 1;
+";
+
+/// Each table's columns, in order.
+fn columns(path: &std::path::Path) -> Result<Vec<(String, Vec<String>)>> {
+    let conn = rusqlite::Connection::open(path)?;
+    let mut tables = Vec::new();
+    for table in ["runs", "events", "activity_tasks", "timers", "inbox", "workers"] {
+        let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"))?;
+        let names = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        tables.push((table.to_owned(), names));
+    }
+    Ok(tables)
+}
+
+#[tokio::test]
+async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let us = |s: u64| (s * 1_000_000) as i64;
+    let options = ActivityOptions::start_to_close(Duration::from_secs(10))
+        .schedule_to_close_timeout(Duration::from_secs(100))
+        .schedule_to_start_timeout(Duration::from_secs(30))
+        .heartbeat_timeout(Duration::from_secs(5));
+    let options_json = serde_json::to_string(&options).unwrap();
+    let event =
+        HistoryEvent::new(1, super::sqlite::from_micros(us(1000)), EventAttributes::TimerFired { started_event_id: 9 });
+    let event_json = serde_json::to_string(&event).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        conn.execute_batch(SCHEMA_V1)?;
+        conn.execute(
+            "INSERT INTO runs VALUES ('r1', 'wf-1', 'wf', 'running', ?1, NULL, 2, NULL),
+                                     ('r0', 'wf-0', 'wf', 'completed', ?1, ?2, 5, NULL)",
+            params![us(1000), us(1001)],
+        )?;
+        conn.execute(
+            "INSERT INTO events VALUES ('r1', 1, 'TimerFired', ?1, ?2)",
+            params![event_json, super::sqlite::checksum(&event_json)],
+        )?;
+        // Seq 1 queued in backoff (retry at 1100), seq 2 running since 1050.
+        let insert =
+            "INSERT INTO activity_tasks (run_id, seq, workflow_id, scheduled_event_id, activity_id, activity_type,
+                          input, options, scheduled_at, attempt, running, started_at, retry_at)
+                      VALUES ('r1', ?1, 'wf-1', ?2, ?3, 'act', '\"x\"', ?4, ?5, ?6, ?7, ?8, ?9)";
+        conn.execute(insert, params![1, 2, "1", options_json, us(1000), 1, 0, None::<i64>, us(1100)])?;
+        conn.execute(insert, params![2, 3, "2", options_json, us(1000), 2, 1, us(1050), None::<i64>])?;
+        conn.execute("INSERT INTO timers VALUES ('r1', 3, 4, ?1)", [us(2000)])?;
+        conn.execute("INSERT INTO inbox (run_id, item) VALUES ('r1', ?1)", [r#"{"CancelRequested":{"reason":"r"}}"#])?;
+    }
+    let store = SqliteStore::open(&file(&path, true))?;
+    let at = |s: u64| super::sqlite::from_micros(us(s));
+    let run = store.run("r1".into()).await?.unwrap();
+    assert_eq!((run.task_queue.as_str(), run.next_event_id, run.lease, run.sticky), ("default", 2, None, None));
+    assert_eq!(store.run("r0".into()).await?.unwrap().closed_at, Some(at(1001)));
+    assert_eq!(store.history("r1".into(), "wf-1".into(), 0).await?.len(), 1);
+    let (activities, timers) = store.pending("r1".into()).await?;
+    let limits = AttemptLimits {
+        start_to_close: Duration::from_secs(10),
+        heartbeat: Some(Duration::from_secs(5)),
+        schedule_to_start: Some(Duration::from_secs(30)),
+        close_deadline: Some(at(1100)),
+    };
+    let [queued, running] = &activities[..] else { panic!("{activities:?}") };
+    assert_eq!((queued.limits, queued.task_queue.as_str()), (limits, "default"));
+    assert_eq!((queued.attempt, queued.running, queued.ready_at), (1, false, at(1100)));
+    assert_eq!((queued.attempt_deadline, queued.expires_at), (None, Some(at(1100))), "the close deadline comes first");
+    assert_eq!((running.attempt, running.running, running.started_at), (2, true, Some(at(1050))));
+    assert_eq!((running.attempt_deadline, running.heartbeat_deadline), (Some(at(1060)), Some(at(1055))));
+    assert_eq!((running.expires_at, running.lease.as_ref()), (Some(at(1055)), None));
+    assert_eq!(timers.iter().map(|t| (t.seq, t.started_event_id, t.fire_at)).collect::<Vec<_>>(), [(3, 4, at(2000))]);
+    // The inbox item made the run's workflow task ready.
+    let worker = Arc::new(WorkerInfo {
+        worker_id: "w".into(),
+        host: "h".into(),
+        pid: 1,
+        task_queues: vec!["default".into()],
+        workflow_types: vec!["wf".into()],
+        activity_types: vec!["act".into()],
+        started_at: at(0),
+    });
+    let tasks = store.claim_workflow_tasks(worker, at(1200), Duration::from_secs(1), 10).await?;
+    assert!(matches!(&tasks[..], [t] if t.run.run_id == "r1" && t.inbox.len() == 1), "{tasks:?}");
+    drop(store);
+    // The same tables as a new store, column for column.
+    let fresh = dir.path().join("v2.db");
+    drop(SqliteStore::open(&file(&fresh, true))?);
+    assert_eq!(columns(&path)?, columns(&fresh)?);
+    let version: u32 = rusqlite::Connection::open(&path)?.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    assert_eq!(version, 2);
+    Ok(())
 }
 
 #[tokio::test]
@@ -271,6 +436,46 @@ fn a_directory_or_a_fifo_is_not_a_store_file() {
             assert!(matches!(&err, Error::NotAFile { path: p, kind: k } if *p == path && *k == kind), "{err:?}");
         }
     }
+}
+
+/// Counts the wake-ups a store reports.
+#[derive(Default)]
+struct Wakes(std::sync::Mutex<usize>, std::sync::Condvar);
+
+impl StoreListener for Wakes {
+    fn work_available(&self, task_queue: Option<&str>) {
+        assert_eq!(task_queue, None);
+        *self.0.lock().unwrap() += 1;
+        self.1.notify_all();
+    }
+
+    fn run_closed(&self, _: &str) {}
+}
+
+#[tokio::test]
+async fn an_inbox_item_from_the_weft_command_wakes_the_engine() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let engine = SqliteStore::open(&file(&path, false))?;
+    assert!(engine.exclusive());
+    let wakes = Arc::new(Wakes::default());
+    engine.subscribe(wakes.clone());
+    run_with_activity(&engine).await?;
+    let inspect = SqliteStore::open(&Location::Inspect { path: path.clone(), busy_timeout: Duration::from_secs(1) })?;
+    assert!(!inspect.exclusive());
+    assert!(inspect.add_to_inbox("r1".into(), InboxItem::CancelRequested { reason: "cli".into() }).await?);
+    assert!(!inspect.add_to_inbox("missing".into(), InboxItem::CancelRequested { reason: "cli".into() }).await?);
+    let woken = wakes.1.wait_timeout_while(wakes.0.lock().unwrap(), Duration::from_secs(5), |n| *n == 0).unwrap();
+    assert_eq!(*woken.0, 1, "one wake-up, for the item added");
+    drop(woken);
+    let mut socket = path.as_os_str().to_owned();
+    socket.push("-wake");
+    assert!(std::path::Path::new(&socket).exists());
+    engine.close();
+    assert!(!std::path::Path::new(&socket).exists(), "closing removes the socket");
+    // No engine: the command's item is added all the same.
+    assert!(inspect.add_to_inbox("r1".into(), InboxItem::CancelRequested { reason: "again".into() }).await?);
+    Ok(())
 }
 
 /// The WAL file's size in bytes (0 if there is none).
