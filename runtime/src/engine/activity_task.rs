@@ -246,7 +246,11 @@ impl Inner {
         };
         let mut future = AssertUnwindSafe(runner(ctx, task.input.clone())).catch_unwind();
         let end = loop {
-            tokio::select! {
+            // A heartbeat held back by the throttle is written when the throttle
+            // ends, beat or no beat: the store's heartbeat deadline (which other
+            // workers go by) then never passes before this one's.
+            let flush_at = last_written.filter(|_| unwritten).map(|at| at + throttle);
+            let write_now = tokio::select! {
                 biased;
                 result = &mut future => break match result {
                     Ok(result) => AttemptEnd::Returned(result),
@@ -264,26 +268,26 @@ impl Inner {
                         details = latest;
                         unwritten = true;
                     }
-                    if unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle)
-                        && let Some(fence) = &fence
-                    {
-                        let update = ActivityUpdate::Heartbeat { at: self.clock.now(), details: details.clone() };
-                        let result = self.store.update_activity(fence.clone(), update).await;
-                        let written = result.is_ok();
-                        match result {
-                            Ok(cancel_requested) => {
-                                if cancel_requested {
-                                    shared.cancel.send_replace(true);
-                                }
-                            }
-                            Err(Error::StaleTask { .. }) => shared.stale.store(true, Ordering::Release),
-                            Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not record a heartbeat"),
-                        }
-                        last_written = Some(Instant::now());
-                        // Not written: the next heartbeat (or the attempt's end) writes it.
-                        unwritten = !written;
-                    }
+                    unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle)
                 }
+                () = sleep_until(flush_at.unwrap_or(deadline)), if flush_at.is_some() => true,
+            };
+            if write_now && let Some(fence) = &fence {
+                let update = ActivityUpdate::Heartbeat { at: self.clock.now(), details: details.clone() };
+                let result = self.store.update_activity(fence.clone(), update).await;
+                let written = result.is_ok();
+                match result {
+                    Ok(cancel_requested) => {
+                        if cancel_requested {
+                            shared.cancel.send_replace(true);
+                        }
+                    }
+                    Err(Error::StaleTask { .. }) => shared.stale.store(true, Ordering::Release),
+                    Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not record a heartbeat"),
+                }
+                last_written = Some(Instant::now());
+                // Not written: tried again when the throttle next ends (or at the attempt's end).
+                unwritten = !written;
             }
         };
         // A heartbeat given just before the attempt ended has not been seen yet.

@@ -15,8 +15,14 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// A clock reading wall time now, to the microsecond: the stores keep
+    /// times in microseconds, so a time read back from one (a retry's
+    /// backoff end, a lease deadline) is the time the engine wrote.
     pub(crate) fn new() -> Self {
-        Clock { base_system: SystemTime::now(), base_instant: Instant::now() }
+        let now = SystemTime::now();
+        let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let base_system = now - Duration::from_nanos(u64::from(since_epoch.subsec_nanos() % 1000));
+        Clock { base_system, base_instant: Instant::now() }
     }
 
     pub(crate) fn now(&self) -> SystemTime {

@@ -88,18 +88,19 @@ impl Inner {
         Ok(())
     }
 
+    /// Whether this process's worker polls `task_queue`.
+    pub(crate) fn polls(&self, task_queue: &str) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.task_queues.iter().any(|q| q == task_queue))
+    }
+
     /// Whether this process's worker runs workflow tasks of `workflow_type` on `task_queue`.
     pub(crate) fn runs_workflow(&self, task_queue: &str, workflow_type: &str) -> bool {
-        self.worker.as_ref().is_some_and(|w| {
-            w.task_queues.iter().any(|q| q == task_queue) && self.registry.workflows.contains_key(workflow_type)
-        })
+        self.polls(task_queue) && self.registry.workflows.contains_key(workflow_type)
     }
 
     /// Whether this process's worker runs attempts of `activity_type` on `task_queue`.
     pub(crate) fn runs_activity(&self, task_queue: &str, activity_type: &str) -> bool {
-        self.worker.as_ref().is_some_and(|w| {
-            w.task_queues.iter().any(|q| q == task_queue) && self.registry.activities.contains_key(activity_type)
-        })
+        self.polls(task_queue) && self.registry.activities.contains_key(activity_type)
     }
 
     async fn claim_loop(self: &Arc<Self>) {

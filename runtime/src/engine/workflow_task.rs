@@ -449,9 +449,16 @@ impl Inner {
             let now = events.last().map_or_else(|| self.clock.now(), |e| e.timestamp);
             let token = new_token();
             for task in &mut rows.new_activities {
-                if self.runs_activity(&task.task_queue, &task.activity_type)
-                    && let Ok(permit) = self.activity_slots.clone().try_acquire_owned()
-                {
+                let permit = if self.runs_activity(&task.task_queue, &task.activity_type) {
+                    self.activity_slots.clone().try_acquire_owned().ok()
+                } else if self.store.exclusive() && self.polls(&task.task_queue) {
+                    // No other process can ever run this type: the attempt
+                    // fails at once (`ActivityNotRegistered`), without a slot.
+                    Arc::new(tokio::sync::Semaphore::new(1)).try_acquire_owned().ok()
+                } else {
+                    None
+                };
+                if let Some(permit) = permit {
                     task.start_attempt(&worker_id, token, now);
                     eager.push((task.key.seq, permit));
                 }
