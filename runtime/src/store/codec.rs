@@ -1,0 +1,60 @@
+//! How every store encodes values in its rows: times as microseconds since
+//! the epoch, JSON text, and the CRC-32 of an event's JSON that history reads check.
+
+use std::time::{Duration, SystemTime};
+
+use crate::{Error, Result};
+
+/// `t` as microseconds since the Unix epoch (negative before it), saturating.
+pub(crate) fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_micros().min(i64::MAX as u128) as i64,
+        Err(e) => -(e.duration().as_micros().min(i64::MAX as u128) as i64),
+    }
+}
+
+/// The time `m` microseconds after the Unix epoch (before it if negative).
+pub(crate) fn from_micros(m: i64) -> SystemTime {
+    if m >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_micros(m as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_micros(m.unsigned_abs())
+    }
+}
+
+/// `d` in microseconds, at most 2^62 so that a time plus a duration cannot
+/// overflow a 64-bit column in SQL arithmetic.
+pub(crate) fn duration_micros(d: Duration) -> i64 {
+    d.as_micros().min(1 << 62) as i64
+}
+
+/// The checksum stored beside an event's JSON.
+pub(crate) fn checksum(data: &str) -> i64 {
+    crc32fast::hash(data.as_bytes()) as i64
+}
+
+/// A value as the JSON text a row keeps.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::store)
+}
+
+/// A value from a row's JSON text.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(Error::store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_through_micros_on_both_sides_of_the_epoch() {
+        for t in [SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456)] {
+            assert_eq!(from_micros(micros(t)), t);
+        }
+        let before = SystemTime::UNIX_EPOCH - Duration::from_micros(5);
+        assert_eq!(micros(before), -5);
+        assert_eq!(from_micros(-5), before);
+        assert_eq!(duration_micros(Duration::MAX), 1 << 62);
+    }
+}
