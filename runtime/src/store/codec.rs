@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::history::HistoryEvent;
 use crate::{Error, Result};
 
 /// `t` as microseconds since the Unix epoch (negative before it), saturating.
@@ -41,6 +42,42 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 /// A value from a row's JSON text.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(Error::store)
+}
+
+/// An event as a store row keeps it.
+#[derive(Debug)]
+pub(crate) struct StoredEvent<'a> {
+    pub(crate) event_id: i64,
+    pub(crate) data: &'a str,
+    pub(crate) checksum: i64,
+}
+
+/// Checks and parses the stored event that should be event `expected` of a
+/// run's history: its id, checksum and parsed id; `CorruptHistory` otherwise.
+pub(crate) fn check_event(
+    run_id: &str,
+    workflow_id: &str,
+    expected: u64,
+    row: StoredEvent<'_>,
+) -> Result<HistoryEvent> {
+    let corrupt = |reason: String| Error::CorruptHistory {
+        workflow_id: workflow_id.to_owned(),
+        run_id: run_id.to_owned(),
+        reason,
+    };
+    let StoredEvent { event_id, data, checksum: sum } = row;
+    if event_id < 0 || event_id as u64 != expected {
+        return Err(corrupt(format!("event {expected} is missing (found {event_id})")));
+    }
+    if checksum(data) != sum {
+        return Err(corrupt(format!("event {event_id} fails its checksum")));
+    }
+    let event: HistoryEvent =
+        serde_json::from_str(data).map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
+    if event.event_id != expected {
+        return Err(corrupt(format!("event {event_id} says it is event {}", event.event_id)));
+    }
+    Ok(event)
 }
 
 #[cfg(test)]
