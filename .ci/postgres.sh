@@ -9,8 +9,9 @@
 #     WEFT_TEST_POSTGRES=postgres://weft:PASSWORD@127.0.0.1:PORT/weft
 #
 # The server is stopped and its directory removed when the sourcing shell exits
-# (an EXIT trap). Also exports WEFT_TEST_POSTGRES_BIN and WEFT_TEST_POSTGRES_DATA,
-# and defines `weft_pg_ctl ARGS` (pg_ctl as the server's user) for a restart.
+# (an EXIT trap). Also exports WEFT_TEST_POSTGRES_BIN, WEFT_TEST_POSTGRES_DATA and
+# WEFT_TEST_POSTGRES_CTL (the pg_ctl command line, as the server's user, for the
+# restart test), and defines `weft_pg_ctl ARGS` (the same, as a function).
 # Run it directly (`bash .ci/postgres.sh`) to start a server and keep it in the
 # foreground until Ctrl-C, printing the URL.
 
@@ -62,6 +63,8 @@ weft_pg_start() {
 
     export WEFT_TEST_POSTGRES="postgres://weft:$password@127.0.0.1:$port/weft"
     export WEFT_TEST_POSTGRES_BIN=$bin WEFT_TEST_POSTGRES_DATA=$dir/data
+    # pg_ctl as the server's user, for a test that restarts the server (append `restart`).
+    export WEFT_TEST_POSTGRES_CTL="${run[*]} $bin/pg_ctl -D $dir/data -l $dir/server.log"
     WEFT_PG_DIR=$dir
     WEFT_PG_RUN=("${run[@]}")
     trap weft_pg_stop EXIT

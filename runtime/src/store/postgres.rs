@@ -1864,6 +1864,7 @@ pub(crate) async fn open_for_conformance() -> Option<Box<dyn Store>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicU64;
     use std::sync::mpsc;
     use std::time::Instant;
 
@@ -2516,6 +2517,194 @@ mod tests {
             store.claim_workflow_tasks(worker("w2"), secs(1), Duration::from_secs(10), 10).await.unwrap().len(),
             1
         );
+        store.close();
+        drop_schema(&url, &options).await;
+    }
+
+    /// One worker's loop in the load test: claims workflow tasks and
+    /// activities until every run is closed; returns (run, worker) per step.
+    async fn work(store: Arc<PostgresStore>, id: String, runs: usize) -> Vec<(String, u64, String)> {
+        let me = worker(&id);
+        let mut steps = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < deadline, "the load test did not finish");
+            let tasks = store.claim_workflow_tasks(me.clone(), t0(), Duration::from_secs(600), 4).await.unwrap();
+            for task in &tasks {
+                let mut commit = step(task, &id, 1);
+                if task.run.next_event_id == 1 {
+                    commit.new_activities = vec![queued_activity(&task.run.run_id, 1, None)];
+                } else {
+                    commit.close = Some((RunStatus::Completed, secs(1)));
+                }
+                steps.push((task.run.run_id.clone(), task.run.next_event_id, id.clone()));
+                store.commit_workflow_task(commit).await.unwrap();
+            }
+            let activities = store.claim_activity_tasks(me.clone(), t0(), 4).await.unwrap();
+            for a in &activities {
+                let fence =
+                    ActivityFence { key: a.key.clone(), attempt: a.attempt, token: a.lease.as_ref().unwrap().token };
+                let close = ActivityUpdate::Close {
+                    last_failure: None,
+                    outcome: ActivityOutcome::Completed { result: payload("1") },
+                };
+                store.update_activity(fence, close).await.unwrap();
+            }
+            if tasks.is_empty() && activities.is_empty() {
+                let open = RunFilter { status: Some(RunStatus::Running), ..RunFilter::default() };
+                if store.list_runs(open).await.unwrap().is_empty() {
+                    let all = store.list_runs(RunFilter::default()).await.unwrap();
+                    assert_eq!(all.len(), runs);
+                    return steps;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_workers_of_three_stores_run_each_step_once_and_keep_sticky() {
+        let url = server_or_skip!();
+        let options = options(&url);
+        let stores: Vec<Arc<PostgresStore>> = futures::future::join_all((0..3).map(|_| connect(options.clone())))
+            .await
+            .into_iter()
+            .map(|s| Arc::new(s.unwrap()))
+            .collect();
+        const RUNS: usize = 120;
+        for i in 0..RUNS {
+            start(&stores[i % 3], &format!("r{i}")).await;
+        }
+        for w in 0..6 {
+            stores[0].register_worker(worker(&format!("w{w}")), secs(1000)).await.unwrap();
+        }
+        let started = Instant::now();
+        let workers = (0..6).map(|w| tokio::spawn(work(stores[w % 3].clone(), format!("w{w}"), RUNS)));
+        let mut steps: Vec<(String, u64, String)> =
+            futures::future::join_all(workers).await.into_iter().flat_map(|r| r.unwrap()).collect();
+        let elapsed = started.elapsed();
+        eprintln!("{RUNS} runs, {} steps and {RUNS} activities by 6 workers in {elapsed:?}", steps.len());
+        steps.sort();
+        assert_eq!(steps.len(), 2 * RUNS, "each step once");
+        for pair in steps.chunks(2) {
+            assert_eq!((pair[0].1, pair[1].1), (1, 2), "{pair:?}");
+            assert_eq!(pair[0].2, pair[1].2, "the second step stays with the sticky worker: {pair:?}");
+        }
+        for i in 0..RUNS {
+            let history = stores[1].history(format!("r{i}"), format!("wf-r{i}"), 0).await.unwrap();
+            assert_eq!(history.len(), 2);
+            let (activities, timers) = stores[2].pending(format!("r{i}")).await.unwrap();
+            assert!(activities.is_empty() && timers.is_empty());
+        }
+        for store in &stores {
+            store.close();
+        }
+        drop_schema(&url, &options).await;
+    }
+
+    /// The load of the restart test: start a run, claim it, commit a step;
+    /// counts successes, and fails on any error that is not transient.
+    async fn load(
+        store: Arc<PostgresStore>,
+        id: usize,
+        stop: Arc<AtomicBool>,
+        ok: Arc<AtomicU64>,
+    ) -> (u64, Vec<String>) {
+        let (mut transient, mut runs) = (0, Vec::new());
+        let me = worker(&format!("w{id}"));
+        for i in 0.. {
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            let run_id = format!("r{id}-{i}");
+            let created = store
+                .create_run(
+                    run_record(&run_id),
+                    RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+                    WorkflowIdReusePolicy::default(),
+                )
+                .await;
+            let step_result = match created {
+                Ok(()) => {
+                    runs.push(run_id.clone());
+                    match store
+                        .claim_workflow_task(me.worker_id.clone(), run_id.clone(), t0(), Duration::from_secs(600))
+                        .await
+                    {
+                        Ok(Some(task)) => store.commit_workflow_task(step(&task, &me.worker_id, 2)).await,
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match step_result {
+                Ok(()) => drop(ok.fetch_add(1, Ordering::AcqRel)),
+                Err(e) if e.is_transient() => {
+                    transient += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                // A commit whose reply was lost in the restart may have committed.
+                Err(Error::StaleTask { .. }) => {}
+                Err(e) => panic!("a non-transient error under a restart: {}", crate::ErrorChain(&e)),
+            }
+        }
+        (transient, runs)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_restart_under_load_fails_calls_transiently_then_recovers() {
+        let url = server_or_skip!();
+        let (Ok(_), Ok(ctl)) = (std::env::var("WEFT_TEST_POSTGRES_RESTART"), std::env::var("WEFT_TEST_POSTGRES_CTL"))
+        else {
+            eprintln!("skipped: WEFT_TEST_POSTGRES_RESTART and WEFT_TEST_POSTGRES_CTL are not both set");
+            return;
+        };
+        let options = options(&url);
+        let store = Arc::new(connect(options.clone()).await.unwrap());
+        let (listener, rx) = recorder();
+        store.subscribe(listener);
+        assert_eq!(next(&rx, Duration::from_secs(5)).await.as_deref(), Some("work *"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let loads: Vec<_> = (0..4).map(|id| tokio::spawn(load(store.clone(), id, stop.clone(), ok.clone()))).collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut args = ctl.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        args.extend(["-m", "fast", "-w", "-t", "60", "restart"].map(str::to_owned));
+        let restarted = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(&args[0]).args(&args[1..]).stdout(std::process::Stdio::null()).status().unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(restarted.success(), "pg_ctl restart: {restarted}");
+        // After the restart: the load goes on (new connections), the listener reconnects.
+        let at_restart = ok.load(Ordering::Acquire);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.store(true, Ordering::Release);
+        let (mut transient, mut runs) = (0, Vec::new());
+        for load in loads {
+            let (t, r) = load.await.unwrap();
+            transient += t;
+            runs.extend(r);
+        }
+        let ok = ok.load(Ordering::Acquire);
+        assert!(ok > at_restart, "steps commit again after the restart ({at_restart} before, {ok} in all)");
+        eprintln!("restart under load: {ok} steps committed, {transient} transient errors");
+        assert!(transient > 0, "the restart was felt");
+        let mut heard = Vec::new();
+        while let Some(m) = next(&rx, Duration::from_millis(100)).await {
+            heard.push(m);
+        }
+        assert!(heard.iter().any(|m| m == "work *"), "the listener reconnected: {heard:?}");
+        // Every history reads back whole, and the store takes new steps.
+        for run_id in &runs {
+            let workflow_id = format!("wf-{run_id}");
+            let history = store.history(run_id.clone(), workflow_id, 0).await.unwrap();
+            assert!(history.is_empty() || history.len() == 2, "{run_id}: {}", history.len());
+        }
+        start(&store, "after").await;
+        let task = store.claim_workflow_task("w".into(), "after".into(), t0(), Duration::from_secs(5)).await.unwrap();
+        store.commit_workflow_task(step(&task.unwrap(), "w", 1)).await.unwrap();
         store.close();
         drop_schema(&url, &options).await;
     }
