@@ -341,7 +341,23 @@ struct Pool {
     connect_timeout: Duration,
     acquire_timeout: Duration,
     closed: AtomicBool,
+    /// After a transient connection failure: no new connection is tried
+    /// before this, so a restarting server is not stormed (see [`Pool::open`]).
+    backoff: Mutex<Option<Backoff>>,
 }
+
+/// The pool's reconnection backoff: doubling from [`BACKOFF_MIN`] to
+/// [`BACKOFF_MAX`] while connections fail, cleared by one that opens.
+#[derive(Debug)]
+struct Backoff {
+    until: std::time::Instant,
+    delay: Duration,
+    /// The failure, for the error of a call that finds the pool backing off.
+    reason: String,
+}
+
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// A connection on loan from the [`Pool`].
 struct Pooled<'a> {
@@ -403,8 +419,32 @@ impl Pool {
     }
 
     /// Opens a connection (bounded by the connect timeout) and sets it up.
+    /// Within a backoff, fails at once with a transient `StoreConnect`.
     async fn open(&self) -> Result<Conn> {
-        let client = open_client(&self.config, &self.url, self.connect_timeout).await?;
+        if let Some(b) = &*self.backoff.lock() {
+            let now = std::time::Instant::now();
+            if now < b.until {
+                let reason =
+                    format!("not reconnecting for {:?} after a failed connection: {}", b.until - now, b.reason);
+                let source = std::io::Error::new(std::io::ErrorKind::WouldBlock, reason);
+                return Err(Error::StoreConnect { url: self.url.to_string(), source: source.into() });
+            }
+        }
+        let client = match open_client(&self.config, &self.url, self.connect_timeout).await {
+            Ok(client) => {
+                self.backoff.lock().take();
+                client
+            }
+            Err(e) => {
+                if e.is_transient() {
+                    let mut backoff = self.backoff.lock();
+                    let delay = backoff.as_ref().map_or(BACKOFF_MIN, |b| (b.delay * 2).min(BACKOFF_MAX));
+                    let until = std::time::Instant::now() + delay;
+                    *backoff = Some(Backoff { until, delay, reason: crate::ErrorChain(&e).to_string() });
+                }
+                return Err(e);
+            }
+        };
         let mut conn =
             Conn { client, statements: HashMap::new(), pid: 0, in_tx: false, notes: Vec::new(), url: self.url.clone() };
         conn.batch(&self.setup).await?;
@@ -523,6 +563,7 @@ impl PostgresStore {
             connect_timeout: options.connect_timeout,
             acquire_timeout: options.acquire_timeout,
             closed: AtomicBool::new(false),
+            backoff: Mutex::new(None),
         };
         let schema = prepare_schema(&pool, options.schema.as_deref(), options.foreign_tables).await?;
         let channels = match &options.schema {
@@ -1022,7 +1063,7 @@ async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<
     .await?;
     if let Some((status, at)) = c.close {
         conn.execute(
-            "UPDATE runs SET status = $2, closed_at = $3, inbox_count = 0, sticky_owner = NULL WHERE run_id = $1",
+            "UPDATE runs SET status = $2, closed_at = $3, inbox_count = 0 WHERE run_id = $1",
             &[run_id, &status.as_str(), &micros(at)],
         )
         .await?;
@@ -2707,5 +2748,34 @@ mod tests {
         store.commit_workflow_task(step(&task.unwrap(), "w", 1)).await.unwrap();
         store.close();
         drop_schema(&url, &options).await;
+    }
+
+    #[tokio::test]
+    async fn a_pool_backs_off_after_a_failed_connection() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url: Arc<str> = format!("postgres://weft@127.0.0.1:{port}/weft").into();
+        let pool = Pool {
+            config: tokio_postgres::Config::from_str(&url).unwrap(),
+            url: url.clone(),
+            setup: String::new(),
+            size: 1,
+            permits: Semaphore::new(1),
+            idle: Mutex::new(Vec::new()),
+            pids: Arc::default(),
+            connect_timeout: Duration::from_secs(2),
+            acquire_timeout: Duration::from_secs(2),
+            closed: AtomicBool::new(false),
+            backoff: Mutex::new(None),
+        };
+        let first = pool.get().await.err().unwrap();
+        let second = pool.get().await.err().unwrap();
+        for error in [&first, &second] {
+            assert!(matches!(error, Error::StoreConnect { .. }) && error.is_transient(), "{error:?}");
+        }
+        let chain = crate::ErrorChain(&second).to_string();
+        assert!(chain.contains("not reconnecting for"), "{chain}");
+        tokio::time::sleep(BACKOFF_MIN * 2).await;
+        let third = crate::ErrorChain(&pool.get().await.err().unwrap()).to_string();
+        assert!(!third.contains("not reconnecting"), "tried again after the backoff: {third}");
     }
 }
