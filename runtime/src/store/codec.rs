@@ -84,6 +84,18 @@ pub(crate) fn check_event(
 mod tests {
     use super::*;
 
+    /// Without the `postgres` feature the PostgreSQL store and its tests are
+    /// not built; a plain `cargo test --workspace` says so once.
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn the_postgres_store_s_tests_need_the_feature() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the PostgreSQL store's tests (build with `--features weft/postgres`, set WEFT_TEST_POSTGRES; see README)"
+        );
+    }
+
     #[test]
     fn times_round_trip_through_micros_on_both_sides_of_the_epoch() {
         for t in [SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456)] {

@@ -1918,12 +1918,19 @@ mod tests {
         std::env::var("WEFT_TEST_POSTGRES").ok().filter(|url| !url.is_empty())
     }
 
+    /// Prints `skipped: <why>` past the test harness's capture (straight to
+    /// stderr), so a run without a server says so.
+    pub(crate) fn skipped(why: &str) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: {why}");
+    }
+
     macro_rules! server_or_skip {
         () => {
             match server() {
                 Some(url) => url,
                 None => {
-                    eprintln!("skipped: WEFT_TEST_POSTGRES is not set");
+                    skipped("WEFT_TEST_POSTGRES is not set");
                     return;
                 }
             }
@@ -2698,7 +2705,7 @@ mod tests {
         let url = server_or_skip!();
         let (Ok(_), Ok(ctl)) = (std::env::var("WEFT_TEST_POSTGRES_RESTART"), std::env::var("WEFT_TEST_POSTGRES_CTL"))
         else {
-            eprintln!("skipped: WEFT_TEST_POSTGRES_RESTART and WEFT_TEST_POSTGRES_CTL are not both set");
+            skipped("WEFT_TEST_POSTGRES_RESTART and WEFT_TEST_POSTGRES_CTL are not both set");
             return;
         };
         let options = options(&url);
