@@ -2785,4 +2785,45 @@ mod tests {
         let third = crate::ErrorChain(&pool.get().await.err().unwrap()).to_string();
         assert!(!third.contains("not reconnecting"), "tried again after the backoff: {third}");
     }
+
+    #[tokio::test]
+    async fn durability_sets_synchronous_commit_per_session() {
+        let url = server_or_skip!();
+        for (durability, expected) in [(Durability::Full, "on"), (Durability::Normal, "off")] {
+            let mut options = options(&url);
+            options.durability = durability;
+            let store = connect(options.clone()).await.unwrap();
+            let conn = store.pool.get().await.unwrap();
+            let row = conn.client.query_one("SHOW synchronous_commit", &[]).await.unwrap();
+            assert_eq!(row.get::<_, String>(0), expected);
+            drop(conn);
+            store.close();
+            drop_schema(&url, &options).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn held_runs_are_not_claimed_until_released() {
+        let url = server_or_skip!();
+        let options = options(&url);
+        let store = connect(options.clone()).await.unwrap();
+        start(&store, "r1").await;
+        let lease = Duration::from_secs(10);
+        let task = store.claim_workflow_tasks(worker("w1"), t0(), lease, 10).await.unwrap().pop().unwrap();
+        store.hold_run("r1".into(), Some(task.lease.token), Some("non-determinism".into())).await.unwrap();
+        let run = store.run("r1".into()).await.unwrap().unwrap();
+        assert_eq!((run.held.as_deref(), run.lease.is_none()), (Some("non-determinism"), true), "held and released");
+        assert!(store.claim_workflow_tasks(worker("w1"), t0(), lease, 10).await.unwrap().is_empty());
+        assert!(store.claim_workflow_task("w1".into(), "r1".into(), t0(), lease).await.unwrap().is_none());
+        store.hold_run("r1".into(), None, None).await.unwrap();
+        let task = store.claim_workflow_task("w2".into(), "r1".into(), t0(), lease).await.unwrap().unwrap();
+        assert_eq!(task.inbox.len(), 1, "the inbox is kept");
+        // The step clears a hold too.
+        store.hold_run("r1".into(), None, Some("again".into())).await.unwrap();
+        store.commit_workflow_task(step(&task, "w2", 1)).await.unwrap();
+        assert_eq!(store.run("r1".into()).await.unwrap().unwrap().held, None);
+        assert!(!store.add_to_inbox("nope".into(), InboxItem::CancelRequested { reason: "r".into() }).await.unwrap());
+        store.close();
+        drop_schema(&url, &options).await;
+    }
 }
