@@ -89,6 +89,10 @@ CREATE INDEX runs_by_workflow_id ON runs (workflow_id, created_at);
 CREATE INDEX runs_by_created_at ON runs (created_at, created_seq);
 CREATE INDEX runs_ready ON runs (task_queue, created_at)
     WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
+CREATE INDEX runs_ready_by_age ON runs (created_at)
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
+CREATE INDEX runs_ready_sticky ON runs (sticky_owner, created_at)
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
 CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_lease_deadline ON runs (task_queue, lease_deadline) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_sticky ON runs (sticky_owner) WHERE sticky_owner IS NOT NULL;
@@ -131,6 +135,7 @@ CREATE TABLE activity_tasks (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX activity_tasks_ready ON activity_tasks (task_queue, activity_type, ready_at) WHERE NOT running;
+CREATE INDEX activity_tasks_ready_by_age ON activity_tasks (ready_at, scheduled_at) WHERE NOT running;
 CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE timers (
     run_id           text NOT NULL,
@@ -1295,22 +1300,37 @@ impl Store for PostgresStore {
                 }
                 let rows = c
                     .query(
-                        run_sql!("WITH c AS (
-                             SELECT r.run_id AS rid, r.sticky_owner IS NOT DISTINCT FROM $3 AS mine, r.created_at AS since
+                        // Two branches, each in index order (no sort of a backlog): the
+                        // runs sticky to this worker, then the others'. A WITH query is
+                        // run only as far as it is read, so the LIMIT of `c` stops the
+                        // second (and its row locks) early.
+                        run_sql!("WITH mine AS (
+                             SELECT r.run_id AS rid, true AS mine, r.created_at AS since
+                             FROM runs r
+                             WHERE r.sticky_owner = $3 AND r.status = 'running' AND r.held IS NULL
+                               AND r.inbox_count > 0 AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
+                               AND (r.lease_owner IS NULL OR r.lease_deadline <= $4)
+                             ORDER BY r.created_at
+                             LIMIT $5
+                             FOR UPDATE OF r SKIP LOCKED
+                         ), others AS (
+                             SELECT r.run_id AS rid, false AS mine, r.created_at AS since
                              FROM runs r
                              WHERE r.status = 'running' AND r.held IS NULL AND r.inbox_count > 0
                                AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
                                AND (r.lease_owner IS NULL OR r.lease_deadline <= $4)
-                               AND (r.sticky_owner IS NULL OR r.sticky_owner = $3 OR NOT EXISTS (
-                                   SELECT 1 FROM workers w WHERE w.worker_id = r.sticky_owner AND w.expires_at > $4))
-                             ORDER BY 2 DESC, r.created_at
+                               AND (r.sticky_owner IS NULL OR (r.sticky_owner <> $3 AND NOT EXISTS (
+                                   SELECT 1 FROM workers w WHERE w.worker_id = r.sticky_owner AND w.expires_at > $4)))
+                             ORDER BY r.created_at
                              LIMIT $5
                              FOR UPDATE OF r SKIP LOCKED
+                         ), c AS (
+                             SELECT * FROM mine UNION ALL SELECT * FROM others LIMIT $5
                          )
                          UPDATE runs SET lease_owner = $3, lease_token = runs.lease_token + 1, lease_deadline = $6
                          FROM c WHERE runs.run_id = c.rid
                          RETURNING c.mine, c.since, ";
-                         ),
+                        ),
                         &[
                             &worker.task_queues,
                             &worker.workflow_types,
