@@ -890,41 +890,52 @@ async fn read_inboxes(conn: &mut Conn, runs: &[String]) -> Result<HashMap<String
     Ok(inboxes)
 }
 
-/// Inserts an activity row as the step gives it.
-async fn insert_activity(conn: &mut Conn, a: &ActivityTask) -> Result<()> {
-    let opt = |t: Option<SystemTime>| t.map(micros);
-    let lease = a.lease.as_ref();
+/// Inserts activity rows as the step gives them, in one statement (one
+/// array per column).
+async fn insert_activities(conn: &mut Conn, rows: &[ActivityTask]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let time = |t: Option<SystemTime>| t.map(micros);
+    let column = |f: &dyn Fn(&ActivityTask) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
+    let text = |f: &dyn Fn(&ActivityTask) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let flag = |f: &dyn Fn(&ActivityTask) -> bool| rows.iter().map(f).collect::<Vec<_>>();
+    let options = rows.iter().map(|a| to_json(&a.options).map(Some)).collect::<Result<Vec<_>>>()?;
+    let failures = rows.iter().map(|a| a.last_failure.as_ref().map(to_json).transpose()).collect::<Result<Vec<_>>>()?;
     conn.execute(
-        activity_sql!("INSERT INTO activity_tasks ("; ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"),
+        activity_sql!("INSERT INTO activity_tasks ("; ") SELECT * FROM unnest($1::text[], $2::bigint[], \
+             $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], \
+             $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], \
+             $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[], $23::bigint[], \
+             $24::bigint[], $25::text[], $26::text[], $27::boolean[])"),
         &[
-            &a.key.run_id,
-            &(a.key.seq as i64),
-            &a.workflow_id,
-            &a.task_queue,
-            &(a.scheduled_event_id as i64),
-            &a.activity_id,
-            &a.activity_type,
-            &a.input.as_json(),
-            &to_json(&a.options)?,
-            &duration_micros(a.limits.start_to_close),
-            &a.limits.heartbeat.map(duration_micros),
-            &a.limits.schedule_to_start.map(duration_micros),
-            &opt(a.limits.close_deadline),
-            &micros(a.scheduled_at),
-            &(a.attempt as i64),
-            &a.running,
-            &micros(a.ready_at),
-            &opt(a.started_at),
-            &opt(a.attempt_deadline),
-            &opt(a.heartbeat_deadline),
-            &opt(a.expires_at),
-            &lease.map(|l| l.owner.as_str()),
-            &lease.map_or(0, |l| l.token),
-            &lease.map(|l| micros(l.deadline)),
-            &a.last_failure.as_ref().map(to_json).transpose()?,
-            &a.heartbeat_details.as_ref().map(Payload::as_json),
-            &a.cancel_requested,
+            &text(&|a| Some(a.key.run_id.clone())),
+            &column(&|a| Some(a.key.seq as i64)),
+            &text(&|a| Some(a.workflow_id.clone())),
+            &text(&|a| Some(a.task_queue.clone())),
+            &column(&|a| Some(a.scheduled_event_id as i64)),
+            &text(&|a| Some(a.activity_id.clone())),
+            &text(&|a| Some(a.activity_type.clone())),
+            &text(&|a| Some(a.input.as_json().to_owned())),
+            &options,
+            &column(&|a| Some(duration_micros(a.limits.start_to_close))),
+            &column(&|a| a.limits.heartbeat.map(duration_micros)),
+            &column(&|a| a.limits.schedule_to_start.map(duration_micros)),
+            &column(&|a| time(a.limits.close_deadline)),
+            &column(&|a| Some(micros(a.scheduled_at))),
+            &column(&|a| Some(a.attempt as i64)),
+            &flag(&|a| a.running),
+            &column(&|a| Some(micros(a.ready_at))),
+            &column(&|a| time(a.started_at)),
+            &column(&|a| time(a.attempt_deadline)),
+            &column(&|a| time(a.heartbeat_deadline)),
+            &column(&|a| time(a.expires_at)),
+            &text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
+            &column(&|a| Some(a.lease.as_ref().map_or(0, |l| l.token))),
+            &column(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
+            &failures,
+            &text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
+            &flag(&|a| a.cancel_requested),
         ],
     )
     .await?;
@@ -1028,11 +1039,9 @@ async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<
     } else {
         conn.execute("DELETE FROM inbox WHERE run_id = $1 AND id = ANY($2)", &[run_id, &c.consumed]).await? as i64
     };
-    for activity in &c.new_activities {
-        insert_activity(conn, activity).await?;
-        if !activity.running {
-            conn.notify_work(&activity.task_queue);
-        }
+    insert_activities(conn, &c.new_activities).await?;
+    for activity in c.new_activities.iter().filter(|a| !a.running) {
+        conn.notify_work(&activity.task_queue);
     }
     if !c.cancel_activities.is_empty() {
         let ids: Vec<i64> = c.cancel_activities.iter().map(|&id| id as i64).collect();
@@ -2843,6 +2852,70 @@ mod tests {
         store.commit_workflow_task(step(&task, "w2", 1)).await.unwrap();
         assert_eq!(store.run("r1".into()).await.unwrap().unwrap().held, None);
         assert!(!store.add_to_inbox("nope".into(), InboxItem::CancelRequested { reason: "r".into() }).await.unwrap());
+        store.close();
+        drop_schema(&url, &options).await;
+    }
+
+    #[tokio::test]
+    async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
+        let url = server_or_skip!();
+        let options = options(&url);
+        let store = connect(options.clone()).await.unwrap();
+        let mut eager = queued_activity("r1", 1, None);
+        eager.attempt = 1;
+        eager.running = true;
+        eager.started_at = Some(t0());
+        eager.attempt_deadline = Some(secs(10));
+        eager.expires_at = Some(secs(10));
+        eager.lease = Some(Lease { owner: "w1".into(), token: 5, deadline: secs(10) });
+        let first = StepCommit {
+            run_id: "r1".into(),
+            fence: StepFence::Unleased,
+            first_event_id: 1,
+            events: events(1, 3),
+            consumed: Vec::new(),
+            delivered: None,
+            new_activities: vec![eager],
+            cancel_activities: Vec::new(),
+            new_timers: Vec::new(),
+            cancel_timers: Vec::new(),
+            close: None,
+            worker_id: "w1".into(),
+        };
+        store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
+        let run = store.run("r1".into()).await.unwrap().unwrap();
+        assert_eq!((run.next_event_id, run.sticky.as_deref(), run.lease.is_none()), (4, Some("w1"), true));
+        let (pending, _) = store.pending("r1".into()).await.unwrap();
+        assert_eq!(pending[0].lease, Some(Lease { owner: "w1".into(), token: 5, deadline: secs(10) }));
+        assert!(store.claim_activity_tasks(worker("w2"), secs(1), 10).await.unwrap().is_empty(), "running");
+        let key = ActivityKey { run_id: "r1".into(), seq: 1 };
+        let closing = |token, first_event_id| StepCommit {
+            run_id: "r1".into(),
+            fence: StepFence::Unleased,
+            first_event_id,
+            events: events(first_event_id, 1),
+            consumed: Vec::new(),
+            delivered: Some(Delivery::ActivityClosed(ActivityFence { key: key.clone(), attempt: 1, token })),
+            new_activities: Vec::new(),
+            cancel_activities: vec![2],
+            new_timers: Vec::new(),
+            cancel_timers: Vec::new(),
+            close: None,
+            worker_id: "w1".into(),
+        };
+        assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
+        assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
+        assert_eq!(store.pending("r1".into()).await.unwrap().0.len(), 1, "nothing written");
+        store.commit_workflow_task(closing(5, 4)).await.unwrap();
+        assert!(store.pending("r1".into()).await.unwrap().0.is_empty());
+        assert_eq!(store.history("r1".into(), "wf-r1".into(), 0).await.unwrap().len(), 4);
+        // An unleased step is refused while a live lease is held.
+        start(&store, "r2").await;
+        let task =
+            store.claim_workflow_tasks(worker("w2"), t0(), Duration::from_secs(60), 10).await.unwrap().pop().unwrap();
+        let mut unleased = step(&task, "w1", 1);
+        unleased.fence = StepFence::Unleased;
+        assert!(is_stale(store.commit_workflow_task(unleased).await));
         store.close();
         drop_schema(&url, &options).await;
     }
