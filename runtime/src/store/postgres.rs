@@ -164,8 +164,8 @@ CREATE TABLE workers (
 );
 ";
 
-/// Where the store is and how it connects.
-#[derive(Debug, Clone)]
+/// Where the store is and how it connects. Its `Debug` redacts the password.
+#[derive(Clone)]
 pub(crate) struct PostgresOptions {
     /// A libpq-style URL (`postgres://user:password@host:port/db`) or key-value string.
     pub(crate) url: String,
@@ -181,6 +181,20 @@ pub(crate) struct PostgresOptions {
     pub(crate) schema: Option<String>,
     /// Whether a schema with other applications' tables may become a store.
     pub(crate) foreign_tables: bool,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &redact(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("durability", &self.durability)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("schema", &self.schema)
+            .field("foreign_tables", &self.foreign_tables)
+            .finish()
+    }
 }
 
 impl PostgresOptions {
@@ -248,6 +262,7 @@ struct Conn {
 }
 
 impl Conn {
+    /// A driver error as a store error, with the server's redacted URL.
     fn err(&self, e: tokio_postgres::Error) -> Error {
         Error::store(PgError { url: self.url.clone(), source: e })
     }
@@ -262,21 +277,25 @@ impl Conn {
         Ok(s)
     }
 
+    /// Runs a prepared query; all its rows.
     async fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let s = self.stmt(sql).await?;
         self.client.query(&s, params).await.map_err(|e| self.err(e))
     }
 
+    /// Runs a prepared query; its one row, if any.
     async fn query_opt(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
         let s = self.stmt(sql).await?;
         self.client.query_opt(&s, params).await.map_err(|e| self.err(e))
     }
 
+    /// Runs a prepared statement; the rows it changed.
     async fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let s = self.stmt(sql).await?;
         self.client.execute(&s, params).await.map_err(|e| self.err(e))
     }
 
+    /// Runs statements unprepared (transaction control, session settings, DDL).
     async fn batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).await.map_err(|e| self.err(e))
     }
@@ -288,10 +307,12 @@ impl Conn {
         }
     }
 
+    /// Run `run_id` closed, announced at commit.
     fn notify_closed(&mut self, run_id: &str) {
         self.notes.push((false, run_id.to_owned()));
     }
 
+    /// Starts a transaction.
     async fn begin(&mut self) -> Result<()> {
         self.in_tx = true;
         self.notes.clear();
@@ -313,6 +334,7 @@ impl Conn {
         Ok(())
     }
 
+    /// Rolls back; a connection that cannot is discarded when it goes back to the pool.
     async fn rollback(&mut self) {
         self.notes.clear();
         if self.batch("ROLLBACK").await.is_ok() {
@@ -361,7 +383,9 @@ struct Backoff {
     reason: String,
 }
 
+/// The first reconnection backoff.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
+/// The longest reconnection backoff.
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// A connection on loan from the [`Pool`].
@@ -397,6 +421,7 @@ impl Drop for Pooled<'_> {
 }
 
 impl Pool {
+    /// Loans a connection: `PoolExhausted` after `acquire_timeout`, `Shutdown` once closed.
     async fn get(&self) -> Result<Pooled<'_>> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
@@ -478,6 +503,7 @@ async fn open_client(config: &tokio_postgres::Config, url: &Arc<str>, timeout: D
     Ok(client)
 }
 
+/// A failed connection as a typed error: `StoreAuth` for refused credentials, `StoreConnect` otherwise.
 fn connect_error(config: &tokio_postgres::Config, url: &Arc<str>, e: tokio_postgres::Error) -> Error {
     match e.code().map(|c| c.code()) {
         // invalid_password, invalid_authorization_specification
@@ -714,9 +740,11 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
     }
 }
 
+/// The columns [`run_from_row_at`] reads, in order (as `run_sql!` spells them).
 const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
      next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner";
 
+/// SQL text around the run columns: `run_sql!("SELECT "; " FROM runs")`.
 macro_rules! run_sql {
     ($($before:literal)*; $($after:literal)*) => {
         concat!($($before,)* "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
@@ -724,10 +752,12 @@ macro_rules! run_sql {
     };
 }
 
+/// A run from a row of [`RUN_COLUMNS`].
 fn run_from_row(row: &Row) -> Result<RunRecord> {
     run_from_row_at(row, 0)
 }
 
+/// SQL text around the activity columns, in the order [`activity_from_row`] reads them.
 macro_rules! activity_sql {
     ($($before:literal)*; $($after:literal)*) => {
         concat!($($before,)* "run_id, seq, workflow_id, task_queue, scheduled_event_id, activity_id, activity_type, \
@@ -737,6 +767,7 @@ macro_rules! activity_sql {
     };
 }
 
+/// An activity row, read from the columns `activity_sql!` spells.
 fn activity_from_row(row: &Row) -> Result<ActivityTask> {
     let opt_time = |i: usize| -> Result<Option<SystemTime>> { Ok(get::<Option<i64>>(row, i)?.map(from_micros)) };
     let opt_duration = |i: usize| -> Result<Option<Duration>> {
@@ -780,6 +811,7 @@ fn activity_from_row(row: &Row) -> Result<ActivityTask> {
     })
 }
 
+/// A timer from `run_id, seq, started_event_id, fire_at`.
 fn timer_from_row(row: &Row) -> Result<TimerTask> {
     Ok(TimerTask {
         run_id: get(row, 0)?,
@@ -789,6 +821,7 @@ fn timer_from_row(row: &Row) -> Result<TimerTask> {
     })
 }
 
+/// A worker from the `workers` columns in table order.
 fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {
@@ -804,10 +837,12 @@ fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
     })
 }
 
+/// A `StaleTask` error.
 fn stale(run_id: &str, task: impl Into<String>, reason: &'static str) -> Error {
     Error::StaleTask { run_id: run_id.to_owned(), task: task.into(), reason }
 }
 
+/// How a `StaleTask` names an activity attempt: `activity 3 attempt 2`.
 fn activity_task_name(fence: &ActivityFence) -> String {
     format!("activity {} attempt {}", fence.key.seq, fence.attempt)
 }
@@ -2113,6 +2148,8 @@ mod tests {
         assert_eq!(redact("postgres://h/d?user=u&password=pw&x=1"), "postgres://h/d?user=u&password=***&x=1");
         assert_eq!(redact("host=h user=u password='a b' dbname=d"), "host=h user=u password=*** dbname=d");
         assert_eq!(redact("host=h PASSWORD=x"), "host=h PASSWORD=***");
+        let options = format!("{:?}", PostgresOptions::new("postgres://weft:s3cr3t@db/weft"));
+        assert!(!options.contains("s3cr3t") && options.contains("weft:***@db"), "{options}");
     }
 
     #[tokio::test]
