@@ -392,6 +392,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 struct Pooled<'a> {
     pool: &'a Pool,
     conn: Option<Conn>,
+    /// Whether the connection was idle in the pool (so it may have died unnoticed).
+    reused: bool,
     _permit: SemaphorePermit<'a>,
 }
 
@@ -440,12 +442,12 @@ impl Pool {
         loop {
             let Some(conn) = self.idle.lock().pop() else { break };
             if !conn.client.is_closed() {
-                return Ok(Pooled { pool: self, conn: Some(conn), _permit: permit });
+                return Ok(Pooled { pool: self, conn: Some(conn), reused: true, _permit: permit });
             }
             self.pids.lock().remove(&conn.pid);
         }
         let conn = self.open().await?;
-        Ok(Pooled { pool: self, conn: Some(conn), _permit: permit })
+        Ok(Pooled { pool: self, conn: Some(conn), reused: false, _permit: permit })
     }
 
     /// Opens a connection (bounded by the connect timeout) and sets it up.
@@ -619,7 +621,16 @@ impl PostgresStore {
     {
         async move {
             let mut conn = self.pool.get().await?;
-            conn.begin().await?;
+            if let Err(e) = conn.begin().await {
+                // An idle connection that died unnoticed (a server restart):
+                // nothing ran, so a new connection tries once more.
+                if !(conn.reused && conn.client.is_closed()) {
+                    return Err(e);
+                }
+                drop(conn);
+                conn = self.pool.get().await?;
+                conn.begin().await?;
+            }
             match op(&mut conn).await {
                 Ok(value) => {
                     conn.commit(&self.channels).await?;
