@@ -229,6 +229,46 @@ pub enum Error {
         /// How many names the file has.
         links: u64,
     },
+    /// The PostgreSQL database (schema) holds other applications' tables and
+    /// no weft store; weft does not mix its tables into them unless told to.
+    #[error("{url} (schema {schema}) holds other tables and no weft store: use an empty database or schema")]
+    NotAWeftDatabase {
+        /// The server's URL, its password replaced by `***`.
+        url: String,
+        /// The PostgreSQL schema looked in.
+        schema: String,
+    },
+    /// The store's server could not be reached in time, or refused the connection.
+    #[error("cannot connect to the store at {url}")]
+    StoreConnect {
+        /// The server's URL, its password replaced by `***`.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The store's server refused the credentials (wrong user or password).
+    #[error("the store at {url} refused the credentials of user `{user}`")]
+    StoreAuth {
+        /// The server's URL, its password replaced by `***`.
+        url: String,
+        /// The user name that was refused.
+        user: String,
+        /// The server's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Every connection of the store's pool stayed in use for longer than
+    /// the pool's acquire timeout.
+    #[error("all {size} connections to the store at {url} stayed in use for {waited:?}")]
+    PoolExhausted {
+        /// The server's URL, its password replaced by `***`.
+        url: String,
+        /// The pool's size.
+        size: usize,
+        /// How long the call waited for a connection.
+        waited: std::time::Duration,
+    },
     /// Another connection held the store's write lock for longer than the busy timeout.
     #[error("store {path} is busy: another connection held its write lock for over {waited:?}; {holder}")]
     StoreBusy {
@@ -253,12 +293,15 @@ impl Error {
     /// [`Error::StoreUnavailable`]); a caller may retry a start or a
     /// cancellation the same way. The classification reads the store's
     /// error chain: SQLite's result codes (`SQLITE_FULL`, `SQLITE_BUSY`,
-    /// `SQLITE_LOCKED`, `SQLITE_IOERR`), an I/O error's kind, and, for a
-    /// cause kept only as text, SQLite's messages for those codes.
+    /// `SQLITE_LOCKED`, `SQLITE_IOERR`), PostgreSQL's (a lost or refused
+    /// connection, a server restart, a serialization or deadlock failure, an
+    /// exhausted pool), an I/O error's kind, and, for a cause kept only as
+    /// text, SQLite's messages for those codes.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Store { source } => transient_cause(&**source),
-            Error::StoreUnavailable { .. } => true,
+            Error::StoreUnavailable { .. } | Error::PoolExhausted { .. } => true,
+            Error::StoreConnect { source, .. } => transient_cause(&**source),
             _ => false,
         }
     }
@@ -289,6 +332,10 @@ fn transient_cause(error: &(dyn std::error::Error + 'static)) -> bool {
     use rusqlite::ErrorCode as C;
     let mut cause = Some(error);
     while let Some(e) = cause {
+        #[cfg(feature = "postgres")]
+        if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+            return postgres_transient(pg);
+        }
         if let Some(code) = e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code) {
             return matches!(code, C::DiskFull | C::DatabaseBusy | C::DatabaseLocked | C::SystemIoFailure);
         }
@@ -309,6 +356,46 @@ fn transient_cause(error: &(dyn std::error::Error + 'static)) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// Whether a PostgreSQL error may go away by itself: the connection failed
+/// or closed (a server restart), the server is starting or shutting down, out
+/// of connections or resources, or the transaction lost a serialization,
+/// deadlock or lock-timeout race. Not: a refused password, a bad query.
+#[cfg(feature = "postgres")]
+fn postgres_transient(e: &tokio_postgres::Error) -> bool {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the driver's own failure. Connecting, I/O, a closed
+        // connection and timeouts are transient; conversions and protocol errors are not.
+        if e.is_closed() {
+            return true;
+        }
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            if s.is::<std::io::Error>() {
+                return true;
+            }
+            source = s.source();
+        }
+        let text = e.to_string();
+        return ["error connecting to server", "error communicating with the server", "timeout", "connection closed"]
+            .iter()
+            .any(|m| text.contains(m));
+    };
+    let code = code.code();
+    code.starts_with("08") // connection exception
+        || code.starts_with("53") // insufficient resources: disk full, out of memory, too many connections
+        || code.starts_with("58") // system error (I/O)
+        || matches!(
+            code,
+            "40001" // serialization_failure
+                | "40P01" // deadlock_detected
+                | "55P03" // lock_not_available (lock_timeout)
+                | "57014" // query_canceled (statement_timeout)
+                | "57P01" // admin_shutdown
+                | "57P02" // crash_shutdown
+                | "57P03" // cannot_connect_now
+        )
 }
 
 /// What a store path names, when it is not a regular file ([`Error::NotAFile`]).

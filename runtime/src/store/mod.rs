@@ -13,9 +13,14 @@
 //! group commit) or in memory; `postgres::PostgresStore` on PostgreSQL.
 //! Every store runs the one conformance suite in `conformance.rs`.
 
+// Shared by the stores; the SQLite store moves its copies of these helpers here.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) mod codec;
 #[cfg(test)]
 pub(crate) mod conformance;
 mod lock;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
