@@ -124,7 +124,7 @@ impl Store for Faulty {
     ) -> BoxFuture<'_, Result<Option<WorkflowTask>>> {
         self.write(|| self.sqlite.claim_workflow_task(worker, run_id, now, lease))
     }
-    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>> {
         self.write(|| self.sqlite.commit_workflow_task(commit))
     }
     fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>> {

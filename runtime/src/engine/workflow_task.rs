@@ -491,16 +491,21 @@ impl Inner {
         let queued = commit.new_activities.len() > eager_tasks.len();
         let timers = commit.new_timers.clone();
         let committed = match how {
-            StepWrite::CreateRun(reuse) => self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await,
+            StepWrite::CreateRun(reuse) => {
+                self.store.create_run(run.clone(), RunStart::Step(commit), reuse).await.map(|()| false)
+            }
             StepWrite::Leased { .. } | StepWrite::Deliver(_) => self.store.commit_workflow_task(commit).await,
         };
-        if let Err(error) = committed {
-            if matches!(error, Error::StaleTask { .. }) {
-                tracing::debug!(run_id = %run.run_id, "the run moved on during the step; its new holder runs it");
+        let ready_again = match committed {
+            Ok(ready) => ready,
+            Err(error) => {
+                if matches!(error, Error::StaleTask { .. }) {
+                    tracing::debug!(run_id = %run.run_id, "the run moved on during the step; its new holder runs it");
+                }
+                self.evict(&run.run_id);
+                return Err(error);
             }
-            self.evict(&run.run_id);
-            return Err(error);
-        }
+        };
         if last_event_id >= crate::history::HISTORY_WARN_EVENTS
             && run.next_event_id <= crate::history::HISTORY_WARN_EVENTS
         {
@@ -534,6 +539,8 @@ impl Inner {
         if closed {
             self.abandon_attempts(&run.run_id);
             self.notify_closed(&run.run_id, close_event.as_ref());
+        } else if ready_again {
+            self.schedule_workflow_task(run.run_id.clone());
         }
         Ok(())
     }

@@ -306,10 +306,20 @@ pub(crate) async fn a_commit_is_fenced_on_its_token_and_the_next_event_id(store:
 
     let mut step = env.step(&run_id, StepFence::Leased { token }, 1, 2, &worker.worker_id);
     step.consumed = consumed;
-    env.store.commit_workflow_task(step).await?;
+    assert!(!env.store.commit_workflow_task(step).await?, "nothing arrived during the step");
     let run = env.store.run(run_id.clone()).await?.unwrap();
     assert_eq!((run.next_event_id, run.lease, run.sticky), (3, None, Some(worker.worker_id.clone())));
     assert_eq!(env.history_len(&run_id).await?, 2);
+
+    // An item that arrives while a step runs: the commit says the task is ready again.
+    assert!(env.store.add_to_inbox(run_id.clone(), InboxItem::CancelRequested { reason: "a".into() }).await?);
+    let [task] = &env.claim(&worker, env.at_s(1)).await?[..] else { panic!("ready") };
+    assert!(env.store.add_to_inbox(run_id.clone(), InboxItem::CancelRequested { reason: "b".into() }).await?);
+    let mut step = env.step(&run_id, StepFence::Leased { token: task.lease.token }, 3, 1, &worker.worker_id);
+    step.consumed = task.inbox.iter().map(|e| e.id).collect();
+    assert!(env.store.commit_workflow_task(step).await?, "the second item is still in the inbox");
+    let [task] = &env.claim(&worker, env.at_s(2)).await?[..] else { panic!("claimable again") };
+    assert_eq!(task.inbox.len(), 1);
     assert!(env.claim(&worker, env.at_s(1)).await?.is_empty(), "the inbox was consumed");
     // The token's lease ended with the commit.
     assert_stale(env.store.commit_workflow_task(env.step(&run_id, StepFence::Leased { token }, 3, 1, "w")).await);

@@ -538,8 +538,10 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// appends the events (their ids must continue the run's), removes the
     /// consumed inbox items and the delivered row, applies the row changes,
     /// clears the run's hold, releases the lease and makes the committer the
-    /// run's sticky worker.
-    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>>;
+    /// run's sticky worker. Returns whether the run has inbox items left
+    /// (added while the step ran): its workflow task is ready again, and the
+    /// committer should claim it, as no one else was told in time.
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>>;
 
     /// Releases a workflow task without a step (there was nothing to do, or
     /// the step failed and is to be retried): fenced on `token`, `StaleTask`

@@ -1230,7 +1230,8 @@ fn insert_activity(conn: &Connection, a: &ActivityTask) -> Result<()> {
 /// Applies one workflow step (see [`Store::commit_workflow_task`]). Every
 /// fence is checked before anything is written; a later failure fails the
 /// whole write, which its transaction (or savepoint) then undoes.
-fn commit_step(conn: &Connection, c: &StepCommit) -> Result<()> {
+/// Commits a step (see [`Store::commit_workflow_task`]); whether the run has inbox items left.
+fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
     let run_id = c.run_id.as_str();
     let task = "workflow task";
     let current: Option<(i64, String, Option<i64>, String)> = conn
@@ -1327,13 +1328,17 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<()> {
             conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([run_id])?;
         }
     }
-    conn.prepare_cached(
-        "UPDATE runs SET next_event_id = ?2, held = NULL, lease_owner = NULL, lease_token = NULL,
-             lease_deadline = NULL, sticky_owner = ?3, inbox_count = max(inbox_count - ?4, 0)
-         WHERE run_id = ?1",
-    )?
-    .execute(params![run_id, (c.first_event_id + c.events.len() as u64) as i64, c.worker_id, consumed])?;
-    Ok(())
+    let ready: bool = conn
+        .prepare_cached(
+            "UPDATE runs SET next_event_id = ?2, held = NULL, lease_owner = NULL, lease_token = NULL,
+                 lease_deadline = NULL, sticky_owner = ?3, inbox_count = max(inbox_count - ?4, 0)
+             WHERE run_id = ?1
+             RETURNING inbox_count > 0",
+        )?
+        .query_row(params![run_id, (c.first_event_id + c.events.len() as u64) as i64, c.worker_id, consumed], |r| {
+            r.get(0)
+        })?;
+    Ok(ready)
 }
 
 fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Result<Vec<HistoryEvent>> {
@@ -1556,7 +1561,7 @@ impl Store for SqliteStore {
                 RunStart::Step(step) if step.fence != StepFence::Unleased || step.run_id != run.run_id => {
                     Err(Error::store(format!("the first step of run {} must be its own and unleased", run.run_id)))
                 }
-                RunStart::Step(step) => commit_step(conn, step),
+                RunStart::Step(step) => commit_step(conn, step).map(drop),
             }
         })
     }
@@ -1594,7 +1599,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>> {
         self.write(move |conn| commit_step(conn, &commit))
     }
 
