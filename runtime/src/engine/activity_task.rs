@@ -41,7 +41,11 @@ impl Inner {
         let inner = self.clone();
         self.spawn(async move {
             let key = task.key.clone();
-            match inner.run_attempt(task, permit).await {
+            let result = inner.run_attempt(task).await;
+            // The slot is free: work queued for want of one can be claimed now.
+            drop(permit);
+            inner.poller.slot_freed();
+            match result {
                 Ok(()) => {}
                 Err(Error::StaleTask { .. }) => {
                     tracing::debug!(run_id = %key.run_id, seq = key.seq, "the attempt's lease was lost; its result is discarded");
@@ -131,7 +135,7 @@ impl Inner {
     }
 
     /// Runs one started attempt to its end, then closes or retries the task.
-    async fn run_attempt(self: &Arc<Self>, task: ActivityTask, _permit: OwnedSemaphorePermit) -> Result<()> {
+    async fn run_attempt(self: &Arc<Self>, task: ActivityTask) -> Result<()> {
         let attempt = task.attempt;
         let started = task.started_at.unwrap_or(task.scheduled_at);
         let shared = AttemptShared::new();

@@ -10,6 +10,7 @@
 //! the poll interval. A second loop renews the worker's registration and
 //! its workflow-task leases every third of the lease.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
@@ -23,15 +24,29 @@ use crate::store::StoreListener;
 /// The most rows one claim takes.
 const CLAIM_BATCH: usize = 64;
 
-/// Wakes the claim loop: now, or at a time.
+/// Wakes the claim loop: now, or at a time, or when a slot frees up.
 #[derive(Debug, Default)]
 pub(crate) struct Poller {
     notify: Notify,
     /// The earliest time someone asked the loop to wake at.
     wake_at: Mutex<Option<SystemTime>>,
+    /// Activity work was left in the store for want of a free slot.
+    starved: AtomicBool,
 }
 
 impl Poller {
+    /// Activity work this worker could run was left queued: every slot was taken.
+    pub(crate) fn starve(&self) {
+        self.starved.store(true, Ordering::Release);
+    }
+
+    /// An activity slot was freed: if work was left for want of one, claim it.
+    pub(crate) fn slot_freed(&self) {
+        if self.starved.swap(false, Ordering::AcqRel) {
+            self.wake();
+        }
+    }
+
     /// Work is waiting: the loop runs a round now.
     pub(crate) fn wake(&self) {
         self.notify.notify_one();
@@ -163,7 +178,9 @@ impl Inner {
         }
         if !worker.activity_types.is_empty() {
             let permits = take_permits(&self.activity_slots, CLAIM_BATCH);
-            if !permits.is_empty() {
+            if permits.is_empty() {
+                self.poller.starve();
+            } else {
                 let asked = permits.len();
                 let tasks = self.store.claim_activity_tasks(worker.clone(), now, asked).await?;
                 full |= tasks.len() == asked;

@@ -458,9 +458,13 @@ impl Inner {
                 } else {
                     None
                 };
-                if let Some(permit) = permit {
-                    task.start_attempt(&worker_id, token, now);
-                    eager.push((task.key.seq, permit));
+                match permit {
+                    Some(permit) => {
+                        task.start_attempt(&worker_id, token, now);
+                        eager.push((task.key.seq, permit));
+                    }
+                    None if self.runs_activity(&task.task_queue, &task.activity_type) => self.poller.starve(),
+                    None => {}
                 }
             }
         }
