@@ -38,6 +38,15 @@ pub(crate) enum Command {
     /// Workflows: list, show, describe, history, export, cancel, terminate.
     #[command(subcommand)]
     Workflow(Workflow),
+    /// Workers: list.
+    #[command(subcommand)]
+    Worker(Worker),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Worker {
+    /// The workers registered with the store: where they run, what they poll, whether they are live.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -63,6 +63,46 @@ fn run_json(d: &WorkflowDescription) -> Value {
     })
 }
 
+/// `weft worker list`.
+pub(crate) async fn workers(inspector: &Inspector, output: Output) -> Result<(), CliError> {
+    let workers = inspector.list_workers().await?;
+    let now = std::time::SystemTime::now();
+    if output == Output::Json {
+        let rows = workers.iter().map(|w| {
+            json!({
+                "worker_id": w.worker_id,
+                "host": w.host,
+                "pid": w.pid,
+                "task_queues": w.task_queues,
+                "workflow_types": w.workflow_types,
+                "activity_types": w.activity_types,
+                "start_time": time(w.start_time),
+                "live_until": time(w.live_until),
+                "live": w.is_live(now),
+            })
+        });
+        println!("{}", Value::Array(rows.collect()));
+        return Ok(());
+    }
+    let mut table = Table::new(vec!["WORKER ID", "HOST", "PID", "QUEUES", "STARTED", "STATE"]);
+    for worker in &workers {
+        let (state, code) = if worker.is_live(now) { ("live", Some("32")) } else { ("gone", Some("31")) };
+        table.row(vec![
+            (worker.worker_id.clone(), None),
+            (worker.host.clone(), None),
+            (worker.pid.to_string(), None),
+            (worker.task_queues.join(","), None),
+            (time(worker.start_time), None),
+            (state.to_owned(), code),
+        ]);
+    }
+    table.print(colour());
+    if workers.is_empty() {
+        println!("(no workers)");
+    }
+    Ok(())
+}
+
 fn list(runs: &[WorkflowDescription], output: Output) {
     if output == Output::Json {
         println!("{}", Value::Array(runs.iter().map(run_json).collect()));

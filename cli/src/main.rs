@@ -23,8 +23,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let inspector = open(&cli).await.map_err(commands::CliError::from)?;
-        let args::Command::Workflow(command) = cli.command;
-        commands::run(&inspector, cli.output, command).await
+        match cli.command {
+            args::Command::Workflow(command) => commands::run(&inspector, cli.output, command).await,
+            args::Command::Worker(args::Worker::List) => commands::workers(&inspector, cli.output).await,
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::description::WorkflowDescription;
+use crate::description::{WorkerDescription, WorkflowDescription};
 use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::query;
@@ -134,6 +134,13 @@ impl Client {
     /// The status of the newest run of `workflow_id`, and what it waits on.
     pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
         query::describe(&*self.inner.store, workflow_id).await
+    }
+
+    /// The workers registered with the store: this process's and, on a
+    /// shared store, every other's (live ones, and gone ones until they are
+    /// cleaned up).
+    pub async fn list_workers(&self) -> Result<Vec<WorkerDescription>> {
+        query::workers(&*self.inner.store).await
     }
 
     /// Requests cancellation of the open run of `workflow_id`: the workflow's

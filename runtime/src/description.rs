@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crate::RunStatus;
 use crate::history::{Failure, Payload};
-use crate::store::{ActivityTask, RunRecord, TimerTask};
+use crate::store::{ActivityTask, RunRecord, TimerTask, WorkerRecord};
 
 /// A run's state: status, hold reason, pending activities and timers.
 #[derive(Debug, Clone)]
@@ -115,5 +115,49 @@ impl WorkflowDescription {
                 .map(|t| PendingTimer { started_event_id: t.started_event_id, fire_time: t.fire_at })
                 .collect(),
         }
+    }
+}
+
+/// A worker registered with the store, as [`Client::list_workers`](crate::Client::list_workers) reports it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerDescription {
+    /// Unique per worker process.
+    pub worker_id: String,
+    /// The machine it runs on.
+    pub host: String,
+    /// Its process id there.
+    pub pid: u32,
+    /// The task queues it polls.
+    pub task_queues: Vec<String>,
+    /// The workflow types registered with it.
+    pub workflow_types: Vec<String>,
+    /// The activity types registered with it.
+    pub activity_types: Vec<String>,
+    /// When it started (its clock).
+    pub start_time: SystemTime,
+    /// Until when its last renewal keeps it live; past this it counts as
+    /// gone, and other workers take its runs over.
+    pub live_until: SystemTime,
+}
+
+impl WorkerDescription {
+    pub(crate) fn new(record: WorkerRecord) -> Self {
+        let info = record.info;
+        WorkerDescription {
+            worker_id: info.worker_id,
+            host: info.host,
+            pid: info.pid,
+            task_queues: info.task_queues,
+            workflow_types: info.workflow_types,
+            activity_types: info.activity_types,
+            start_time: info.started_at,
+            live_until: record.expires_at,
+        }
+    }
+
+    /// Whether the worker was live at `now`.
+    pub fn is_live(&self, now: SystemTime) -> bool {
+        self.live_until > now
     }
 }

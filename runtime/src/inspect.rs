@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::Result;
 use crate::client::ListFilter;
-use crate::description::WorkflowDescription;
+use crate::description::{WorkerDescription, WorkflowDescription};
 use crate::history::HistoryEvent;
 use crate::query;
 use crate::store::sqlite::{Location, SqliteStore};
@@ -83,6 +83,11 @@ impl Inspector {
     /// The history of the newest run of `workflow_id`, checked (contiguous ids, checksums).
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
         query::history(&*self.store, workflow_id).await
+    }
+
+    /// The workers registered with the store (see [`Client::list_workers`](crate::Client::list_workers)).
+    pub async fn list_workers(&self) -> Result<Vec<WorkerDescription>> {
+        query::workers(&*self.store).await
     }
 
     /// Asks the open run of `workflow_id` to cancel (see [`Client::cancel_workflow`](crate::Client::cancel_workflow)).

@@ -76,7 +76,7 @@ pub use activity::{
     TimeoutType,
 };
 pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions};
-pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkflowDescription};
+pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkerDescription, WorkflowDescription};
 pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder};
 pub use error::{Error, ErrorChain, FileKind, PayloadError, Result};
 pub use store::RunStatus;

@@ -3,7 +3,7 @@
 //! opened from outside, by the `weft` command).
 
 use crate::client::ListFilter;
-use crate::description::WorkflowDescription;
+use crate::description::{WorkerDescription, WorkflowDescription};
 use crate::history::HistoryEvent;
 use crate::store::{InboxItem, RunFilter, RunRecord, RunStatus, Store};
 use crate::{Error, Result};
@@ -30,6 +30,11 @@ pub(crate) async fn describe(store: &dyn Store, workflow_id: &str) -> Result<Wor
     let run = latest_run(store, workflow_id).await?;
     let (activities, timers) = store.pending(run.run_id.clone()).await?;
     Ok(WorkflowDescription::new(run, activities, timers))
+}
+
+/// The workers registered with the store, live and gone.
+pub(crate) async fn workers(store: &dyn Store) -> Result<Vec<WorkerDescription>> {
+    Ok(store.list_workers().await?.into_iter().map(WorkerDescription::new).collect())
 }
 
 /// Puts `item` in the inbox of the open run of `workflow_id`; returns that run's id.

@@ -66,8 +66,14 @@ async fn defaults(ctx: WorkflowContext, case: u8) -> WorkflowResult<String> {
 
 #[tokio::test(start_paused = true)]
 async fn attribute_defaults_apply_and_calls_override_them_field_by_field() -> weft::Result<()> {
+    // The attribute routes `always_fails` to `flaky-queue`: this engine's worker polls it too.
     let env = TestEnv::start(
-        Engine::builder().register_workflow(defaults).register_activity(always_fails).register_activity(goes_quiet),
+        Engine::builder()
+            .task_queue(weft::DEFAULT_TASK_QUEUE)
+            .task_queue("flaky-queue")
+            .register_workflow(defaults)
+            .register_activity(always_fails)
+            .register_activity(goes_quiet),
     )
     .await?;
     let client = env.client();
