@@ -26,6 +26,8 @@ pub struct WorkflowDescription {
     pub history_length: u64,
     /// Why the run is held (non-determinism, a workflow panic, corruption), if it is.
     pub held: Option<String>,
+    /// When the run was held, if it is.
+    pub held_since: Option<SystemTime>,
     /// Activities scheduled and not closed.
     pub pending_activities: Vec<PendingActivity>,
     /// Timers started and not fired.
@@ -91,6 +93,7 @@ impl WorkflowDescription {
             start_time: run.created_at,
             close_time: run.closed_at,
             held: run.held,
+            held_since: run.held_at,
             pending_activities: activities
                 .into_iter()
                 .map(|a| PendingActivity {
