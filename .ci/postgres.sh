@@ -46,7 +46,8 @@ weft_pg_start() {
     printf '%s\n' "$password" >"$dir/pwfile"
     chmod 644 "$dir/pwfile"
 
-    # fsync=off: a test server; nothing on it needs to survive a power loss.
+    # fsync=off by default: a test server; nothing on it needs to survive a
+    # power loss. WEFT_PG_FSYNC=on for benchmarks that claim durability.
     # A free port: the first of 54329.. that nothing listens on.
     local port=54329
     while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
@@ -56,7 +57,7 @@ weft_pg_start() {
         { cat "$dir/initdb.log"; return 1; }
     rm -f "$dir/pwfile"
     "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300 -c fsync=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300 -c fsync=${WEFT_PG_FSYNC:-off}" \
         start >/dev/null || { cat "$dir/server.log"; return 1; }
     PGPASSWORD=$password "$bin/psql" -q -h 127.0.0.1 -p "$port" -U weft -d postgres -c 'CREATE DATABASE weft' ||
         return 1
