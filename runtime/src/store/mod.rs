@@ -13,8 +13,6 @@
 //! group commit) or in memory; `postgres::PostgresStore` on PostgreSQL.
 //! Every store runs the one conformance suite in `conformance.rs`.
 
-// Shared by the stores; the SQLite store moves its copies of these helpers here.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) mod codec;
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -621,6 +619,13 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
+}
+
+/// A fresh lease token, for every claim (by a store or by the engine itself,
+/// for an eager start): random, so that claims by different processes on a
+/// shared store never reuse one, and no counter can overflow.
+pub(crate) fn new_token() -> i64 {
+    uuid::Uuid::new_v4().as_u64_pair().0 as i64
 }
 
 /// This machine's host name, as workers and engines record it.
