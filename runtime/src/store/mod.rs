@@ -158,6 +158,7 @@ pub(crate) struct WorkerInfo {
 
 /// A registered worker, as `list_workers` returns it.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 pub(crate) struct WorkerRecord {
     pub(crate) info: WorkerInfo,
     /// Past this, the worker counts as gone: its sticky runs go to others.
@@ -179,6 +180,7 @@ pub(crate) struct RunRecord {
     /// Why the run is held (non-determinism, a panic, corruption), if it is.
     pub(crate) held: Option<String>,
     /// When it was held.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests only, so far.
     pub(crate) held_at: Option<SystemTime>,
     /// The lease on its workflow task, while a worker holds it (ignored on create).
     pub(crate) lease: Option<Lease>,
@@ -452,6 +454,7 @@ pub(crate) trait StoreListener: Send + Sync + 'static {
     /// New work may be waiting on `task_queue` (`None`: on any queue).
     fn work_available(&self, task_queue: Option<&str>);
     /// Run `run_id` closed.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only a shared store reports closes.
     fn run_closed(&self, run_id: &str);
 }
 
@@ -487,6 +490,7 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>>;
 
     /// The registered workers, live and expired.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
     fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>>;
 
     /// At the start of an engine on an [`exclusive`](Self::exclusive) store:
@@ -586,8 +590,9 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Applies a fenced activity update; `StaleTask` (nothing written) when
     /// the row is gone, at another attempt, or held under another token.
-    /// Returns whether the activity's cancellation has been requested (how
-    /// an attempt running in another process learns of it, at a heartbeat).
+    /// A heartbeat returns whether the activity's cancellation has been
+    /// requested (how an attempt running in another process learns of it);
+    /// the other updates return `false`.
     fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
 
     /// Cancels a queued activity that no attempt runs (queued or in backoff,
