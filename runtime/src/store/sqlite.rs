@@ -886,6 +886,7 @@ fn timer_from_row(row: &rusqlite::Row<'_>) -> Result<TimerTask> {
 const WORKER_COLUMNS: &str =
     "worker_id, host, pid, task_queues, workflow_types, activity_types, started_at, expires_at";
 
+#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 fn worker_from_row(row: &rusqlite::Row<'_>) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {
@@ -1294,7 +1295,7 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
     }
     let ready: bool = conn
         .prepare_cached(
-            "UPDATE runs SET next_event_id = ?2, held = NULL, lease_owner = NULL, lease_token = NULL,
+            "UPDATE runs SET next_event_id = ?2, held = NULL, held_at = NULL, lease_owner = NULL, lease_token = NULL,
                  lease_deadline = NULL, sticky_owner = ?3, inbox_count = max(inbox_count - ?4, 0)
              WHERE run_id = ?1
              RETURNING inbox_count > 0",
