@@ -13,9 +13,8 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem,
-    RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask,
-    new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, RunRecord, RunStart,
+    RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};

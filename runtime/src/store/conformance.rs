@@ -871,7 +871,8 @@ pub(crate) async fn release_hold_and_targeted_claims(store: Box<dyn Store>) -> R
     let run_id = env.start().await?;
     let worker = env.worker("w");
     let other = env.worker("x");
-    let claim_one = |worker: &Arc<WorkerInfo>, now| env.store.claim_workflow_task(worker.clone(), run_id.clone(), now, secs(10));
+    let claim_one =
+        |worker: &Arc<WorkerInfo>, now| env.store.claim_workflow_task(worker.clone(), run_id.clone(), now, secs(10));
     let [task] = &env.claim(&worker, env.t0).await?[..] else { panic!("one task") };
     assert!(claim_one(&other, env.at_s(1)).await?.is_none(), "leased");
     assert_stale(env.store.release_workflow_task(run_id.clone(), task.lease.token.wrapping_add(1)).await);

@@ -270,11 +270,13 @@ impl ActivityTask {
     /// deadlines follow from its limits, and the lease ends when it expires.
     pub(crate) fn start_attempt(&mut self, owner: &str, token: i64, now: SystemTime) {
         let limits = &self.limits;
-        let mut attempt_deadline = now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
+        let mut attempt_deadline =
+            now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
         if let Some(close) = limits.close_deadline {
             attempt_deadline = attempt_deadline.min(close);
         }
-        let heartbeat_deadline = limits.heartbeat.map(|h| now.checked_add(h).map_or(attempt_deadline, |d| d.min(attempt_deadline)));
+        let heartbeat_deadline =
+            limits.heartbeat.map(|h| now.checked_add(h).map_or(attempt_deadline, |d| d.min(attempt_deadline)));
         let expires_at = heartbeat_deadline.unwrap_or(attempt_deadline);
         self.attempt += 1;
         self.running = true;

@@ -26,12 +26,12 @@ use rusqlite::{Connection, OptionalExtension, named_params, params};
 use tokio::sync::oneshot;
 
 use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_json, from_micros, micros, to_json};
-use super::{host_name, lock, new_token};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
+use super::{host_name, lock, new_token};
 use crate::activity::ActivityOptions;
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -646,7 +646,6 @@ fn process_state(pid: u32) -> ProcessState {
         None => ProcessState::Unknown,
     }
 }
-
 
 /// Runs `PRAGMA wal_checkpoint(MODE)`; true if it completed (no reader was in the way).
 fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
@@ -1547,7 +1546,8 @@ impl Store for SqliteStore {
                 ":deadline": micros(add(now, lease)), ":now": micros(now), ":limit": 1, ":run": run_id,
             };
             // Its holder may claim it again (a retried step).
-            let filter = "r.run_id = :run AND (r.lease_token IS NULL OR r.lease_deadline <= :now OR r.lease_owner = :worker)";
+            let filter =
+                "r.run_id = :run AND (r.lease_token IS NULL OR r.lease_deadline <= :now OR r.lease_owner = :worker)";
             claim_runs(conn, filter, params, &mut tasks)?;
             Ok(tasks.pop())
         })

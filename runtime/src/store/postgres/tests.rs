@@ -781,10 +781,7 @@ async fn load(store: Arc<PostgresStore>, id: usize, stop: Arc<AtomicBool>, ok: A
         let step_result = match created {
             Ok(()) => {
                 runs.push(run_id.clone());
-                match store
-                    .claim_workflow_task(me.clone(), run_id.clone(), t0(), Duration::from_secs(600))
-                    .await
-                {
+                match store.claim_workflow_task(me.clone(), run_id.clone(), t0(), Duration::from_secs(600)).await {
                     Ok(Some(task)) => store.commit_workflow_task(step(&task, &me.worker_id, 2)).await.map(drop),
                     Ok(None) => Ok(()),
                     Err(e) => Err(e),
