@@ -954,25 +954,39 @@ impl Store for PostgresStore {
                 }
                 let rows = c
                     .query(
-                        // Two branches, each in index order (no sort of a backlog): the
-                        // runs sticky to this worker, then the others'. A WITH query is
-                        // run only as far as it is read, so the LIMIT of `c` stops the
-                        // second (and its row locks) early.
+                        // Three branches, each in index order (no sort of a backlog): the
+                        // unheld runs sticky to this worker; the held runs it may claim
+                        // (held before it started, by `held_at`: for a worker older than
+                        // every hold, one probe of `runs_ready_held`); then the others'.
+                        // A WITH query is run only as far as it is read, so the LIMIT of
+                        // `c` stops the later ones (and their row locks) early.
                         run_sql!("WITH mine AS (
                              SELECT r.run_id AS rid, true AS mine, r.created_at AS since
                              FROM runs r
                              WHERE r.sticky_owner = $3 AND r.status = 'running' AND r.inbox_count > 0
-                               AND (r.held IS NULL OR r.held_at < $7)
+                               AND r.held IS NULL
                                AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
                                AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
                              ORDER BY r.created_at
                              LIMIT $5
                              FOR UPDATE OF r SKIP LOCKED
+                         ), held AS (
+                             SELECT r.run_id AS rid, r.sticky_owner IS NOT DISTINCT FROM $3 AS mine,
+                                 r.created_at AS since
+                             FROM runs r
+                             WHERE r.status = 'running' AND r.inbox_count > 0
+                               AND r.held IS NOT NULL AND r.held_at < $7
+                               AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
+                               AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
+                               AND (r.sticky_owner IS NULL OR r.sticky_owner = $3 OR NOT EXISTS (
+                                   SELECT 1 FROM workers w WHERE w.worker_id = r.sticky_owner AND w.expires_at > $4))
+                             ORDER BY r.held_at
+                             LIMIT $5
+                             FOR UPDATE OF r SKIP LOCKED
                          ), others AS (
                              SELECT r.run_id AS rid, false AS mine, r.created_at AS since
                              FROM runs r
-                             WHERE r.status = 'running' AND r.inbox_count > 0
-                               AND (r.held IS NULL OR r.held_at < $7)
+                             WHERE r.status = 'running' AND r.inbox_count > 0 AND r.held IS NULL
                                AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
                                AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
                                AND (r.sticky_owner IS NULL OR (r.sticky_owner <> $3 AND NOT EXISTS (
@@ -981,7 +995,7 @@ impl Store for PostgresStore {
                              LIMIT $5
                              FOR UPDATE OF r SKIP LOCKED
                          ), c AS (
-                             SELECT * FROM mine UNION ALL SELECT * FROM others LIMIT $5
+                             SELECT * FROM mine UNION ALL SELECT * FROM held UNION ALL SELECT * FROM others LIMIT $5
                          )
                          UPDATE runs SET lease_owner = $3, lease_token = $8, lease_deadline = $6
                          FROM c WHERE runs.run_id = c.rid

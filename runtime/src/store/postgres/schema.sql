@@ -3,9 +3,11 @@
 --
 -- A lease is its owner, token and deadline, all set or all NULL (unleased);
 -- every claim sets a fresh random token (`store::new_token`), never an
--- increment. A run's workflow task is ready while `inbox_count > 0`; the
--- `runs_ready*` indexes hold the ready runs, held ones included (a worker
--- started after the hold, `held_at`, may claim them).
+-- increment. A run's workflow task is ready while `inbox_count > 0`. The
+-- `runs_ready*` indexes hold the ready runs that are not held; `runs_ready_held`
+-- the held ones by `held_at`, so that a claim by a worker started before every
+-- hold skips them in one index probe, however many there are (only a worker
+-- started after a hold claims the run).
 CREATE TABLE weft_schema (
     version integer NOT NULL
 );
@@ -31,11 +33,13 @@ CREATE UNIQUE INDEX runs_open_workflow_id ON runs (workflow_id) WHERE status = '
 CREATE INDEX runs_by_workflow_id ON runs (workflow_id, created_at);
 CREATE INDEX runs_by_created_at ON runs (created_at, created_seq);
 CREATE INDEX runs_ready ON runs (task_queue, created_at)
-    WHERE status = 'running' AND inbox_count > 0;
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
 CREATE INDEX runs_ready_by_age ON runs (created_at)
-    WHERE status = 'running' AND inbox_count > 0;
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
 CREATE INDEX runs_ready_sticky ON runs (sticky_owner, created_at)
-    WHERE status = 'running' AND inbox_count > 0;
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
+CREATE INDEX runs_ready_held ON runs (held_at)
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NOT NULL;
 CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_lease_deadline ON runs (task_queue, lease_deadline) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_sticky ON runs (sticky_owner) WHERE sticky_owner IS NOT NULL;
