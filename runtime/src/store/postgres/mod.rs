@@ -3,7 +3,8 @@
 //! Every [`Store`] call is one transaction on a connection from a small pool
 //! of our own ([`Pool`]): each connection prepares a statement once and keeps
 //! it. Workers claim rows with `FOR UPDATE SKIP LOCKED`, so claimers never
-//! wait for each other; fenced writes lock the row they check first
+//! wait for each other (a claim of one named run waits for its row's lock
+//! instead: skipping it would miss an inbox item being added); fenced writes lock the row they check first
 //! (`SELECT ... FOR UPDATE`, or an `UPDATE ... WHERE lease_token = $n`), so
 //! a stale write fails with [`Error::StaleTask`] before it writes anything.
 //! Every transaction that touches a run's child rows (events, inbox, timers,
