@@ -13,8 +13,8 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem,
-    RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, RunRecord, RunStart,
+    RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -559,11 +559,6 @@ impl Inner {
             cache.pop(run_id);
         }
     }
-}
-
-/// A fresh lease token for claims this process makes itself (eager starts).
-pub(crate) fn new_token() -> i64 {
-    uuid::Uuid::new_v4().as_u64_pair().0 as i64
 }
 
 fn info_of(run: &RunRecord) -> WorkflowInfo {

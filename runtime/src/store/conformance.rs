@@ -320,7 +320,7 @@ pub(crate) async fn a_commit_is_fenced_on_its_token_and_the_next_event_id(store:
     assert!(env.store.commit_workflow_task(step).await?, "the second item is still in the inbox");
     let [task] = &env.claim(&worker, env.at_s(2)).await?[..] else { panic!("claimable again") };
     assert_eq!(task.inbox.len(), 1);
-    assert!(env.claim(&worker, env.at_s(1)).await?.is_empty(), "the inbox was consumed");
+    assert!(env.claim(&worker, env.at_s(1)).await?.is_empty(), "leased (until 12 s)");
     // The token's lease ended with the commit.
     assert_stale(env.store.commit_workflow_task(env.step(&run_id, StepFence::Leased { token }, 3, 1, "w")).await);
     Ok(())
@@ -333,6 +333,13 @@ pub(crate) async fn an_unleased_commit_is_refused_while_the_task_is_leased(store
     let tasks = env.claim(&worker, env.t0).await?;
     assert_eq!(tasks.len(), 1);
     assert_stale(env.store.commit_workflow_task(env.step(&run_id, StepFence::Unleased, 1, 1, "w")).await);
+    // A lease that ended (at 10 s) but was not taken again still blocks it,
+    // whatever the step's time.
+    let mut late = env.step(&run_id, StepFence::Unleased, 1, 1, "w");
+    for event in &mut late.events {
+        event.timestamp = env.at_s(20);
+    }
+    assert_stale(env.store.commit_workflow_task(late).await);
     assert_eq!(env.history_len(&run_id).await?, 0);
     env.store.release_workflow_task(run_id.clone(), tasks[0].lease.token).await?;
     env.store.commit_workflow_task(env.step(&run_id, StepFence::Unleased, 1, 1, "w")).await?;
@@ -510,6 +517,12 @@ pub(crate) async fn a_heartbeat_moves_the_attempt_s_deadlines(store: Box<dyn Sto
     env.store.update_activity(fence(task), ActivityUpdate::Heartbeat { at: env.at_s(55), details: None }).await?;
     let (pending, _) = env.pending(&key.run_id).await?;
     assert_eq!((pending[0].heartbeat_deadline, pending[0].expires_at), (Some(env.at_s(60)), Some(env.at_s(60))));
+    // A step requests the activity's cancellation: the next heartbeat says so.
+    let mut step = env.step(&key.run_id, StepFence::Unleased, 3, 1, "w");
+    step.cancel_activities = vec![2];
+    env.store.commit_workflow_task(step).await?;
+    let at = env.at_s(56);
+    assert!(env.store.update_activity(fence(task), ActivityUpdate::Heartbeat { at, details: None }).await?);
     assert_eq!(expired(env.at_s(60)).await?.len(), 1);
     Ok(())
 }
@@ -682,7 +695,7 @@ pub(crate) async fn closing_a_run_removes_its_rows(store: Box<dyn Store>) -> Res
     assert!(env.store.add_to_inbox(run_id.clone(), InboxItem::CancelRequested { reason: "r".into() }).await?);
     let mut step = env.step(&run_id, StepFence::Unleased, 4, 1, &worker.worker_id);
     step.close = Some((RunStatus::Canceled, env.at_s(2)));
-    env.store.commit_workflow_task(step).await?;
+    assert!(!env.store.commit_workflow_task(step).await?, "a closed run's inbox is removed");
     let run = env.store.run(run_id.clone()).await?.unwrap();
     assert_eq!((run.status, run.closed_at, run.lease), (RunStatus::Canceled, Some(env.at_s(2)), None));
     let (activities, timers) = env.pending(&run_id).await?;
@@ -858,7 +871,8 @@ pub(crate) async fn release_hold_and_targeted_claims(store: Box<dyn Store>) -> R
     let run_id = env.start().await?;
     let worker = env.worker("w");
     let other = env.worker("x");
-    let claim_one = |worker: &Arc<WorkerInfo>, now| env.store.claim_workflow_task(worker.clone(), run_id.clone(), now, secs(10));
+    let claim_one =
+        |worker: &Arc<WorkerInfo>, now| env.store.claim_workflow_task(worker.clone(), run_id.clone(), now, secs(10));
     let [task] = &env.claim(&worker, env.t0).await?[..] else { panic!("one task") };
     assert!(claim_one(&other, env.at_s(1)).await?.is_none(), "leased");
     assert_stale(env.store.release_workflow_task(run_id.clone(), task.lease.token.wrapping_add(1)).await);
@@ -887,6 +901,13 @@ pub(crate) async fn release_hold_and_targeted_claims(store: Box<dyn Store>) -> R
     let again = claim_one(&other, env.at_s(7)).await?.expect("the holder claims again");
     assert_ne!(again.lease.token, targeted.lease.token);
     assert_stale(env.store.release_workflow_task(run_id.clone(), targeted.lease.token).await);
+    // A step clears a hold made while it ran.
+    env.store.hold_run(run_id.clone(), None, Some("panic".into()), env.at_s(8)).await?;
+    let mut step = env.step(&run_id, StepFence::Leased { token: again.lease.token }, 1, 1, &other.worker_id);
+    step.consumed = again.inbox.iter().map(|e| e.id).collect();
+    assert!(!env.store.commit_workflow_task(step).await?);
+    let run = env.store.run(run_id.clone()).await?.unwrap();
+    assert_eq!((run.held, run.held_at), (None, None));
     assert!(env.store.claim_workflow_task(env.worker("z"), unique("missing"), env.t0, secs(1)).await?.is_none());
     Ok(())
 }

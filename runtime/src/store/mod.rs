@@ -13,8 +13,6 @@
 //! group commit) or in memory; `postgres::PostgresStore` on PostgreSQL.
 //! Every store runs the one conformance suite in `conformance.rs`.
 
-// Shared by the stores; the SQLite store moves its copies of these helpers here.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) mod codec;
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -160,6 +158,7 @@ pub(crate) struct WorkerInfo {
 
 /// A registered worker, as `list_workers` returns it.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 pub(crate) struct WorkerRecord {
     pub(crate) info: WorkerInfo,
     /// Past this, the worker counts as gone: its sticky runs go to others.
@@ -181,6 +180,7 @@ pub(crate) struct RunRecord {
     /// Why the run is held (non-determinism, a panic, corruption), if it is.
     pub(crate) held: Option<String>,
     /// When it was held.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests only, so far.
     pub(crate) held_at: Option<SystemTime>,
     /// The lease on its workflow task, while a worker holds it (ignored on create).
     pub(crate) lease: Option<Lease>,
@@ -270,11 +270,13 @@ impl ActivityTask {
     /// deadlines follow from its limits, and the lease ends when it expires.
     pub(crate) fn start_attempt(&mut self, owner: &str, token: i64, now: SystemTime) {
         let limits = &self.limits;
-        let mut attempt_deadline = now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
+        let mut attempt_deadline =
+            now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
         if let Some(close) = limits.close_deadline {
             attempt_deadline = attempt_deadline.min(close);
         }
-        let heartbeat_deadline = limits.heartbeat.map(|h| now.checked_add(h).map_or(attempt_deadline, |d| d.min(attempt_deadline)));
+        let heartbeat_deadline =
+            limits.heartbeat.map(|h| now.checked_add(h).map_or(attempt_deadline, |d| d.min(attempt_deadline)));
         let expires_at = heartbeat_deadline.unwrap_or(attempt_deadline);
         self.attempt += 1;
         self.running = true;
@@ -454,6 +456,7 @@ pub(crate) trait StoreListener: Send + Sync + 'static {
     /// New work may be waiting on `task_queue` (`None`: on any queue).
     fn work_available(&self, task_queue: Option<&str>);
     /// Run `run_id` closed.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only a shared store reports closes.
     fn run_closed(&self, run_id: &str);
 }
 
@@ -489,6 +492,7 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>>;
 
     /// The registered workers, live and expired.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
     fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>>;
 
     /// At the start of an engine on an [`exclusive`](Self::exclusive) store:
@@ -588,8 +592,9 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Applies a fenced activity update; `StaleTask` (nothing written) when
     /// the row is gone, at another attempt, or held under another token.
-    /// Returns whether the activity's cancellation has been requested (how
-    /// an attempt running in another process learns of it, at a heartbeat).
+    /// A heartbeat returns whether the activity's cancellation has been
+    /// requested (how an attempt running in another process learns of it);
+    /// the other updates return `false`.
     fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
 
     /// Cancels a queued activity that no attempt runs (queued or in backoff,
@@ -621,6 +626,13 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
+}
+
+/// A fresh lease token, for every claim (by a store or by the engine itself,
+/// for an eager start): random, so that claims by different processes on a
+/// shared store never reuse one, and no counter can overflow.
+pub(crate) fn new_token() -> i64 {
+    uuid::Uuid::new_v4().as_u64_pair().0 as i64
 }
 
 /// This machine's host name, as workers and engines record it.

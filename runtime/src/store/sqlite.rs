@@ -25,12 +25,13 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, named_params, params};
 use tokio::sync::oneshot;
 
-use super::{host_name, lock};
+use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
+use super::{host_name, lock, new_token};
 use crate::activity::ActivityOptions;
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -646,7 +647,6 @@ fn process_state(pid: u32) -> ProcessState {
     }
 }
 
-
 /// Runs `PRAGMA wal_checkpoint(MODE)`; true if it completed (no reader was in the way).
 fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
     let busy: i64 = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))?;
@@ -738,25 +738,6 @@ fn run_batch(conn: &Connection, writes: &mut [Box<dyn WriteJob>], savepoints: bo
     result
 }
 
-pub(crate) fn micros(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => d.as_micros().min(i64::MAX as u128) as i64,
-        Err(e) => -(e.duration().as_micros().min(i64::MAX as u128) as i64),
-    }
-}
-
-pub(crate) fn from_micros(m: i64) -> SystemTime {
-    if m >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_micros(m as u64)
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_micros(m.unsigned_abs())
-    }
-}
-
-fn duration_micros(d: Duration) -> i64 {
-    d.as_micros().min(i64::MAX as u128) as i64
-}
-
 /// A stored duration; a negative one is a bad row.
 fn duration_from_micros(m: i64) -> Result<Duration> {
     u64::try_from(m).map(Duration::from_micros).map_err(|_| Error::store(format!("negative duration {m}us in a row")))
@@ -788,14 +769,6 @@ fn queued_expiry(limits: &AttemptLimits, ready_at: SystemTime) -> Option<SystemT
     earliest(limits.schedule_to_start.map(|s| add(ready_at, s)), limits.close_deadline)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(Error::store)
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(Error::store)
-}
-
 /// A text cell parsed as JSON, borrowed from the row (a non-text cell is a bad row).
 fn json_cell<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) -> Result<T> {
     from_json(row.get_ref(i)?.as_str().map_err(Error::store)?)
@@ -803,16 +776,6 @@ fn json_cell<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) 
 
 fn payload_cell(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<Payload>> {
     row.get::<_, Option<String>>(i)?.map(Payload::from_json).transpose().map_err(Error::store)
-}
-
-pub(crate) fn checksum(data: &str) -> i64 {
-    crc32fast::hash(data.as_bytes()) as i64
-}
-
-/// A fresh fence token: random, so that claims by different processes (on a
-/// shared store) never reuse one.
-fn new_token() -> i64 {
-    uuid::Uuid::new_v4().as_u64_pair().0 as i64
 }
 
 fn stale(run_id: &str, task: impl Into<String>, reason: &'static str) -> Error {
@@ -922,6 +885,7 @@ fn timer_from_row(row: &rusqlite::Row<'_>) -> Result<TimerTask> {
 const WORKER_COLUMNS: &str =
     "worker_id, host, pid, task_queues, workflow_types, activity_types, started_at, expires_at";
 
+#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 fn worker_from_row(row: &rusqlite::Row<'_>) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {
@@ -1330,7 +1294,7 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
     }
     let ready: bool = conn
         .prepare_cached(
-            "UPDATE runs SET next_event_id = ?2, held = NULL, lease_owner = NULL, lease_token = NULL,
+            "UPDATE runs SET next_event_id = ?2, held = NULL, held_at = NULL, lease_owner = NULL, lease_token = NULL,
                  lease_deadline = NULL, sticky_owner = ?3, inbox_count = max(inbox_count - ?4, 0)
              WHERE run_id = ?1
              RETURNING inbox_count > 0",
@@ -1362,19 +1326,8 @@ fn history(conn: &Connection, run_id: &str, workflow_id: &str, after: u64) -> Re
         let event_id: i64 = row.get(0)?;
         // Borrowed from SQLite's row buffer: no copy before parsing.
         let data = row.get_ref(1)?.as_str().map_err(|e| corrupt(format!("event {event_id} is not text: {e}")))?;
-        let sum: i64 = row.get(2)?;
-        if event_id as u64 != expected {
-            return Err(corrupt(format!("event {expected} is missing (found {event_id})")));
-        }
-        if checksum(data) != sum {
-            return Err(corrupt(format!("event {event_id} fails its checksum")));
-        }
-        let event: HistoryEvent =
-            serde_json::from_str(data).map_err(|e| corrupt(format!("event {event_id} does not parse: {e}")))?;
-        if event.event_id != expected {
-            return Err(corrupt(format!("event {event_id} says it is event {}", event.event_id)));
-        }
-        events.push(event);
+        let checksum: i64 = row.get(2)?;
+        events.push(check_event(run_id, workflow_id, expected, StoredEvent { event_id, data, checksum })?);
         expected += 1;
     }
     Ok(events)
@@ -1593,7 +1546,8 @@ impl Store for SqliteStore {
                 ":deadline": micros(add(now, lease)), ":now": micros(now), ":limit": 1, ":run": run_id,
             };
             // Its holder may claim it again (a retried step).
-            let filter = "r.run_id = :run AND (r.lease_token IS NULL OR r.lease_deadline <= :now OR r.lease_owner = :worker)";
+            let filter =
+                "r.run_id = :run AND (r.lease_token IS NULL OR r.lease_deadline <= :now OR r.lease_owner = :worker)";
             claim_runs(conn, filter, params, &mut tasks)?;
             Ok(tasks.pop())
         })

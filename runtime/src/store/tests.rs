@@ -286,7 +286,7 @@ async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
         .heartbeat_timeout(Duration::from_secs(5));
     let options_json = serde_json::to_string(&options).unwrap();
     let event =
-        HistoryEvent::new(1, super::sqlite::from_micros(us(1000)), EventAttributes::TimerFired { started_event_id: 9 });
+        HistoryEvent::new(1, super::codec::from_micros(us(1000)), EventAttributes::TimerFired { started_event_id: 9 });
     let event_json = serde_json::to_string(&event).unwrap();
     {
         let conn = rusqlite::Connection::open(&path)?;
@@ -298,7 +298,7 @@ async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
         )?;
         conn.execute(
             "INSERT INTO events VALUES ('r1', 1, 'TimerFired', ?1, ?2)",
-            params![event_json, super::sqlite::checksum(&event_json)],
+            params![event_json, super::codec::checksum(&event_json)],
         )?;
         // Seq 1 queued in backoff (retry at 1100), seq 2 running since 1050.
         let insert =
@@ -311,7 +311,7 @@ async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
         conn.execute("INSERT INTO inbox (run_id, item) VALUES ('r1', ?1)", [r#"{"CancelRequested":{"reason":"r"}}"#])?;
     }
     let store = SqliteStore::open(&file(&path, true))?;
-    let at = |s: u64| super::sqlite::from_micros(us(s));
+    let at = |s: u64| super::codec::from_micros(us(s));
     let run = store.run("r1".into()).await?.unwrap();
     assert_eq!((run.task_queue.as_str(), run.next_event_id, run.lease, run.sticky), ("default", 2, None, None));
     assert_eq!(store.run("r0".into()).await?.unwrap().closed_at, Some(at(1001)));

@@ -3,7 +3,8 @@
 //! Every [`Store`] call is one transaction on a connection from a small pool
 //! of our own ([`Pool`]): each connection prepares a statement once and keeps
 //! it. Workers claim rows with `FOR UPDATE SKIP LOCKED`, so claimers never
-//! wait for each other; fenced writes lock the row they check first
+//! wait for each other (a claim of one named run waits for its row's lock
+//! instead: skipping it would miss an inbox item being added); fenced writes lock the row they check first
 //! (`SELECT ... FOR UPDATE`, or an `UPDATE ... WHERE lease_token = $n`), so
 //! a stale write fails with [`Error::StaleTask`] before it writes anything.
 //! Every transaction that touches a run's child rows (events, inbox, timers,
@@ -19,9 +20,6 @@
 //! may have missed some. Notifications sent by this store object's own
 //! connections are dropped (matched by backend pid); other store objects,
 //! in this process or another, hear them.
-
-// Nothing opens the store until the engine builder does (the lead wires it).
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod listen;
 mod pool;
@@ -49,7 +47,7 @@ use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_jso
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
-    StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
+    StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -149,11 +147,6 @@ fn valid_schema_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.len() <= 40
-}
-
-/// Opens the store: connects, then creates, migrates or refuses the schema.
-pub(crate) async fn connect(options: PostgresOptions) -> Result<PostgresStore> {
-    PostgresStore::connect(options).await
 }
 
 impl PostgresStore {
@@ -354,13 +347,13 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
 
 /// The columns [`run_from_row_at`] reads, in order (as `run_sql!` spells them).
 const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
-     next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner";
+     next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at";
 
 /// SQL text around the run columns: `run_sql!("SELECT "; " FROM runs")`.
 macro_rules! run_sql {
     ($($before:literal)*; $($after:literal)*) => {
         concat!($($before,)* "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
-             next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner" $(, $after)*)
+             next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at" $(, $after)*)
     };
 }
 
@@ -379,20 +372,25 @@ macro_rules! activity_sql {
     };
 }
 
+/// A lease from its three columns (owner, token, deadline) from `first` on:
+/// all set, or it is none.
+fn lease_cells(row: &Row, first: usize) -> Result<Option<Lease>> {
+    let owner: Option<String> = get(row, first)?;
+    let token: Option<i64> = get(row, first + 1)?;
+    let deadline: Option<i64> = get(row, first + 2)?;
+    Ok(match (owner, token, deadline) {
+        (Some(owner), Some(token), Some(deadline)) => Some(Lease { owner, token, deadline: from_micros(deadline) }),
+        _ => None,
+    })
+}
+
 /// An activity row, read from the columns `activity_sql!` spells.
 fn activity_from_row(row: &Row) -> Result<ActivityTask> {
     let opt_time = |i: usize| -> Result<Option<SystemTime>> { Ok(get::<Option<i64>>(row, i)?.map(from_micros)) };
     let opt_duration = |i: usize| -> Result<Option<Duration>> {
         Ok(get::<Option<i64>>(row, i)?.map(|m| Duration::from_micros(m.max(0) as u64)))
     };
-    let lease = match get::<Option<String>>(row, 21)? {
-        Some(owner) => Some(Lease {
-            owner,
-            token: get(row, 22)?,
-            deadline: from_micros(get::<Option<i64>>(row, 23)?.unwrap_or(0)),
-        }),
-        None => None,
-    };
+    let lease = lease_cells(row, 21)?;
     Ok(ActivityTask {
         key: ActivityKey { run_id: get(row, 0)?, seq: get::<i64>(row, 1)? as u32 },
         workflow_id: get(row, 2)?,
@@ -434,6 +432,7 @@ fn timer_from_row(row: &Row) -> Result<TimerTask> {
 }
 
 /// A worker from the `workers` columns in table order.
+#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {
@@ -578,7 +577,7 @@ async fn insert_activities(conn: &mut Conn, rows: &[ActivityTask]) -> Result<()>
             &column(&|a| time(a.heartbeat_deadline)),
             &column(&|a| time(a.expires_at)),
             &text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
-            &column(&|a| Some(a.lease.as_ref().map_or(0, |l| l.token))),
+            &column(&|a| a.lease.as_ref().map(|l| l.token)),
             &column(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
             &failures,
             &text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
@@ -599,31 +598,26 @@ struct Fenced {
 async fn check_step_fence(conn: &mut Conn, c: &StepCommit) -> Result<Fenced> {
     let row = conn
         .query_opt(
-            "SELECT next_event_id, status, lease_owner, lease_token, lease_deadline, task_queue
-             FROM runs WHERE run_id = $1 FOR UPDATE",
+            "SELECT next_event_id, status, lease_token, task_queue FROM runs WHERE run_id = $1 FOR UPDATE",
             &[&c.run_id],
         )
         .await?;
     let Some(row) = row else { return Err(stale(&c.run_id, "workflow task", "the run does not exist")) };
     let next: i64 = get(&row, 0)?;
     let status: String = get(&row, 1)?;
-    let owner: Option<String> = get(&row, 2)?;
-    let token: i64 = get(&row, 3)?;
-    let deadline: Option<i64> = get(&row, 4)?;
+    let token: Option<i64> = get(&row, 2)?;
     if status != RunStatus::Running.as_str() {
         return Err(stale(&c.run_id, "workflow task", "the run is closed"));
     }
     match c.fence {
         StepFence::Leased { token: held } => {
-            if owner.is_none() || token != held {
+            if token != Some(held) {
                 return Err(stale(&c.run_id, "workflow task", "its lease was lost to another worker"));
             }
         }
         StepFence::Unleased => {
-            // The step's time: its newest event's (a commit carries no `now`).
-            let now = c.events.iter().map(|e| micros(e.timestamp)).max();
-            let expired = matches!((deadline, now), (Some(d), Some(now)) if d <= now);
-            if owner.is_some() && !expired {
+            // A lease that ended but was not taken again still blocks it.
+            if token.is_some() {
                 return Err(stale(&c.run_id, "workflow task", "another worker holds the run's workflow task"));
             }
         }
@@ -631,18 +625,19 @@ async fn check_step_fence(conn: &mut Conn, c: &StepCommit) -> Result<Fenced> {
     if next as u64 != c.first_event_id {
         return Err(stale(&c.run_id, "workflow task", "the run's history has moved on"));
     }
-    Ok(Fenced { task_queue: get(&row, 5)? })
+    Ok(Fenced { task_queue: get(&row, 3)? })
 }
 
-/// Commits one step on a locked, fenced run (see [`Store::commit_workflow_task`]).
-async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<()> {
+/// Commits one step on a locked, fenced run (see [`Store::commit_workflow_task`]);
+/// whether the run has inbox items left.
+async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<bool> {
     let run_id = &c.run_id;
     match &c.delivered {
         Some(Delivery::ActivityClosed(fence)) => {
             let removed = conn
                 .execute(
                     "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND attempt = $3
-                     AND lease_token = $4 AND lease_owner IS NOT NULL",
+                     AND lease_token = $4",
                     &[&fence.key.run_id, &(fence.key.seq as i64), &(fence.attempt as i64), &fence.token],
                 )
                 .await?;
@@ -713,15 +708,6 @@ async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<
         let ids: Vec<i64> = c.cancel_timers.iter().map(|&id| id as i64).collect();
         conn.execute("DELETE FROM timers WHERE run_id = $1 AND started_event_id = ANY($2)", &[run_id, &ids]).await?;
     }
-    let next = (c.first_event_id + c.events.len() as u64) as i64;
-    let bump = matches!(c.fence, StepFence::Unleased) as i64;
-    conn.execute(
-        "UPDATE runs SET next_event_id = $2, held = NULL, lease_owner = NULL, lease_deadline = NULL,
-             lease_token = lease_token + $3, sticky_owner = $4, inbox_count = greatest(inbox_count - $5, 0)
-         WHERE run_id = $1",
-        &[run_id, &next, &bump, &c.worker_id, &consumed],
-    )
-    .await?;
     if let Some((status, at)) = c.close {
         conn.execute(
             "UPDATE runs SET status = $2, closed_at = $3, inbox_count = 0 WHERE run_id = $1",
@@ -733,7 +719,18 @@ async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<
         conn.execute("DELETE FROM inbox WHERE run_id = $1", &[run_id]).await?;
         conn.notify_closed(run_id);
     }
-    Ok(())
+    let next = (c.first_event_id + c.events.len() as u64) as i64;
+    let row = conn
+        .query_opt(
+            "UPDATE runs SET next_event_id = $2, held = NULL, held_at = NULL, lease_owner = NULL, lease_token = NULL,
+                 lease_deadline = NULL, sticky_owner = $3, inbox_count = greatest(inbox_count - $4, 0)
+             WHERE run_id = $1
+             RETURNING inbox_count > 0",
+            &[run_id, &next, &c.worker_id, &consumed],
+        )
+        .await?;
+    let row = row.ok_or_else(|| Error::store(format!("run {run_id} vanished during its commit")))?;
+    get(&row, 0)
 }
 
 /// Locks an open run's row; its task queue, or `None` if it is closed or unknown.
@@ -822,6 +819,7 @@ impl Store for PostgresStore {
                     .query(
                         "UPDATE runs SET
                              lease_owner = CASE WHEN lease_owner = $1 THEN NULL ELSE lease_owner END,
+                             lease_token = CASE WHEN lease_owner = $1 THEN NULL ELSE lease_token END,
                              lease_deadline = CASE WHEN lease_owner = $1 THEN NULL ELSE lease_deadline END,
                              sticky_owner = CASE WHEN sticky_owner = $1 THEN NULL ELSE sticky_owner END
                          WHERE lease_owner = $1 OR sticky_owner = $1
@@ -875,7 +873,8 @@ impl Store for PostgresStore {
                 )
                 .await?;
                 c.execute(
-                    "UPDATE runs SET lease_owner = NULL, lease_deadline = NULL WHERE lease_owner IS NOT NULL",
+                    "UPDATE runs SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL
+                     WHERE lease_token IS NOT NULL",
                     &[],
                 )
                 .await?;
@@ -956,34 +955,50 @@ impl Store for PostgresStore {
                 }
                 let rows = c
                     .query(
-                        // Two branches, each in index order (no sort of a backlog): the
-                        // runs sticky to this worker, then the others'. A WITH query is
-                        // run only as far as it is read, so the LIMIT of `c` stops the
-                        // second (and its row locks) early.
+                        // Three branches, each in index order (no sort of a backlog): the
+                        // unheld runs sticky to this worker; the held runs it may claim
+                        // (held before it started, by `held_at`: for a worker older than
+                        // every hold, one probe of `runs_ready_held`); then the others'.
+                        // A WITH query is run only as far as it is read, so the LIMIT of
+                        // `c` stops the later ones (and their row locks) early.
                         run_sql!("WITH mine AS (
                              SELECT r.run_id AS rid, true AS mine, r.created_at AS since
                              FROM runs r
-                             WHERE r.sticky_owner = $3 AND r.status = 'running' AND r.held IS NULL
-                               AND r.inbox_count > 0 AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
-                               AND (r.lease_owner IS NULL OR r.lease_deadline <= $4)
+                             WHERE r.sticky_owner = $3 AND r.status = 'running' AND r.inbox_count > 0
+                               AND r.held IS NULL
+                               AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
+                               AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
                              ORDER BY r.created_at
+                             LIMIT $5
+                             FOR UPDATE OF r SKIP LOCKED
+                         ), held AS (
+                             SELECT r.run_id AS rid, r.sticky_owner IS NOT DISTINCT FROM $3 AS mine,
+                                 r.created_at AS since
+                             FROM runs r
+                             WHERE r.status = 'running' AND r.inbox_count > 0
+                               AND r.held IS NOT NULL AND r.held_at < $7
+                               AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
+                               AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
+                               AND (r.sticky_owner IS NULL OR r.sticky_owner = $3 OR NOT EXISTS (
+                                   SELECT 1 FROM workers w WHERE w.worker_id = r.sticky_owner AND w.expires_at > $4))
+                             ORDER BY r.held_at
                              LIMIT $5
                              FOR UPDATE OF r SKIP LOCKED
                          ), others AS (
                              SELECT r.run_id AS rid, false AS mine, r.created_at AS since
                              FROM runs r
-                             WHERE r.status = 'running' AND r.held IS NULL AND r.inbox_count > 0
+                             WHERE r.status = 'running' AND r.inbox_count > 0 AND r.held IS NULL
                                AND r.task_queue = ANY($1) AND r.workflow_type = ANY($2)
-                               AND (r.lease_owner IS NULL OR r.lease_deadline <= $4)
+                               AND (r.lease_token IS NULL OR r.lease_deadline <= $4)
                                AND (r.sticky_owner IS NULL OR (r.sticky_owner <> $3 AND NOT EXISTS (
                                    SELECT 1 FROM workers w WHERE w.worker_id = r.sticky_owner AND w.expires_at > $4)))
                              ORDER BY r.created_at
                              LIMIT $5
                              FOR UPDATE OF r SKIP LOCKED
                          ), c AS (
-                             SELECT * FROM mine UNION ALL SELECT * FROM others LIMIT $5
+                             SELECT * FROM mine UNION ALL SELECT * FROM held UNION ALL SELECT * FROM others LIMIT $5
                          )
-                         UPDATE runs SET lease_owner = $3, lease_token = runs.lease_token + 1, lease_deadline = $6
+                         UPDATE runs SET lease_owner = $3, lease_token = $8, lease_deadline = $6
                          FROM c WHERE runs.run_id = c.rid
                          RETURNING c.mine, c.since, ";
                         ),
@@ -994,6 +1009,8 @@ impl Store for PostgresStore {
                             &at,
                             &(limit.min(i64::MAX as usize) as i64),
                             &after(now, lease),
+                            &micros(worker.started_at),
+                            &new_token(),
                         ],
                     )
                     .await?;
@@ -1005,7 +1022,7 @@ impl Store for PostgresStore {
 
     fn claim_workflow_task(
         &self,
-        worker_id: String,
+        worker: Arc<WorkerInfo>,
         run_id: String,
         now: SystemTime,
         lease: Duration,
@@ -1013,11 +1030,15 @@ impl Store for PostgresStore {
         self.tx(move |c| {
             async move {
                 let at = micros(now);
+                // Waits for a writer holding the row (an inbox write, a commit):
+                // skipping it would miss work that is there at its commit. Its
+                // holder may claim it again (a retried step).
                 let row = c
                     .query_opt(
-                        "SELECT held IS NULL AND (lease_owner IS NULL OR lease_deadline <= $2), task_queue
-                         FROM runs WHERE run_id = $1 AND status = 'running' FOR UPDATE SKIP LOCKED",
-                        &[&run_id, &at],
+                        "SELECT (held IS NULL OR held_at < $3)
+                             AND (lease_token IS NULL OR lease_deadline <= $2 OR lease_owner = $4)
+                         FROM runs WHERE run_id = $1 AND status = 'running' FOR UPDATE",
+                        &[&run_id, &at, &micros(worker.started_at), &worker.worker_id],
                     )
                     .await?;
                 match row {
@@ -1027,10 +1048,10 @@ impl Store for PostgresStore {
                 fire_timers(c, None, Some(&run_id), at).await?;
                 let rows = c
                     .query(
-                        run_sql!("UPDATE runs SET lease_owner = $2, lease_token = lease_token + 1, lease_deadline = $3
+                        run_sql!("UPDATE runs SET lease_owner = $2, lease_token = $4, lease_deadline = $3
                          WHERE run_id = $1 AND inbox_count > 0
                          RETURNING true, created_at, ";),
-                        &[&run_id, &worker_id, &after(now, lease)],
+                        &[&run_id, &worker.worker_id, &after(now, lease), &new_token()],
                     )
                     .await?;
                 Ok(claimed_tasks(c, &rows, 2).await?.pop())
@@ -1039,7 +1060,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<()>> {
+    fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>> {
         self.tx(move |c| {
             async move {
                 let fenced = check_step_fence(c, &commit).await?;
@@ -1054,8 +1075,8 @@ impl Store for PostgresStore {
             async move {
                 let row = c
                     .query_opt(
-                        "UPDATE runs SET lease_owner = NULL, lease_deadline = NULL
-                         WHERE run_id = $1 AND lease_token = $2 AND lease_owner IS NOT NULL
+                        "UPDATE runs SET lease_owner = NULL, lease_token = NULL, lease_deadline = NULL
+                         WHERE run_id = $1 AND lease_token = $2
                          RETURNING task_queue, inbox_count > 0 AND held IS NULL",
                         &[&run_id, &token],
                     )
@@ -1073,17 +1094,25 @@ impl Store for PostgresStore {
         })
     }
 
-    fn hold_run(&self, run_id: String, token: Option<i64>, reason: Option<String>) -> BoxFuture<'_, Result<()>> {
+    fn hold_run(
+        &self,
+        run_id: String,
+        token: Option<i64>,
+        reason: Option<String>,
+        now: SystemTime,
+    ) -> BoxFuture<'_, Result<()>> {
+        let held_at = reason.as_ref().map(|_| micros(now));
         self.tx(move |c| {
             async move {
                 let row = match token {
                     Some(token) => {
                         let row = c
                             .query_opt(
-                                "UPDATE runs SET held = $3, lease_owner = NULL, lease_deadline = NULL
-                                 WHERE run_id = $1 AND lease_token = $2 AND lease_owner IS NOT NULL
+                                "UPDATE runs SET held = $3, held_at = $4, lease_owner = NULL, lease_token = NULL,
+                                     lease_deadline = NULL
+                                 WHERE run_id = $1 AND lease_token = $2
                                  RETURNING task_queue, inbox_count > 0 AND held IS NULL AND status = 'running'",
-                                &[&run_id, &token, &reason],
+                                &[&run_id, &token, &reason, &held_at],
                             )
                             .await?;
                         if row.is_none() {
@@ -1093,9 +1122,9 @@ impl Store for PostgresStore {
                     }
                     None => {
                         c.query_opt(
-                            "UPDATE runs SET held = $2 WHERE run_id = $1
+                            "UPDATE runs SET held = $2, held_at = $3 WHERE run_id = $1
                              RETURNING task_queue, inbox_count > 0 AND held IS NULL AND status = 'running'",
-                            &[&run_id, &reason],
+                            &[&run_id, &reason, &held_at],
                         )
                         .await?
                     }
@@ -1142,7 +1171,7 @@ impl Store for PostgresStore {
                              FROM activity_tasks
                              WHERE NOT running AND task_queue = ANY($1) AND activity_type = ANY($2) AND ready_at <= $3
                                AND (expires_at IS NULL OR expires_at > $3)
-                               AND (lease_owner IS NULL OR lease_deadline <= $3)
+                               AND (lease_token IS NULL OR lease_deadline <= $3)
                              ORDER BY ready_at, scheduled_at
                              LIMIT $5
                              FOR UPDATE SKIP LOCKED
@@ -1153,7 +1182,7 @@ impl Store for PostgresStore {
                          )
                          UPDATE activity_tasks a SET attempt = a.attempt + 1, running = true, started_at = $3,
                              attempt_deadline = d.att, heartbeat_deadline = d.hb, expires_at = least(d.att, d.hb),
-                             lease_owner = $4, lease_token = a.lease_token + 1, lease_deadline = least(d.att, d.hb)
+                             lease_owner = $4, lease_token = $6, lease_deadline = least(d.att, d.hb)
                          FROM d WHERE a.run_id = d.rid AND a.seq = d.rseq
                          RETURNING ";),
                         &[
@@ -1162,6 +1191,7 @@ impl Store for PostgresStore {
                             &micros(now),
                             &worker.worker_id,
                             &(limit.min(i64::MAX as usize) as i64),
+                            &new_token(),
                         ],
                     )
                     .await?;
@@ -1189,15 +1219,21 @@ impl Store for PostgresStore {
                     .query(
                         activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq FROM activity_tasks
-                             WHERE expires_at <= $1 AND (lease_owner IS NULL OR lease_deadline <= $1)
+                             WHERE expires_at <= $1 AND (lease_token IS NULL OR lease_deadline <= $1)
                              ORDER BY expires_at
                              LIMIT $4
                              FOR UPDATE SKIP LOCKED
                          )
-                         UPDATE activity_tasks a SET lease_owner = $2, lease_token = a.lease_token + 1, lease_deadline = $3
+                         UPDATE activity_tasks a SET lease_owner = $2, lease_token = $5, lease_deadline = $3
                          FROM c WHERE a.run_id = c.rid AND a.seq = c.rseq
                          RETURNING ";),
-                        &[&micros(now), &worker_id, &after(now, lease), &(limit.min(i64::MAX as usize) as i64)],
+                        &[
+                            &micros(now),
+                            &worker_id,
+                            &after(now, lease),
+                            &(limit.min(i64::MAX as usize) as i64),
+                            &new_token(),
+                        ],
                     )
                     .await?;
                 let mut tasks: Vec<ActivityTask> = rows.iter().map(activity_from_row).collect::<Result<_>>()?;
@@ -1208,7 +1244,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<()>> {
+    fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>> {
         self.tx(move |c| {
             async move {
                 let key = &fence.key;
@@ -1217,8 +1253,8 @@ impl Store for PostgresStore {
                 let gone = || stale(&key.run_id, activity_task_name(&fence), "the attempt's row is gone or held by another");
                 match update {
                     ActivityUpdate::Heartbeat { at, details } => {
-                        let changed = c
-                            .execute(
+                        let row = c
+                            .query_opt(
                                 "UPDATE activity_tasks SET
                                      heartbeat_deadline = CASE WHEN heartbeat_timeout IS NULL THEN heartbeat_deadline
                                          ELSE least($5 + heartbeat_timeout, attempt_deadline) END,
@@ -1227,14 +1263,13 @@ impl Store for PostgresStore {
                                      lease_deadline = least(attempt_deadline, close_deadline, CASE WHEN heartbeat_timeout IS NULL
                                          THEN heartbeat_deadline ELSE least($5 + heartbeat_timeout, attempt_deadline) END),
                                      heartbeat_details = coalesce($6, heartbeat_details)
-                                 WHERE run_id = $1 AND seq = $2 AND attempt = $3 AND lease_token = $4
-                                   AND lease_owner IS NOT NULL AND running",
+                                 WHERE run_id = $1 AND seq = $2 AND attempt = $3 AND lease_token = $4 AND running
+                                 RETURNING cancel_requested",
                                 &[&key.run_id, &seq, &attempt, &fence.token, &micros(at), &details.as_ref().map(Payload::as_json)],
                             )
                             .await?;
-                        if changed != 1 {
-                            return Err(gone());
-                        }
+                        let Some(row) = row else { return Err(gone()) };
+                        return get(&row, 0);
                     }
                     ActivityUpdate::Retry { retry_at, failure, heartbeat_details } => {
                         let row = c
@@ -1243,10 +1278,9 @@ impl Store for PostgresStore {
                                      attempt_deadline = NULL, heartbeat_deadline = NULL,
                                      expires_at = least(CASE WHEN schedule_to_start IS NULL THEN NULL
                                          ELSE $5 + schedule_to_start END, close_deadline),
-                                     lease_owner = NULL, lease_deadline = NULL, last_failure = $6,
+                                     lease_owner = NULL, lease_token = NULL, lease_deadline = NULL, last_failure = $6,
                                      heartbeat_details = coalesce($7, heartbeat_details)
                                  WHERE run_id = $1 AND seq = $2 AND attempt = $3 AND lease_token = $4
-                                   AND lease_owner IS NOT NULL
                                  RETURNING task_queue",
                                 &[
                                     &key.run_id,
@@ -1269,7 +1303,7 @@ impl Store for PostgresStore {
                         let row = c
                             .query_opt(
                                 "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND attempt = $3
-                                     AND lease_token = $4 AND lease_owner IS NOT NULL
+                                     AND lease_token = $4
                                  RETURNING scheduled_event_id",
                                 &[&key.run_id, &seq, &attempt, &fence.token],
                             )
@@ -1285,7 +1319,7 @@ impl Store for PostgresStore {
                         c.notify_work(&queue);
                     }
                 }
-                Ok(())
+                Ok(false)
             }
             .boxed()
         })
@@ -1297,7 +1331,7 @@ impl Store for PostgresStore {
                 let Some(queue) = lock_open_run(c, &key.run_id).await? else { return Ok(false) };
                 let row = c
                     .query_opt(
-                        "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND NOT running AND lease_owner IS NULL
+                        "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND NOT running AND lease_token IS NULL
                          RETURNING scheduled_event_id, attempt, last_failure",
                         &[&key.run_id, &(key.seq as i64)],
                     )
@@ -1463,14 +1497,7 @@ fn run_from_row_at(row: &Row, offset: usize) -> Result<RunRecord> {
     let run_id: String = get(row, at(0))?;
     let status =
         RunStatus::parse(&status).ok_or_else(|| Error::store(format!("run {run_id} has unknown status {status:?}")))?;
-    let lease = match get::<Option<String>>(row, at(9))? {
-        Some(owner) => Some(Lease {
-            owner,
-            token: get(row, at(10))?,
-            deadline: from_micros(get::<Option<i64>>(row, at(11))?.unwrap_or(0)),
-        }),
-        None => None,
-    };
+    let lease = lease_cells(row, at(9))?;
     Ok(RunRecord {
         run_id,
         workflow_id: get(row, at(1))?,
@@ -1481,18 +1508,8 @@ fn run_from_row_at(row: &Row, offset: usize) -> Result<RunRecord> {
         closed_at: get::<Option<i64>>(row, at(6))?.map(from_micros),
         next_event_id: get::<i64>(row, at(7))? as u64,
         held: get(row, at(8))?,
+        held_at: get::<Option<i64>>(row, at(13))?.map(from_micros),
         lease,
         sticky: get(row, at(12))?,
     })
 }
-
-/// Opens a store in a fresh PostgreSQL schema of the `WEFT_TEST_POSTGRES`
-/// server for the conformance suite; `None` (the suite skips) without one.
-#[cfg(test)]
-#[allow(dead_code)] // until the conformance suite lands: store_conformance!(open_for_conformance)
-pub(crate) async fn open_for_conformance() -> Option<Box<dyn Store>> {
-    let options = tests::options(&tests::server()?);
-    Some(Box::new(connect(options).await.expect("the test server opens a store")))
-}
-
-// crate::store::conformance::store_conformance!(open_for_conformance);

@@ -1,5 +1,13 @@
 -- Version 1 of the PostgreSQL store's schema (`SCHEMA_VERSION`). All times are
 -- microseconds since the Unix epoch, all durations microseconds.
+--
+-- A lease is its owner, token and deadline, all set or all NULL (unleased);
+-- every claim sets a fresh random token (`store::new_token`), never an
+-- increment. A run's workflow task is ready while `inbox_count > 0`. The
+-- `runs_ready*` indexes hold the ready runs that are not held; `runs_ready_held`
+-- the held ones by `held_at`, so that a claim by a worker started before every
+-- hold skips them in one index probe, however many there are (only a worker
+-- started after a hold claims the run).
 CREATE TABLE weft_schema (
     version integer NOT NULL
 );
@@ -13,9 +21,10 @@ CREATE TABLE runs (
     closed_at      bigint,
     next_event_id  bigint NOT NULL,
     held           text,
+    held_at        bigint,
     inbox_count    bigint NOT NULL DEFAULT 0,
     lease_owner    text,
-    lease_token    bigint NOT NULL DEFAULT 0,
+    lease_token    bigint,
     lease_deadline bigint,
     sticky_owner   text,
     created_seq    bigserial NOT NULL
@@ -29,6 +38,8 @@ CREATE INDEX runs_ready_by_age ON runs (created_at)
     WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
 CREATE INDEX runs_ready_sticky ON runs (sticky_owner, created_at)
     WHERE status = 'running' AND inbox_count > 0 AND held IS NULL;
+CREATE INDEX runs_ready_held ON runs (held_at)
+    WHERE status = 'running' AND inbox_count > 0 AND held IS NOT NULL;
 CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_lease_deadline ON runs (task_queue, lease_deadline) WHERE lease_owner IS NOT NULL;
 CREATE INDEX runs_sticky ON runs (sticky_owner) WHERE sticky_owner IS NOT NULL;
@@ -63,7 +74,7 @@ CREATE TABLE activity_tasks (
     heartbeat_deadline bigint,
     expires_at         bigint,
     lease_owner        text,
-    lease_token        bigint NOT NULL DEFAULT 0,
+    lease_token        bigint,
     lease_deadline     bigint,
     last_failure       text,
     heartbeat_details  text,

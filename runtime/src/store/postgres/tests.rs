@@ -36,6 +36,25 @@ macro_rules! server_or_skip {
     };
 }
 
+/// Opens a store (the tests' shorthand).
+async fn connect(options: PostgresOptions) -> Result<PostgresStore> {
+    PostgresStore::connect(options).await
+}
+
+/// The conformance suite, each test on a store in a schema of its own.
+mod conformance {
+    use super::*;
+
+    /// Opens a store in a fresh PostgreSQL schema of the `WEFT_TEST_POSTGRES`
+    /// server; `None` (the suite skips) without one.
+    async fn open_for_conformance() -> Option<Box<dyn Store>> {
+        let options = options(&server()?);
+        Some(Box::new(connect(options).await.expect("the test server opens a store")))
+    }
+
+    crate::store::conformance::store_conformance!(open_for_conformance);
+}
+
 /// Options on `url` in a new, randomly named schema (tests run in parallel).
 pub(super) fn options(url: &str) -> PostgresOptions {
     let mut options = PostgresOptions::new(url);
@@ -98,6 +117,7 @@ fn run_record(run_id: &str) -> RunRecord {
         closed_at: None,
         next_event_id: 1,
         held: None,
+        held_at: None,
         lease: None,
         sticky: None,
     }
@@ -171,7 +191,7 @@ fn queued_activity(run_id: &str, seq: u32, heartbeat: Option<Duration>) -> Activ
     }
 }
 
-fn is_stale(result: Result<()>) -> bool {
+fn is_stale<T>(result: Result<T>) -> bool {
     matches!(result, Err(Error::StaleTask { .. }))
 }
 
@@ -393,7 +413,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
     assert!(matches!(w1[0].inbox[..], [InboxEntry { item: InboxItem::Start { .. }, .. }]));
     assert_eq!((w1[0].lease.owner.as_str(), w1[0].lease.deadline), ("w1", secs(10)));
     assert!(store.claim_workflow_tasks(worker("w2"), secs(5), lease, 10).await.unwrap().is_empty(), "leased");
-    assert!(store.claim_workflow_task("w2".into(), "r1".into(), secs(5), lease).await.unwrap().is_none());
+    assert!(store.claim_workflow_task(worker("w2"), "r1".into(), secs(5), lease).await.unwrap().is_none());
     let other = worker("w2");
     let mut wrong_type = (*other).clone();
     wrong_type.workflow_types = vec!["other".into()];
@@ -406,7 +426,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
     assert!(is_stale(store.commit_workflow_task(step(&w1[0], "w1", 2)).await));
     assert!(is_stale(store.release_workflow_task("r1".into(), w1[0].lease.token).await));
     assert!(matches!(
-        store.hold_run("r1".into(), Some(w1[0].lease.token), Some("x".into())).await,
+        store.hold_run("r1".into(), Some(w1[0].lease.token), Some("x".into()), secs(11)).await,
         Err(Error::StaleTask { .. })
     ));
     assert!(store.history("r1".into(), "wf-r1".into(), 0).await.unwrap().is_empty(), "nothing written");
@@ -761,11 +781,8 @@ async fn load(store: Arc<PostgresStore>, id: usize, stop: Arc<AtomicBool>, ok: A
         let step_result = match created {
             Ok(()) => {
                 runs.push(run_id.clone());
-                match store
-                    .claim_workflow_task(me.worker_id.clone(), run_id.clone(), t0(), Duration::from_secs(600))
-                    .await
-                {
-                    Ok(Some(task)) => store.commit_workflow_task(step(&task, &me.worker_id, 2)).await,
+                match store.claim_workflow_task(me.clone(), run_id.clone(), t0(), Duration::from_secs(600)).await {
+                    Ok(Some(task)) => store.commit_workflow_task(step(&task, &me.worker_id, 2)).await.map(drop),
                     Ok(None) => Ok(()),
                     Err(e) => Err(e),
                 }
@@ -837,7 +854,7 @@ async fn a_server_restart_under_load_fails_calls_transiently_then_recovers() {
         assert!(history.is_empty() || history.len() == 2, "{run_id}: {}", history.len());
     }
     start(&store, "after").await;
-    let task = store.claim_workflow_task("w".into(), "after".into(), t0(), Duration::from_secs(5)).await.unwrap();
+    let task = store.claim_workflow_task(worker("w"), "after".into(), t0(), Duration::from_secs(5)).await.unwrap();
     store.commit_workflow_task(step(&task.unwrap(), "w", 1)).await.unwrap();
     store.close();
     drop_schema(&url, &options).await;
@@ -896,18 +913,37 @@ async fn held_runs_are_not_claimed_until_released() {
     start(&store, "r1").await;
     let lease = Duration::from_secs(10);
     let task = store.claim_workflow_tasks(worker("w1"), t0(), lease, 10).await.unwrap().pop().unwrap();
-    store.hold_run("r1".into(), Some(task.lease.token), Some("non-determinism".into())).await.unwrap();
+    store.hold_run("r1".into(), Some(task.lease.token), Some("non-determinism".into()), secs(1)).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
-    assert_eq!((run.held.as_deref(), run.lease.is_none()), (Some("non-determinism"), true), "held and released");
-    assert!(store.claim_workflow_tasks(worker("w1"), t0(), lease, 10).await.unwrap().is_empty());
-    assert!(store.claim_workflow_task("w1".into(), "r1".into(), t0(), lease).await.unwrap().is_none());
-    store.hold_run("r1".into(), None, None).await.unwrap();
-    let task = store.claim_workflow_task("w2".into(), "r1".into(), t0(), lease).await.unwrap().unwrap();
+    assert_eq!(
+        (run.held.as_deref(), run.held_at, run.lease.is_none()),
+        (Some("non-determinism"), Some(secs(1)), true),
+        "held and released"
+    );
+    assert!(store.claim_workflow_tasks(worker("w1"), secs(2), lease, 10).await.unwrap().is_empty());
+    assert!(store.claim_workflow_task(worker("w1"), "r1".into(), secs(2), lease).await.unwrap().is_none());
+    // A worker started after the hold (new code, maybe) may claim it.
+    let mut newer = (*worker("w3")).clone();
+    newer.started_at = secs(2);
+    let newer = Arc::new(newer);
+    let task = store.claim_workflow_tasks(newer.clone(), secs(2), lease, 10).await.unwrap().pop().unwrap();
+    store.release_workflow_task("r1".into(), task.lease.token).await.unwrap();
+    let task = store.claim_workflow_task(newer, "r1".into(), secs(2), lease).await.unwrap().unwrap();
+    store.release_workflow_task("r1".into(), task.lease.token).await.unwrap();
+    store.hold_run("r1".into(), None, None, secs(3)).await.unwrap();
+    assert_eq!(store.run("r1".into()).await.unwrap().unwrap().held_at, None);
+    let task = store.claim_workflow_task(worker("w2"), "r1".into(), secs(3), lease).await.unwrap().unwrap();
     assert_eq!(task.inbox.len(), 1, "the inbox is kept");
+    // Its holder claims it again (a retried step): a new token fences out the old one.
+    let again = store.claim_workflow_task(worker("w2"), "r1".into(), secs(3), lease).await.unwrap().unwrap();
+    assert_ne!(again.lease.token, task.lease.token);
+    assert!(is_stale(store.release_workflow_task("r1".into(), task.lease.token).await));
+    let task = again;
     // The step clears a hold too.
-    store.hold_run("r1".into(), None, Some("again".into())).await.unwrap();
-    store.commit_workflow_task(step(&task, "w2", 1)).await.unwrap();
-    assert_eq!(store.run("r1".into()).await.unwrap().unwrap().held, None);
+    store.hold_run("r1".into(), None, Some("again".into()), secs(3)).await.unwrap();
+    assert!(!store.commit_workflow_task(step(&task, "w2", 1)).await.unwrap(), "nothing left in the inbox");
+    let run = store.run("r1".into()).await.unwrap().unwrap();
+    assert_eq!((run.held, run.held_at), (None, None));
     assert!(!store.add_to_inbox("nope".into(), InboxItem::CancelRequested { reason: "r".into() }).await.unwrap());
     store.close();
     drop_schema(&url, &options).await;
