@@ -26,7 +26,8 @@ use std::process::Command;
 const SCENARIOS: [&str; 7] = ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery"];
 const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
-const USAGE: &str = "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
+const USAGE: &str =
+    "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
 scenarios: latency throughput activities fanout replay memory recovery";
 
 /// Reads the command line; an error names the argument at fault.

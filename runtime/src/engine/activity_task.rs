@@ -384,8 +384,8 @@ impl Inner {
     /// process is on it (it is cached here, or a step of it is under way),
     /// else let the claim loop (here, or in the process that runs it) find it.
     pub(crate) fn wake_run(self: &Arc<Self>, run_id: &str) {
-        let here = self.busy.lock().contains_key(run_id)
-            || self.cache.lock().as_ref().is_some_and(|c| c.contains(run_id));
+        let here =
+            self.busy.lock().contains_key(run_id) || self.cache.lock().as_ref().is_some_and(|c| c.contains(run_id));
         if here {
             self.schedule_workflow_task(run_id.to_owned());
         } else {

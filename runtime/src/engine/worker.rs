@@ -189,10 +189,8 @@ impl Inner {
                 }
             }
         }
-        let expired = self
-            .store
-            .claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH)
-            .await?;
+        let expired =
+            self.store.claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH).await?;
         full |= expired.len() == CLAIM_BATCH;
         for task in expired {
             self.time_out_expired(task);
@@ -221,4 +219,3 @@ impl Inner {
 fn take_permits(slots: &Arc<tokio::sync::Semaphore>, n: usize) -> Vec<OwnedSemaphorePermit> {
     std::iter::from_fn(|| slots.clone().try_acquire_owned().ok()).take(n).collect()
 }
-
