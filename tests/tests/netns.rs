@@ -45,23 +45,27 @@ struct Net {
 }
 
 impl Net {
+    /// `Err` (with the reason) where the machine does not allow namespaces;
+    /// a failure after the first one is a bug here, and panics.
     fn create() -> Result<Net, String> {
         let tag = std::process::id() % 10_000;
+        let subnets = [format!("10.231.{}", tag % 250), format!("10.232.{}", tag % 250)];
         let net = Net {
             namespaces: [format!("weft-a{tag}"), format!("weft-b{tag}")],
-            hosts: [format!("10.231.{}.1", tag % 250), format!("10.232.{}.1", tag % 250)],
+            hosts: [format!("{}.1", subnets[0]), format!("{}.1", subnets[1])],
         };
+        ip(&["netns", "add", &net.namespaces[0]])?;
+        let setup = |args: &[&str]| ip(args).unwrap_or_else(|e| panic!("setting up the namespaces: {e}"));
+        setup(&["netns", "add", &net.namespaces[1]]);
         for (i, ns) in net.namespaces.iter().enumerate() {
             let (host_if, ns_if) = (format!("wh{i}{tag}"), format!("wn{i}{tag}"));
-            let peer = net.hosts[i].replace(".1", ".2");
-            ip(&["netns", "add", ns])?;
-            ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if])?;
-            ip(&["link", "set", &ns_if, "netns", ns])?;
-            ip(&["addr", "add", &format!("{}/30", net.hosts[i]), "dev", &host_if])?;
-            ip(&["link", "set", &host_if, "up"])?;
-            ip(&["-n", ns, "addr", "add", &format!("{peer}/30"), "dev", &ns_if])?;
-            ip(&["-n", ns, "link", "set", &ns_if, "up"])?;
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            setup(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if]);
+            setup(&["link", "set", &ns_if, "netns", ns]);
+            setup(&["addr", "add", &format!("{}/30", net.hosts[i]), "dev", &host_if]);
+            setup(&["link", "set", &host_if, "up"]);
+            setup(&["-n", ns, "addr", "add", &format!("{}.2/30", subnets[i]), "dev", &ns_if]);
+            setup(&["-n", ns, "link", "set", &ns_if, "up"]);
+            setup(&["-n", ns, "link", "set", "lo", "up"]);
         }
         Ok(net)
     }

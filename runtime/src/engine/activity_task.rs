@@ -249,11 +249,15 @@ impl Inner {
             shared: shared.clone(),
         };
         let mut future = AssertUnwindSafe(runner(ctx, task.input.clone())).catch_unwind();
+        // The heartbeat being written, if one is: the write runs beside the
+        // attempt, so a slow or unreachable store never stalls the attempt
+        // (nor its deadlines).
+        let mut writing: Option<futures::future::BoxFuture<'_, crate::Result<bool>>> = None;
         let end = loop {
             // A heartbeat held back by the throttle is written when the throttle
             // ends, beat or no beat: the store's heartbeat deadline (which other
             // workers go by) then never passes before this one's.
-            let flush_at = last_written.filter(|_| unwritten).map(|at| at + throttle);
+            let flush_at = last_written.filter(|_| unwritten && writing.is_none()).map(|at| at + throttle);
             let write_now = tokio::select! {
                 biased;
                 result = &mut future => break match result {
@@ -264,6 +268,21 @@ impl Inner {
                 () = sleep_until(heartbeat_deadline.unwrap_or(deadline)), if heartbeat_deadline.is_some() => {
                     break AttemptEnd::TimedOut(TimeoutType::Heartbeat)
                 }
+                result = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
+                    writing = None;
+                    match result {
+                        Ok(cancel_requested) => {
+                            if cancel_requested {
+                                shared.cancel.send_replace(true);
+                            }
+                        }
+                        Err(Error::StaleTask { .. }) => shared.stale.store(true, Ordering::Release),
+                        Err(ref error) => tracing::warn!(error = %crate::ErrorChain(error), "could not record a heartbeat"),
+                    }
+                    // Not written: tried again when the throttle next ends (or at the attempt's end).
+                    unwritten |= result.is_err();
+                    false
+                }
                 () = shared.heartbeat_notify.notified() => {
                     if let Some(timeout) = timeouts.heartbeat {
                         heartbeat_deadline = Some(Instant::now() + timeout);
@@ -272,26 +291,15 @@ impl Inner {
                         details = latest;
                         unwritten = true;
                     }
-                    unwritten && last_written.is_none_or(|at| at.elapsed() >= throttle)
+                    unwritten && writing.is_none() && last_written.is_none_or(|at| at.elapsed() >= throttle)
                 }
                 () = sleep_until(flush_at.unwrap_or(deadline)), if flush_at.is_some() => true,
             };
             if write_now && let Some(fence) = &fence {
                 let update = ActivityUpdate::Heartbeat { at: self.clock.now(), details: details.clone() };
-                let result = self.store.update_activity(fence.clone(), update).await;
-                let written = result.is_ok();
-                match result {
-                    Ok(cancel_requested) => {
-                        if cancel_requested {
-                            shared.cancel.send_replace(true);
-                        }
-                    }
-                    Err(Error::StaleTask { .. }) => shared.stale.store(true, Ordering::Release),
-                    Err(error) => tracing::warn!(error = %crate::ErrorChain(&error), "could not record a heartbeat"),
-                }
+                writing = Some(self.store.update_activity(fence.clone(), update));
                 last_written = Some(Instant::now());
-                // Not written: tried again when the throttle next ends (or at the attempt's end).
-                unwritten = !written;
+                unwritten = false;
             }
         };
         // A heartbeat given just before the attempt ended has not been seen yet.
