@@ -44,16 +44,17 @@ async fn an_engine_log_line_shows_the_store_error_s_cause() -> weft::Result<()> 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let engine = Engine::builder().sqlite(&db).poll_interval(Duration::from_millis(10)).build().await?;
-    rusqlite::Connection::open(&db)?.execute_batch("DROP TABLE inbox")?;
+    // Every claim round looks for expired activity attempts.
+    rusqlite::Connection::open(&db)?.execute_batch("DROP TABLE activity_tasks")?;
     for _ in 0..500 {
-        if captured.text().contains("could not poll") {
+        if captured.text().contains("could not claim work") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let log = captured.text();
-    let line = log.lines().find(|l| l.contains("could not poll")).expect("the poller logged its failure");
-    assert!(line.contains("store operation failed: no such table: inbox"), "{line}");
+    let line = log.lines().find(|l| l.contains("could not claim work")).expect("the claim loop logged its failure");
+    assert!(line.contains("store operation failed: no such table: activity_tasks"), "{line}");
     engine.shutdown().await;
     Ok(())
 }

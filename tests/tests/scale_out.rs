@@ -108,8 +108,8 @@ fn workflows_on_three_worker_processes_survive_repeated_sigkill() {
         let waiting = tokio::spawn(async move {
             let mut handles = Vec::new();
             for i in 0..n {
-                let options = WorkflowOptions::new(format!("scale-{i}"))
-                    .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
+                let options =
+                    WorkflowOptions::new(format!("scale-{i}")).id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
                 let handle = starter.start_workflow_with(three_steps, options, (i, start_witness.clone())).await;
                 handles.push(handle.expect("start"));
             }

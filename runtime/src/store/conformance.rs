@@ -320,6 +320,10 @@ pub(crate) async fn a_commit_is_fenced_on_its_token_and_the_next_event_id(store:
     assert!(env.store.commit_workflow_task(step).await?, "the second item is still in the inbox");
     let [task] = &env.claim(&worker, env.at_s(2)).await?[..] else { panic!("claimable again") };
     assert_eq!(task.inbox.len(), 1);
+    // A hold leaves the run sticky to no worker: the one that held it cannot run it.
+    assert_eq!(env.store.run(run_id.clone()).await?.unwrap().sticky, Some(worker.worker_id.clone()));
+    env.store.hold_run(run_id.clone(), Some(task.lease.token), Some("panic".into()), env.at_s(3)).await?;
+    assert_eq!(env.store.run(run_id.clone()).await?.unwrap().sticky, None);
     assert!(env.claim(&worker, env.at_s(1)).await?.is_empty(), "leased (until 12 s)");
     // The token's lease ended with the commit.
     assert_stale(env.store.commit_workflow_task(env.step(&run_id, StepFence::Leased { token }, 3, 1, "w")).await);

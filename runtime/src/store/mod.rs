@@ -554,6 +554,7 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Marks a run held (`Some(reason)`, at `now`) or not (`None`), fenced
     /// on the workflow task's `token` (and releasing it) when one is given.
+    /// A held run is sticky to no worker: the one that held it cannot run it.
     fn hold_run(
         &self,
         run_id: String,

@@ -116,6 +116,7 @@ CREATE TABLE activity_tasks (
     lease_owner          TEXT,
     lease_token          INTEGER,
     lease_deadline       INTEGER,
+    queued_seq           INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE timers (
@@ -139,7 +140,7 @@ const SCHEMA_V2_ADDITIONS: &str = "
 CREATE INDEX runs_ready ON runs (task_queue, sticky_owner)
     WHERE status = 'running' AND inbox_count > 0;
 CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_token IS NOT NULL;
-CREATE INDEX activity_tasks_queued ON activity_tasks (task_queue, ready_at) WHERE running = 0;
+CREATE INDEX activity_tasks_queued ON activity_tasks (task_queue, ready_at, queued_seq) WHERE running = 0;
 CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX timers_due ON timers (task_queue, fire_at);
 CREATE INDEX timers_by_run ON timers (run_id, fire_at);
@@ -180,6 +181,7 @@ ALTER TABLE activity_tasks ADD COLUMN expires_at INTEGER;
 ALTER TABLE activity_tasks ADD COLUMN lease_owner TEXT;
 ALTER TABLE activity_tasks ADD COLUMN lease_token INTEGER;
 ALTER TABLE activity_tasks ADD COLUMN lease_deadline INTEGER;
+ALTER TABLE activity_tasks ADD COLUMN queued_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE activity_tasks SET ready_at = coalesce(retry_at, scheduled_at);
 ALTER TABLE timers ADD COLUMN task_queue TEXT NOT NULL DEFAULT 'default';
 ";
@@ -1044,7 +1046,7 @@ fn claim_activity_tasks(
                AND activity_type IN (SELECT value FROM json_each(:types))
                AND (expires_at IS NULL OR expires_at > :now)
                AND (lease_token IS NULL OR lease_deadline <= :now)
-             ORDER BY ready_at LIMIT :limit)
+             ORDER BY ready_at, queued_seq LIMIT :limit)
          RETURNING {ACTIVITY_COLUMNS}"
     ))?;
     let types = name_list(&worker.activity_types)?;
@@ -1121,7 +1123,7 @@ fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUp
         }
         ActivityUpdate::Retry { retry_at, failure, heartbeat_details } => conn
             .prepare_cached(
-                "UPDATE activity_tasks SET running = 0, ready_at = :retry_at, started_at = NULL,
+                "UPDATE activity_tasks SET running = 0, ready_at = :retry_at, started_at = NULL, queued_seq = :queued,
                      attempt_deadline = NULL, heartbeat_deadline = NULL,
                      expires_at = coalesce(min(:retry_at + schedule_to_start_us, close_deadline),
                                            :retry_at + schedule_to_start_us, close_deadline),
@@ -1130,7 +1132,7 @@ fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUp
                  WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token",
             )?
             .execute(named_params! {
-                ":retry_at": micros(*retry_at), ":failure": to_json(failure)?,
+                ":retry_at": micros(*retry_at), ":queued": queue_order(), ":failure": to_json(failure)?,
                 ":details": heartbeat_details.as_ref().map(Payload::as_json),
                 ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
             })?,
@@ -1155,9 +1157,9 @@ fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUp
 fn insert_activity(conn: &Connection, a: &ActivityTask) -> Result<()> {
     let lease = a.lease.as_ref();
     conn.prepare_cached(&format!(
-        "INSERT INTO activity_tasks ({ACTIVITY_COLUMNS})
+        "INSERT INTO activity_tasks ({ACTIVITY_COLUMNS}, queued_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23, ?24, ?25, ?26, ?27)"
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
     ))?
     .execute(params![
         a.key.run_id,
@@ -1187,8 +1189,30 @@ fn insert_activity(conn: &Connection, a: &ActivityTask) -> Result<()> {
         a.last_failure.as_ref().map(to_json).transpose()?,
         a.heartbeat_details.as_ref().map(Payload::as_json),
         a.cancel_requested,
+        queue_order(),
     ])?;
     Ok(())
+}
+
+/// The order rows are queued in (scheduled or retried), for claims to take
+/// rows of equal `ready_at` first come, first served: microseconds of wall
+/// time, kept increasing within the process.
+fn queue_order() -> i64 {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = micros(SystemTime::now());
+    let mut last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(
+            last,
+            next,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        ) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 /// Applies one workflow step (see [`Store::commit_workflow_task`]). Every
@@ -1586,7 +1610,7 @@ impl Store for SqliteStore {
                     let held = conn
                         .prepare_cached(
                             "UPDATE runs SET held = ?3, held_at = ?4, lease_owner = NULL, lease_token = NULL,
-                                 lease_deadline = NULL
+                                 lease_deadline = NULL, sticky_owner = CASE WHEN ?3 IS NULL THEN sticky_owner END
                              WHERE run_id = ?1 AND lease_token = ?2",
                         )?
                         .execute(params![run_id, token, reason, held_at])?;
@@ -1595,8 +1619,12 @@ impl Store for SqliteStore {
                     }
                 }
                 None => {
-                    conn.prepare_cached("UPDATE runs SET held = ?2, held_at = ?3 WHERE run_id = ?1")?
-                        .execute(params![run_id, reason, held_at])?;
+                    conn.prepare_cached(
+                        "UPDATE runs SET held = ?2, held_at = ?3,
+                             sticky_owner = CASE WHEN ?2 IS NULL THEN sticky_owner END
+                         WHERE run_id = ?1",
+                    )?
+                    .execute(params![run_id, reason, held_at])?;
                 }
             }
             Ok(())

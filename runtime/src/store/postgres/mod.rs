@@ -1109,7 +1109,8 @@ impl Store for PostgresStore {
                         let row = c
                             .query_opt(
                                 "UPDATE runs SET held = $3, held_at = $4, lease_owner = NULL, lease_token = NULL,
-                                     lease_deadline = NULL
+                                     lease_deadline = NULL,
+                                     sticky_owner = CASE WHEN $3::text IS NULL THEN sticky_owner END
                                  WHERE run_id = $1 AND lease_token = $2
                                  RETURNING task_queue, inbox_count > 0 AND held IS NULL AND status = 'running'",
                                 &[&run_id, &token, &reason, &held_at],
@@ -1122,7 +1123,9 @@ impl Store for PostgresStore {
                     }
                     None => {
                         c.query_opt(
-                            "UPDATE runs SET held = $2, held_at = $3 WHERE run_id = $1
+                            "UPDATE runs SET held = $2, held_at = $3,
+                                 sticky_owner = CASE WHEN $2::text IS NULL THEN sticky_owner END
+                             WHERE run_id = $1
                              RETURNING task_queue, inbox_count > 0 AND held IS NULL AND status = 'running'",
                             &[&run_id, &reason, &held_at],
                         )
@@ -1172,7 +1175,7 @@ impl Store for PostgresStore {
                              WHERE NOT running AND task_queue = ANY($1) AND activity_type = ANY($2) AND ready_at <= $3
                                AND (expires_at IS NULL OR expires_at > $3)
                                AND (lease_token IS NULL OR lease_deadline <= $3)
-                             ORDER BY ready_at, scheduled_at
+                             ORDER BY ready_at, queued_seq
                              LIMIT $5
                              FOR UPDATE SKIP LOCKED
                          ), d AS (
@@ -1275,6 +1278,7 @@ impl Store for PostgresStore {
                         let row = c
                             .query_opt(
                                 "UPDATE activity_tasks SET running = false, ready_at = $5, started_at = NULL,
+                                     queued_seq = nextval('activity_queue_seq'),
                                      attempt_deadline = NULL, heartbeat_deadline = NULL,
                                      expires_at = least(CASE WHEN schedule_to_start IS NULL THEN NULL
                                          ELSE $5 + schedule_to_start END, close_deadline),

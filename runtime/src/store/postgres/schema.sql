@@ -51,6 +51,7 @@ CREATE TABLE events (
     checksum   bigint NOT NULL,
     PRIMARY KEY (run_id, event_id)
 );
+CREATE SEQUENCE activity_queue_seq;
 CREATE TABLE activity_tasks (
     run_id             text NOT NULL,
     seq                bigint NOT NULL,
@@ -79,10 +80,13 @@ CREATE TABLE activity_tasks (
     last_failure       text,
     heartbeat_details  text,
     cancel_requested   boolean NOT NULL DEFAULT false,
+    -- The order rows were queued in (scheduled or retried): claims take the
+    -- oldest `ready_at` first, and of equal ones the first queued.
+    queued_seq         bigint NOT NULL DEFAULT nextval('activity_queue_seq'),
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX activity_tasks_ready ON activity_tasks (task_queue, activity_type, ready_at) WHERE NOT running;
-CREATE INDEX activity_tasks_ready_by_age ON activity_tasks (ready_at, scheduled_at) WHERE NOT running;
+CREATE INDEX activity_tasks_ready_by_age ON activity_tasks (ready_at, queued_seq) WHERE NOT running;
 CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE timers (
     run_id           text NOT NULL,
