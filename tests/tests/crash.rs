@@ -43,7 +43,7 @@ fn workflows_survive_repeated_sigkill() {
     let mut killed = 0;
     for _ in 0..kills {
         let mut child = spawn();
-        let after = Duration::from_millis(10 + rng.next() % 100);
+        let after = Duration::from_millis(10 + rng.next_u64() % 100);
         let started = Instant::now();
         while started.elapsed() < after {
             if child.try_wait().expect("poll the worker").is_some() {

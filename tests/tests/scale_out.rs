@@ -124,8 +124,8 @@ fn workflows_on_three_worker_processes_survive_repeated_sigkill() {
         let started = Instant::now();
         let mut killed = 0;
         while killed < kills && !waiting.is_finished() {
-            tokio::time::sleep(Duration::from_millis(100 + rng.next() % 500)).await;
-            let victim = (rng.next() % 3) as usize;
+            tokio::time::sleep(Duration::from_millis(100 + rng.next_u64() % 500)).await;
+            let victim = (rng.next_u64() % 3) as usize;
             workers.children[victim].kill().expect("SIGKILL a worker");
             workers.children[victim].wait().expect("reap it");
             killed += 1;
