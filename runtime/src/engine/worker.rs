@@ -24,6 +24,11 @@ use crate::store::StoreListener;
 /// The most rows one claim takes.
 const CLAIM_BATCH: usize = 64;
 
+/// How often, at most, a round woken by new work (not by a due time) also
+/// looks for expired attempts: expiries come due by time, and a round woken
+/// by time always looks.
+const EXPIRED_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Wakes the claim loop: now, or at a time, or when a slot frees up.
 #[derive(Debug, Default)]
 pub(crate) struct Poller {
@@ -121,8 +126,15 @@ impl Inner {
     async fn claim_loop(self: &Arc<Self>) {
         let Some(worker) = self.worker.clone() else { return };
         let mut failures = 0u32;
+        // Whether this round was woken by a due time (or is the first).
+        let mut timed = true;
+        let mut expired_checked: Option<tokio::time::Instant> = None;
         loop {
-            match self.claim_round().await {
+            let check_expired = timed || expired_checked.is_none_or(|at| at.elapsed() >= EXPIRED_EVERY);
+            if check_expired {
+                expired_checked = Some(tokio::time::Instant::now());
+            }
+            match self.claim_round(check_expired).await {
                 Ok(true) => {
                     failures = 0;
                     continue;
@@ -150,18 +162,24 @@ impl Inner {
                     until = until.min(at);
                 }
             }
-            if until > now {
-                let deadline = self.clock.instant_at(until);
+            let mut deadline = self.clock.instant_at(until);
+            if !check_expired && let Some(at) = expired_checked {
+                // The expired attempts this round skipped are looked for soon.
+                deadline = deadline.min(at + EXPIRED_EVERY);
+            }
+            timed = true;
+            if deadline > tokio::time::Instant::now() {
                 tokio::select! {
-                    () = self.poller.notify.notified() => {}
+                    () = self.poller.notify.notified() => timed = false,
                     () = tokio::time::sleep_until(deadline) => {}
                 }
             }
         }
     }
 
-    /// One round of claims; true if a claim came back full (more may be waiting).
-    async fn claim_round(self: &Arc<Self>) -> Result<bool> {
+    /// One round of claims (of expired attempts too, if `check_expired`);
+    /// true if a claim came back full (more may be waiting).
+    async fn claim_round(self: &Arc<Self>, check_expired: bool) -> Result<bool> {
         let Some(worker) = self.worker.clone() else { return Ok(false) };
         let mut full = false;
         let now = self.clock.now();
@@ -188,6 +206,9 @@ impl Inner {
                     self.run_claimed_activity(task, permit);
                 }
             }
+        }
+        if !check_expired {
+            return Ok(full);
         }
         let expired =
             self.store.claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH).await?;
