@@ -127,6 +127,19 @@ pub enum WorkflowIdReusePolicy {
     RejectDuplicate,
 }
 
+impl WorkflowIdReusePolicy {
+    /// Whether a new run is refused when the id's newest run has `status`
+    /// (as the stores keep it: `running`, `completed`, ...).
+    pub(crate) fn refuses(self, status: &str) -> bool {
+        match self {
+            _ if status == RunStatus::Running.as_str() => true,
+            WorkflowIdReusePolicy::AllowDuplicate => false,
+            WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == RunStatus::Completed.as_str(),
+            WorkflowIdReusePolicy::RejectDuplicate => true,
+        }
+    }
+}
+
 /// A claim on a task row: who holds it, until when, and the token that
 /// fences what the holder writes. A claim gives the row a new token, so a
 /// holder whose lease ran out and was claimed again writes nothing.

@@ -1508,13 +1508,7 @@ impl Store for SqliteStore {
                 .query_row([&run.workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((run_id, status)) = latest {
-                let refused = match reuse {
-                    _ if status == "running" => true,
-                    WorkflowIdReusePolicy::AllowDuplicate => false,
-                    WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == "completed",
-                    WorkflowIdReusePolicy::RejectDuplicate => true,
-                };
-                if refused {
+                if reuse.refuses(&status) {
                     return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
                 }
             }

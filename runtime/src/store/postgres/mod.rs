@@ -901,13 +901,7 @@ impl Store for PostgresStore {
                     .await?;
                 if let Some(row) = latest {
                     let (run_id, status): (String, String) = (get(&row, 0)?, get(&row, 1)?);
-                    let refused = match reuse {
-                        _ if status == "running" => true,
-                        WorkflowIdReusePolicy::AllowDuplicate => false,
-                        WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == "completed",
-                        WorkflowIdReusePolicy::RejectDuplicate => true,
-                    };
-                    if refused {
+                    if reuse.refuses(&status) {
                         return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
                     }
                 }
