@@ -1507,10 +1507,10 @@ impl Store for SqliteStore {
                 )?
                 .query_row([&run.workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some((run_id, status)) = latest {
-                if reuse.refuses(&status) {
-                    return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
-                }
+            if let Some((run_id, status)) = latest
+                && reuse.refuses(&status)
+            {
+                return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
             }
             conn.prepare_cached(
                 "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at, next_event_id, sticky_owner)
