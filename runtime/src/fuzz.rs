@@ -10,7 +10,8 @@ use rusqlite::types::Value;
 use crate::Error;
 use crate::client::ListFilter;
 use crate::history::Payload;
-use crate::store::sqlite::{Location, SqliteStore, checksum};
+use crate::store::codec::checksum;
+use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{RunFilter, Store, WorkerInfo};
 
 /// Parses a payload's JSON text the way the store does when it reads a row.

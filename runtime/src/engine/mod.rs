@@ -496,6 +496,11 @@ impl Inner {
         rx
     }
 
+    /// Every caller waiting for a close reads the store again (a dropped channel).
+    pub(crate) fn recheck_waiters(&self) {
+        self.waiters.lock().clear();
+    }
+
     /// The run closed: waiters get its close event (or, without one, a dropped
     /// channel, and read the store).
     pub(crate) fn notify_closed(&self, run_id: &str, close: Option<&HistoryEvent>) {

@@ -72,9 +72,14 @@ impl Poller {
 struct Listener(Weak<Inner>);
 
 impl StoreListener for Listener {
-    fn work_available(&self, _task_queue: Option<&str>) {
+    fn work_available(&self, task_queue: Option<&str>) {
         if let Some(inner) = self.0.upgrade() {
             inner.poller.wake();
+            if task_queue.is_none() {
+                // Anything may have changed (the store reconnected and may have
+                // missed notifications): callers waiting for a close look again.
+                inner.recheck_waiters();
+            }
         }
     }
 

@@ -466,7 +466,9 @@ pub(crate) struct RunFilter {
 /// another process): new work, a closed run. Called from the store's own
 /// tasks; must not block.
 pub(crate) trait StoreListener: Send + Sync + 'static {
-    /// New work may be waiting on `task_queue` (`None`: on any queue).
+    /// New work may be waiting on `task_queue`. `None`: on any queue, and
+    /// anything may have changed (the store reconnected, so it may have
+    /// missed notifications, closes included).
     fn work_available(&self, task_queue: Option<&str>);
     /// Run `run_id` closed.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only a shared store reports closes.
