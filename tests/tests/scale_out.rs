@@ -6,8 +6,9 @@
 //! within the retry policy, and every history replays.
 //!
 //! Runs when `WEFT_TEST_POSTGRES` names a server (`.ci/run` starts one);
-//! CI runs N=1000, K=10. The long run:
-//! `WEFT_SCALE_K=100 cargo test -p weft-tests --release --test scale_out -- --nocapture`.
+//! CI runs N=1000, K=10. The long run (docs/scale-out.md has its figures):
+//! `WEFT_SCALE_N=8000 WEFT_SCALE_K=100 cargo test -p weft-tests --release --test scale_out -- --nocapture`
+//! (enough workflows that all 100 kills land before the last one completes).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

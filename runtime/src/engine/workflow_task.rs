@@ -248,7 +248,19 @@ impl Inner {
                 HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
             return self.commit_step(&run, vec![event], consumed, None, StepWrite::Leased { token }).await;
         }
-        let mut machine = match self.machine_for(&run).await? {
+        let machine = match self.machine_for(&run).await {
+            Err(stale @ Error::StaleTask { .. }) => {
+                // Claimed again (by this worker, after the lease goes back) for a fresh read.
+                tracing::debug!(run_id = %run.run_id, error = %stale, "claimed again");
+                let _ = self.store.release_workflow_task(run.run_id.clone(), token).await;
+                if let Some(again) = self.busy.lock().get_mut(&run.run_id) {
+                    *again = true;
+                }
+                return Ok(());
+            }
+            result => result?,
+        };
+        let mut machine = match machine {
             Ok(machine) => machine,
             // Another worker may have the type: let it claim the run.
             Err(MachineError::Unregistered(_)) if !self.store.exclusive() => {
@@ -285,6 +297,15 @@ impl Inner {
             }
             Err(e) => return Err(e),
         };
+        if history.len() as u64 + 1 > run.next_event_id {
+            // A step committed after the claim read the run: the claim (and its
+            // inbox) is stale; stepping it could record an inbox item twice.
+            return Err(Error::StaleTask {
+                run_id: run.run_id.clone(),
+                task: "workflow task".to_owned(),
+                reason: "its history moved on after the claim read the run",
+            });
+        }
         if history.len() as u64 + 1 != run.next_event_id {
             return Ok(Err(MachineError::Corrupt(format!(
                 "the run expects {} events, the history has {}",
