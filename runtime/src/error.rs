@@ -231,7 +231,9 @@ pub enum Error {
     },
     /// The PostgreSQL database (schema) holds other applications' tables and
     /// no weft store; weft does not mix its tables into them unless told to.
-    #[error("{url} (schema {schema}) holds other tables and no weft store: use an empty database or schema")]
+    #[error(
+        "{url} (schema {schema}) holds other tables and no weft store: use an empty database, or a schema of weft's own (`EngineBuilder::postgres_schema`)"
+    )]
     NotAWeftDatabase {
         /// The server's URL, its password replaced by `***`.
         url: String,
