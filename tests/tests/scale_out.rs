@@ -180,3 +180,39 @@ fn workflows_on_three_worker_processes_survive_repeated_sigkill() {
         engine.shutdown().await;
     });
 }
+
+/// The builder's PostgreSQL settings apply whichever order they are given
+/// in: a schema named before the URL is the schema used.
+#[test]
+fn postgres_settings_apply_in_any_order() {
+    let Ok(url) = std::env::var("WEFT_TEST_POSTGRES") else {
+        println!("skipped: WEFT_TEST_POSTGRES is not set (see README.md, Tests)");
+        return;
+    };
+    let schema = format!("weft_order_{}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let worker = Engine::builder()
+            .postgres_schema(&schema)
+            .postgres_pool_size(2)
+            .task_queue("order-test")
+            .postgres(&url)
+            .register_workflow(three_steps)
+            .build()
+            .await
+            .expect("a worker");
+        let client = Engine::builder().postgres(&url).postgres_schema(&schema).client_only().build().await.unwrap();
+        let workers = client.client().list_workers().await.unwrap();
+        assert_eq!(workers.len(), 1, "the worker registered in {schema}: {workers:?}");
+        assert_eq!(workers[0].task_queues, ["order-test"]);
+        assert_eq!(workers[0].pid, std::process::id());
+        // A client only has no worker, even with a task queue given after.
+        let quiet = Engine::builder().postgres(&url).postgres_schema(&schema).client_only().task_queue("x");
+        let quiet = quiet.build().await.unwrap();
+        assert_eq!(client.client().list_workers().await.unwrap().len(), 1);
+        quiet.shutdown().await;
+        worker.shutdown().await;
+        assert!(client.client().list_workers().await.unwrap().is_empty(), "a worker unregisters at shutdown");
+        client.shutdown().await;
+    });
+}

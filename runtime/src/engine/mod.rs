@@ -86,10 +86,24 @@ pub struct Engine {
 #[must_use = "an EngineBuilder does nothing until `build` is awaited"]
 pub struct EngineBuilder {
     location: StoreLocation,
+    /// Applied to the store at `build`, whichever store is chosen (and whenever).
+    durability: Durability,
+    #[cfg(feature = "postgres")]
+    postgres: PostgresSettings,
     registry: Registry,
     config: Config,
-    /// The task queues the worker polls; `None`: a client only.
-    task_queues: Option<Vec<String>>,
+    /// The task queues the worker polls (none given: [`DEFAULT_TASK_QUEUE`]).
+    task_queues: Vec<String>,
+    /// No worker: a client only.
+    client_only: bool,
+}
+
+/// PostgreSQL settings given to the builder, applied at `build`.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Default)]
+struct PostgresSettings {
+    pool_size: Option<usize>,
+    schema: Option<String>,
 }
 
 /// Which store an [`EngineBuilder`] opens.
@@ -160,7 +174,11 @@ impl Default for EngineBuilder {
                 lease: Duration::from_secs(10),
                 max_concurrent_workflow_tasks: 256,
             },
-            task_queues: Some(Vec::new()),
+            durability: Durability::Full,
+            #[cfg(feature = "postgres")]
+            postgres: PostgresSettings::default(),
+            task_queues: Vec::new(),
+            client_only: false,
         }
     }
 }
@@ -211,14 +229,10 @@ impl EngineBuilder {
         self
     }
 
-    /// Sets the store's durability (ignored in memory).
+    /// Sets the store's durability (ignored in memory), before or after the
+    /// store is chosen.
     pub fn durability(mut self, durability: Durability) -> Self {
-        match &mut self.location {
-            StoreLocation::Sqlite(Location::File { durability: d, .. }) => *d = durability,
-            StoreLocation::Sqlite(_) => {}
-            #[cfg(feature = "postgres")]
-            StoreLocation::Postgres(options) => options.durability = durability,
-        }
+        self.durability = durability;
         self
     }
 
@@ -242,9 +256,7 @@ impl EngineBuilder {
     /// Ignored by the other stores.
     #[cfg(feature = "postgres")]
     pub fn postgres_pool_size(mut self, connections: usize) -> Self {
-        if let StoreLocation::Postgres(options) = &mut self.location {
-            options.pool_size = connections.max(1);
-        }
+        self.postgres.pool_size = Some(connections.max(1));
         self
     }
 
@@ -254,9 +266,7 @@ impl EngineBuilder {
     /// Ignored by the other stores.
     #[cfg(feature = "postgres")]
     pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
-        if let StoreLocation::Postgres(options) = &mut self.location {
-            options.schema = Some(schema.into());
-        }
+        self.postgres.schema = Some(schema.into());
         self
     }
 
@@ -266,14 +276,15 @@ impl EngineBuilder {
     /// queue with [`WorkflowOptions::task_queue`](crate::WorkflowOptions::task_queue)
     /// and [`ActivityOptions::task_queue`](crate::ActivityOptions::task_queue).
     pub fn task_queue(mut self, queue: impl Into<String>) -> Self {
-        self.task_queues.get_or_insert_with(Vec::new).push(queue.into());
+        self.task_queues.push(queue.into());
         self
     }
 
     /// Builds a client only: it starts, describes, cancels and waits for
-    /// workflows, and runs none (no worker, nothing claimed).
+    /// workflows, and runs none (no worker, nothing claimed; task queues
+    /// given to the builder are ignored).
     pub fn client_only(mut self) -> Self {
-        self.task_queues = None;
+        self.client_only = true;
         self
     }
 
@@ -358,11 +369,21 @@ impl EngineBuilder {
     /// that was in flight is claimed like any other.
     ///
     /// Must be called within a tokio runtime.
-    pub async fn build(self) -> Result<Engine> {
-        let store: Box<dyn Store> = match &self.location {
-            StoreLocation::Sqlite(location) => Box::new(SqliteStore::open(location)?),
+    pub async fn build(mut self) -> Result<Engine> {
+        let store: Box<dyn Store> = match &mut self.location {
+            StoreLocation::Sqlite(location) => {
+                if let Location::File { durability, .. } = location {
+                    *durability = self.durability;
+                }
+                Box::new(SqliteStore::open(location)?)
+            }
             #[cfg(feature = "postgres")]
             StoreLocation::Postgres(options) => {
+                options.durability = self.durability;
+                if let Some(pool_size) = self.postgres.pool_size {
+                    options.pool_size = pool_size;
+                }
+                options.schema = self.postgres.schema.take();
                 Box::new(crate::store::postgres::PostgresStore::connect(options.clone()).await?)
             }
         };
@@ -373,10 +394,12 @@ impl EngineBuilder {
     pub(crate) async fn build_on(self, store: Box<dyn Store>) -> Result<Engine> {
         let cache = NonZeroUsize::new(self.config.cache_size).map(LruCache::new);
         let clock = Clock::new();
-        let worker = self.task_queues.map(|mut queues| {
+        let queues = (!self.client_only).then_some(self.task_queues);
+        let worker = queues.map(|mut queues| {
             if queues.is_empty() {
                 queues.push(DEFAULT_TASK_QUEUE.to_owned());
             }
+            queues.sort();
             queues.dedup();
             let mut workflow_types: Vec<String> = self.registry.workflows.keys().map(|t| (*t).to_owned()).collect();
             let mut activity_types: Vec<String> = self.registry.activities.keys().map(|t| (*t).to_owned()).collect();
