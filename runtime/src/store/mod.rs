@@ -171,7 +171,6 @@ pub(crate) struct WorkerInfo {
 
 /// A registered worker, as `list_workers` returns it.
 #[derive(Debug, Clone)]
-#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 pub(crate) struct WorkerRecord {
     pub(crate) info: WorkerInfo,
     /// Past this, the worker counts as gone: its sticky runs go to others.
@@ -193,7 +192,6 @@ pub(crate) struct RunRecord {
     /// Why the run is held (non-determinism, a panic, corruption), if it is.
     pub(crate) held: Option<String>,
     /// When it was held.
-    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests only, so far.
     pub(crate) held_at: Option<SystemTime>,
     /// The lease on its workflow task, while a worker holds it (ignored on create).
     pub(crate) lease: Option<Lease>,
@@ -507,7 +505,6 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn unregister_worker(&self, worker_id: String) -> BoxFuture<'_, Result<()>>;
 
     /// The registered workers, live and expired.
-    #[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
     fn list_workers(&self) -> BoxFuture<'_, Result<Vec<WorkerRecord>>>;
 
     /// At the start of an engine on an [`exclusive`](Self::exclusive) store:

@@ -887,7 +887,6 @@ fn timer_from_row(row: &rusqlite::Row<'_>) -> Result<TimerTask> {
 const WORKER_COLUMNS: &str =
     "worker_id, host, pid, task_queues, workflow_types, activity_types, started_at, expires_at";
 
-#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 fn worker_from_row(row: &rusqlite::Row<'_>) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {

@@ -432,7 +432,6 @@ fn timer_from_row(row: &Row) -> Result<TimerTask> {
 }
 
 /// A worker from the `workers` columns in table order.
-#[cfg_attr(not(test), allow(dead_code))] // Read by the tests and the fuzz targets only, so far.
 fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
     Ok(WorkerRecord {
         info: WorkerInfo {
