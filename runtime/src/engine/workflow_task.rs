@@ -442,6 +442,14 @@ impl Inner {
     /// A timer this worker started is due: its fire is recorded with its step
     /// when the workflow is cached here, else its run is claimed (the claim fires it).
     pub(crate) async fn fire_timer(self: &Arc<Self>, timer: TimerTask) {
+        let cached = self
+            .cache
+            .lock()
+            .as_mut()
+            .and_then(|c| c.peek(&timer.run_id).map(|m| m.timer_pending(timer.started_event_id)));
+        if cached == Some(false) {
+            return; // Cancelled (or fired) meanwhile: nothing to deliver, and the cached workflow stays.
+        }
         let item = InboxItem::TimerFired { started_event_id: timer.started_event_id };
         let delivery = Delivery::TimerFired { seq: timer.seq };
         match self.deliver_with_step(&timer.run_id, item, delivery).await {

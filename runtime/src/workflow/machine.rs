@@ -141,6 +141,13 @@ impl WorkflowMachine {
         self.state.lock().info.workflow_type.clone()
     }
 
+    /// Whether the timer that event `started_event_id` started still waits
+    /// (it has neither fired nor been cancelled, nor dropped by the code).
+    pub(crate) fn timer_pending(&self, started_event_id: u64) -> bool {
+        let Some(seq) = self.timer_by_event.get(&started_event_id) else { return false };
+        self.state.lock().timers.get(seq).is_some_and(|slot| slot.result.is_none())
+    }
+
     /// The workflow id of the run.
     pub(crate) fn workflow_id(&self) -> String {
         self.state.lock().info.workflow_id.clone()
