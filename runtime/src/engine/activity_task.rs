@@ -209,7 +209,11 @@ impl Inner {
         shared: &Arc<AttemptShared>,
     ) -> (AttemptEnd, Option<Payload>) {
         let timeouts = task.options.timeouts();
-        let attempt_deadline = started + task.options.attempt_timeout();
+        // The claim set it (`ActivityTask::start_attempt`, or the store's claim):
+        // start-to-close from the start, bounded by schedule-to-close.
+        let attempt_deadline = task.attempt_deadline.unwrap_or_else(|| {
+            started.checked_add(task.options.attempt_timeout()).unwrap_or(started + crate::activity::MAX_DURATION)
+        });
         let (deadline, deadline_type) = match task.limits.close_deadline {
             Some(s2c) if s2c <= attempt_deadline => (s2c, TimeoutType::ScheduleToClose),
             _ => (attempt_deadline, TimeoutType::StartToClose),
