@@ -48,6 +48,8 @@ weft_pg_start() {
 
     # fsync=off by default: a test server; nothing on it needs to survive a
     # power loss. WEFT_PG_FSYNC=on for benchmarks that claim durability.
+    # WEFT_PG_OPTIONS: more server options, e.g. for profiling
+    # `-c shared_preload_libraries=pg_stat_statements`.
     # A free port: the first of 54329.. that nothing listens on.
     local port=54329
     while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
@@ -57,7 +59,7 @@ weft_pg_start() {
         { cat "$dir/initdb.log"; return 1; }
     rm -f "$dir/pwfile"
     "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300 -c fsync=${WEFT_PG_FSYNC:-off}" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c max_connections=300 -c fsync=${WEFT_PG_FSYNC:-off} ${WEFT_PG_OPTIONS:-}" \
         start >/dev/null || { cat "$dir/server.log"; return 1; }
     PGPASSWORD=$password "$bin/psql" -q -h 127.0.0.1 -p "$port" -U weft -d postgres -c 'CREATE DATABASE weft' ||
         return 1

@@ -290,7 +290,14 @@ impl Inner {
             return Ok(Err(MachineError::Unregistered(run.workflow_type.clone())));
         };
         let mut machine = WorkflowMachine::new(factory.clone(), info_of(run), self.config.payload_limit);
-        let history = match self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await {
+        // A run with no events yet has no history to read (a step that
+        // committed meanwhile is refused by the commit's fence).
+        let read = if run.next_event_id <= 1 {
+            Ok(Vec::new())
+        } else {
+            self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await
+        };
+        let history = match read {
             Ok(history) => history,
             Err(Error::CorruptHistory { reason, .. }) => {
                 return Ok(Err(MachineError::Corrupt(reason)));

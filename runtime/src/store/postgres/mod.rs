@@ -21,6 +21,7 @@
 //! connections are dropped (matched by backend pid); other store objects,
 //! in this process or another, hear them.
 
+mod batch;
 mod listen;
 mod pool;
 #[cfg(test)]
@@ -39,15 +40,16 @@ use tokio::sync::Semaphore;
 use tokio_postgres::Row;
 use tokio_util::sync::CancellationToken;
 
+use self::batch::{Batcher, Write};
 use self::listen::listen;
 pub(crate) use self::pool::redact;
 use self::pool::{Channels, Conn, PgError, Pool};
 
-use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_json, from_micros, micros, to_json};
+use super::codec::{StoredEvent, check_event, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
-    InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
-    StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Durability, InboxEntry,
+    InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, Store, StoreListener, TimerTask,
+    WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -61,6 +63,13 @@ const LOCK_CLASS: i32 = 0x7765_6674;
 
 /// The most due timers one claim fires; the rest fire on the next claims.
 const MAX_TIMERS_FIRED: i64 = 4096;
+
+/// Begins a claim's transaction, whose commit does not wait for its flush
+/// to disk: a claim that a server crash loses is a claim never made (its
+/// rows wait for the next claimer), and every write that depends on it (a
+/// step, an attempt's close) is flushed with `synchronous_commit = on`,
+/// which flushes the claim before it, since the log is written in order.
+const BEGIN_CLAIM: &str = "BEGIN; SET LOCAL synchronous_commit = off";
 
 /// Server-side bounds on every session, so that no call waits forever on a
 /// lock or a slow statement (each failure is transient: the engine retries).
@@ -124,8 +133,10 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Res
 
 /// The PostgreSQL implementation of [`Store`].
 pub(crate) struct PostgresStore {
-    pool: Pool,
+    pool: Arc<Pool>,
     channels: Arc<Channels>,
+    /// Where steps and run creations go, to be written in batches.
+    batcher: Batcher,
     /// Where the listeners run (the runtime `connect` was called on).
     runtime: tokio::runtime::Handle,
     /// Cancelled on close: the listeners stop.
@@ -179,7 +190,7 @@ impl PostgresStore {
             Durability::Normal => "off",
         };
         let setup = format!("SET synchronous_commit = {sync}; {SESSION_LIMITS}{schema_sql}");
-        let pool = Pool {
+        let pool = Arc::new(Pool {
             config,
             url: url.clone(),
             setup,
@@ -191,19 +202,16 @@ impl PostgresStore {
             acquire_timeout: options.acquire_timeout,
             closed: AtomicBool::new(false),
             backoff: Mutex::new(None),
-        };
+        });
         let schema = prepare_schema(&pool, options.schema.as_deref(), options.foreign_tables).await?;
-        let channels = match &options.schema {
+        let channels = Arc::new(match &options.schema {
             Some(s) => Channels { work: format!("weft_work_{s}"), closed: format!("weft_closed_{s}") },
             None => Channels { work: "weft_work".into(), closed: "weft_closed".into() },
-        };
-        Ok(PostgresStore {
-            pool,
-            channels: Arc::new(channels),
-            runtime: tokio::runtime::Handle::current(),
-            stop: CancellationToken::new(),
-            schema,
-        })
+        });
+        let runtime = tokio::runtime::Handle::current();
+        let stop = CancellationToken::new();
+        let batcher = Batcher::start(&runtime, pool.clone(), channels.clone(), schema.as_str().into(), stop.clone());
+        Ok(PostgresStore { pool, channels, batcher, runtime, stop, schema })
     }
 
     /// Runs `op` in one transaction; it commits if `op` succeeds, with the
@@ -235,6 +243,32 @@ impl PostgresStore {
                     Err(e)
                 }
             }
+        }
+        .boxed()
+    }
+
+    /// Runs a claim's transaction: `op` begins it with [`BEGIN_CLAIM`] in its
+    /// first pipeline and ends it with `COMMIT` in its last (see
+    /// [`Conn::pipeline`]); it is rolled back if `op` fails. On an idle
+    /// connection that died unnoticed (a server restart), `op` runs once more
+    /// on a new one.
+    fn claim_tx<'a, T, F>(&'a self, op: F) -> BoxFuture<'a, Result<T>>
+    where
+        T: Send + 'a,
+        F: for<'c> Fn(&'c mut Conn, &'c Channels) -> BoxFuture<'c, Result<T>> + Send + Sync + 'a,
+    {
+        async move {
+            let mut conn = self.pool.get().await?;
+            let mut result = op(&mut conn, &self.channels).await;
+            if result.is_err() && conn.reused && conn.client.is_closed() {
+                drop(conn);
+                conn = self.pool.get().await?;
+                result = op(&mut conn, &self.channels).await;
+            }
+            if result.is_err() {
+                conn.rollback().await;
+            }
+            result
         }
         .boxed()
     }
@@ -465,33 +499,51 @@ async fn add_inbox(conn: &mut Conn, items: &[(String, String)]) -> Result<()> {
         return Ok(());
     }
     let (runs, json): (Vec<&str>, Vec<&str>) = items.iter().map(|(r, j)| (r.as_str(), j.as_str())).unzip();
-    conn.execute(
-        "WITH n AS (SELECT run_id, count(*) AS n FROM unnest($1::text[]) AS i (run_id) GROUP BY run_id)
-         UPDATE runs r SET inbox_count = r.inbox_count + n.n FROM n WHERE r.run_id = n.run_id",
-        &[&runs],
+    conn.pipeline(
+        None,
+        &[
+            (
+                "WITH n AS (SELECT run_id, count(*) AS n FROM unnest($1::text[]) AS i (run_id) GROUP BY run_id)
+                 UPDATE runs r SET inbox_count = r.inbox_count + n.n FROM n WHERE r.run_id = n.run_id",
+                vec![&runs],
+            ),
+            ("INSERT INTO inbox (run_id, item) SELECT * FROM unnest($1::text[], $2::text[])", vec![&runs, &json]),
+        ],
+        None,
     )
     .await?;
-    conn.execute("INSERT INTO inbox (run_id, item) SELECT * FROM unnest($1::text[], $2::text[])", &[&runs, &json])
-        .await?;
     Ok(())
 }
 
 /// Fires due timers (`fire_at <= now`) of open runs whose rows it can lock
 /// at once (of the given runs, or on the given queues): each timer row is
 /// removed and `TimerFired` goes to its run's inbox. Returns the runs'
-/// task queues, to be told about the new work.
-async fn fire_timers(conn: &mut Conn, queues: Option<&[String]>, run: Option<&str>, now: i64) -> Result<Vec<String>> {
-    let rows = match (queues, run) {
+/// task queues, to be told about the new work. Sent after `begin`, if given
+/// (see [`Conn::pipeline`]).
+async fn fire_timers(
+    conn: &mut Conn,
+    begin: Option<&str>,
+    queues: Option<&[String]>,
+    run: Option<&str>,
+    now: i64,
+) -> Result<Vec<String>> {
+    let mut answers = match (queues, run) {
         (_, Some(run_id)) => {
-            conn.query(
-                "DELETE FROM timers WHERE run_id = $1 AND fire_at <= $2
-                 RETURNING run_id, seq, started_event_id, fire_at, task_queue",
-                &[&run_id, &now],
+            conn.pipeline(
+                begin,
+                &[(
+                    "DELETE FROM timers WHERE run_id = $1 AND fire_at <= $2
+                     RETURNING run_id, seq, started_event_id, fire_at, task_queue",
+                    vec![&run_id, &now],
+                )],
+                None,
             )
             .await?
         }
         (Some(queues), None) => {
-            conn.query(
+            conn.pipeline(
+                begin,
+                &[(
                 "WITH due AS (
                      SELECT DISTINCT run_id FROM (
                          SELECT run_id FROM timers WHERE task_queue = ANY($1) AND fire_at <= $2 ORDER BY fire_at LIMIT $3
@@ -503,12 +555,15 @@ async fn fire_timers(conn: &mut Conn, queues: Option<&[String]>, run: Option<&st
                  DELETE FROM timers t USING locked
                  WHERE t.run_id = locked.run_id AND t.fire_at <= $2 AND t.task_queue = ANY($1)
                  RETURNING t.run_id, t.seq, t.started_event_id, t.fire_at, t.task_queue",
-                &[&queues, &now, &MAX_TIMERS_FIRED],
+                    vec![&queues, &now, &MAX_TIMERS_FIRED],
+                )],
+                None,
             )
             .await?
         }
         (None, None) => return Ok(Vec::new()),
     };
+    let rows = answers.pop().unwrap_or_default();
     let mut fired: Vec<(TimerTask, String)> =
         rows.iter().map(|r| Ok((timer_from_row(r)?, get(r, 4)?))).collect::<Result<_>>()?;
     fired.sort_by(|(a, _), (b, _)| (&a.run_id, a.fire_at, a.seq).cmp(&(&b.run_id, b.fire_at, b.seq)));
@@ -527,209 +582,128 @@ async fn fire_timers(conn: &mut Conn, queues: Option<&[String]>, run: Option<&st
 async fn read_inboxes(conn: &mut Conn, runs: &[String]) -> Result<HashMap<String, Vec<InboxEntry>>> {
     let rows =
         conn.query("SELECT run_id, id, item FROM inbox WHERE run_id = ANY($1) ORDER BY run_id, id", &[&runs]).await?;
+    inboxes_of(&rows)
+}
+
+/// Inboxes from rows of (run id, id, item), oldest first by run.
+fn inboxes_of(rows: &[Row]) -> Result<HashMap<String, Vec<InboxEntry>>> {
     let mut inboxes: HashMap<String, Vec<InboxEntry>> = HashMap::new();
-    for row in &rows {
+    for row in rows {
         let entry = InboxEntry { id: get(row, 1)?, item: from_json(get(row, 2)?)? };
         inboxes.entry(get(row, 0)?).or_default().push(entry);
     }
     Ok(inboxes)
 }
 
-/// Inserts activity rows as the step gives them, in one statement (one
-/// array per column).
-async fn insert_activities(conn: &mut Conn, rows: &[ActivityTask]) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let time = |t: Option<SystemTime>| t.map(micros);
-    let column = |f: &dyn Fn(&ActivityTask) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
-    let text = |f: &dyn Fn(&ActivityTask) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
-    let flag = |f: &dyn Fn(&ActivityTask) -> bool| rows.iter().map(f).collect::<Vec<_>>();
-    let options = rows.iter().map(|a| to_json(&a.options).map(Some)).collect::<Result<Vec<_>>>()?;
-    let failures = rows.iter().map(|a| a.last_failure.as_ref().map(to_json).transpose()).collect::<Result<Vec<_>>>()?;
-    conn.execute(
-        activity_sql!("INSERT INTO activity_tasks ("; ") SELECT * FROM unnest($1::text[], $2::bigint[], \
-             $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], \
-             $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], \
-             $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[], $23::bigint[], \
-             $24::bigint[], $25::text[], $26::text[], $27::boolean[])"),
-        &[
-            &text(&|a| Some(a.key.run_id.clone())),
-            &column(&|a| Some(a.key.seq as i64)),
-            &text(&|a| Some(a.workflow_id.clone())),
-            &text(&|a| Some(a.task_queue.clone())),
-            &column(&|a| Some(a.scheduled_event_id as i64)),
-            &text(&|a| Some(a.activity_id.clone())),
-            &text(&|a| Some(a.activity_type.clone())),
-            &text(&|a| Some(a.input.as_json().to_owned())),
-            &options,
-            &column(&|a| Some(duration_micros(a.limits.start_to_close))),
-            &column(&|a| a.limits.heartbeat.map(duration_micros)),
-            &column(&|a| a.limits.schedule_to_start.map(duration_micros)),
-            &column(&|a| time(a.limits.close_deadline)),
-            &column(&|a| Some(micros(a.scheduled_at))),
-            &column(&|a| Some(a.attempt as i64)),
-            &flag(&|a| a.running),
-            &column(&|a| Some(micros(a.ready_at))),
-            &column(&|a| time(a.started_at)),
-            &column(&|a| time(a.attempt_deadline)),
-            &column(&|a| time(a.heartbeat_deadline)),
-            &column(&|a| time(a.expires_at)),
-            &text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
-            &column(&|a| a.lease.as_ref().map(|l| l.token)),
-            &column(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
-            &failures,
-            &text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
-            &flag(&|a| a.cancel_requested),
-        ],
-    )
-    .await?;
-    Ok(())
+/// Inserts activity rows, one array per column ([`ActivityColumns::params`]).
+const INSERT_ACTIVITIES: &str = activity_sql!("INSERT INTO activity_tasks ("; ") SELECT * FROM unnest($1::text[], \
+     $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], \
+     $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], \
+     $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[], $23::bigint[], \
+     $24::bigint[], $25::text[], $26::text[], $27::boolean[])");
+
+/// Activity rows as one array per column, for [`INSERT_ACTIVITIES`].
+struct ActivityColumns {
+    text: [Vec<Option<String>>; 10],
+    numbers: [Vec<Option<i64>>; 15],
+    flags: [Vec<bool>; 2],
 }
 
-/// The run row's fields a step's fence reads.
-struct Fenced {
-    task_queue: String,
-}
+impl ActivityColumns {
+    fn of(rows: &[ActivityTask]) -> Result<ActivityColumns> {
+        let time = |t: Option<SystemTime>| t.map(micros);
+        let number = |f: &dyn Fn(&ActivityTask) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
+        let text = |f: &dyn Fn(&ActivityTask) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        let flag = |f: &dyn Fn(&ActivityTask) -> bool| rows.iter().map(f).collect::<Vec<_>>();
+        let options = rows.iter().map(|a| to_json(&a.options).map(Some)).collect::<Result<Vec<_>>>()?;
+        let failures =
+            rows.iter().map(|a| a.last_failure.as_ref().map(to_json).transpose()).collect::<Result<Vec<_>>>()?;
+        Ok(ActivityColumns {
+            text: [
+                text(&|a| Some(a.key.run_id.clone())),
+                text(&|a| Some(a.workflow_id.clone())),
+                text(&|a| Some(a.task_queue.clone())),
+                text(&|a| Some(a.activity_id.clone())),
+                text(&|a| Some(a.activity_type.clone())),
+                text(&|a| Some(a.input.as_json().to_owned())),
+                options,
+                text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
+                failures,
+                text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
+            ],
+            numbers: [
+                number(&|a| Some(a.key.seq as i64)),
+                number(&|a| Some(a.scheduled_event_id as i64)),
+                number(&|a| Some(duration_micros(a.limits.start_to_close))),
+                number(&|a| a.limits.heartbeat.map(duration_micros)),
+                number(&|a| a.limits.schedule_to_start.map(duration_micros)),
+                number(&|a| time(a.limits.close_deadline)),
+                number(&|a| Some(micros(a.scheduled_at))),
+                number(&|a| Some(a.attempt as i64)),
+                number(&|a| Some(micros(a.ready_at))),
+                number(&|a| time(a.started_at)),
+                number(&|a| time(a.attempt_deadline)),
+                number(&|a| time(a.heartbeat_deadline)),
+                number(&|a| time(a.expires_at)),
+                number(&|a| a.lease.as_ref().map(|l| l.token)),
+                number(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
+            ],
+            flags: [flag(&|a| a.running), flag(&|a| a.cancel_requested)],
+        })
+    }
 
-/// Checks a step's fences, locking the run's row: `StaleTask` if the lease
-/// or the run's `next_event_id` has moved on. Writes nothing.
-async fn check_step_fence(conn: &mut Conn, c: &StepCommit) -> Result<Fenced> {
-    let row = conn
-        .query_opt(
-            "SELECT next_event_id, status, lease_token, task_queue FROM runs WHERE run_id = $1 FOR UPDATE",
-            &[&c.run_id],
-        )
-        .await?;
-    let Some(row) = row else { return Err(stale(&c.run_id, "workflow task", "the run does not exist")) };
-    let next: i64 = get(&row, 0)?;
-    let status: String = get(&row, 1)?;
-    let token: Option<i64> = get(&row, 2)?;
-    if status != RunStatus::Running.as_str() {
-        return Err(stale(&c.run_id, "workflow task", "the run is closed"));
+    /// The parameters of [`INSERT_ACTIVITIES`], in its column order.
+    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+        let [run_id, workflow_id, queue, activity_id, activity_type, input, options, owner, failure, details] =
+            &self.text;
+        let [
+            seq,
+            scheduled,
+            start_to_close,
+            heartbeat,
+            schedule_to_start,
+            close,
+            scheduled_at,
+            attempt,
+            ready,
+            started,
+            attempt_deadline,
+            heartbeat_deadline,
+            expires,
+            token,
+            lease_deadline,
+        ] = &self.numbers;
+        let [running, cancel] = &self.flags;
+        vec![
+            run_id,
+            seq,
+            workflow_id,
+            queue,
+            scheduled,
+            activity_id,
+            activity_type,
+            input,
+            options,
+            start_to_close,
+            heartbeat,
+            schedule_to_start,
+            close,
+            scheduled_at,
+            attempt,
+            running,
+            ready,
+            started,
+            attempt_deadline,
+            heartbeat_deadline,
+            expires,
+            owner,
+            token,
+            lease_deadline,
+            failure,
+            details,
+            cancel,
+        ]
     }
-    match c.fence {
-        StepFence::Leased { token: held } => {
-            if token != Some(held) {
-                return Err(stale(&c.run_id, "workflow task", "its lease was lost to another worker"));
-            }
-        }
-        StepFence::Unleased => {
-            // A lease that ended but was not taken again still blocks it.
-            if token.is_some() {
-                return Err(stale(&c.run_id, "workflow task", "another worker holds the run's workflow task"));
-            }
-        }
-    }
-    if next as u64 != c.first_event_id {
-        return Err(stale(&c.run_id, "workflow task", "the run's history has moved on"));
-    }
-    Ok(Fenced { task_queue: get(&row, 3)? })
-}
-
-/// Commits one step on a locked, fenced run (see [`Store::commit_workflow_task`]);
-/// whether the run has inbox items left.
-async fn apply_step(conn: &mut Conn, c: &StepCommit, fenced: &Fenced) -> Result<bool> {
-    let run_id = &c.run_id;
-    match &c.delivered {
-        Some(Delivery::ActivityClosed(fence)) => {
-            let removed = conn
-                .execute(
-                    "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND attempt = $3
-                     AND lease_token = $4",
-                    &[&fence.key.run_id, &(fence.key.seq as i64), &(fence.attempt as i64), &fence.token],
-                )
-                .await?;
-            if removed != 1 {
-                return Err(stale(run_id, activity_task_name(fence), "the attempt's row is gone or held by another"));
-            }
-        }
-        Some(Delivery::TimerFired { seq }) => {
-            let removed =
-                conn.execute("DELETE FROM timers WHERE run_id = $1 AND seq = $2", &[run_id, &(*seq as i64)]).await?;
-            if removed != 1 {
-                return Err(stale(run_id, format!("timer {seq}"), "the timer's row is gone"));
-            }
-        }
-        None => {}
-    }
-    if !c.events.is_empty() {
-        let mut ids = Vec::with_capacity(c.events.len());
-        let mut types = Vec::with_capacity(c.events.len());
-        let mut data = Vec::with_capacity(c.events.len());
-        let mut sums = Vec::with_capacity(c.events.len());
-        for (i, event) in c.events.iter().enumerate() {
-            if event.event_id != c.first_event_id + i as u64 {
-                return Err(Error::store(format!("event {} out of order in run {run_id}", event.event_id)));
-            }
-            let json = to_json(event)?;
-            ids.push(event.event_id as i64);
-            types.push(event.event_type());
-            sums.push(checksum(&json));
-            data.push(json);
-        }
-        conn.execute(
-            "INSERT INTO events (run_id, event_id, event_type, data, checksum)
-             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[])",
-            &[run_id, &ids, &types, &data, &sums],
-        )
-        .await?;
-    }
-    let consumed = if c.consumed.is_empty() {
-        0
-    } else {
-        conn.execute("DELETE FROM inbox WHERE run_id = $1 AND id = ANY($2)", &[run_id, &c.consumed]).await? as i64
-    };
-    insert_activities(conn, &c.new_activities).await?;
-    for activity in c.new_activities.iter().filter(|a| !a.running) {
-        conn.notify_work(&activity.task_queue);
-    }
-    if !c.cancel_activities.is_empty() {
-        let ids: Vec<i64> = c.cancel_activities.iter().map(|&id| id as i64).collect();
-        conn.execute(
-            "UPDATE activity_tasks SET cancel_requested = true WHERE run_id = $1 AND scheduled_event_id = ANY($2)",
-            &[run_id, &ids],
-        )
-        .await?;
-    }
-    if !c.new_timers.is_empty() {
-        let seqs: Vec<i64> = c.new_timers.iter().map(|t| t.seq as i64).collect();
-        let started: Vec<i64> = c.new_timers.iter().map(|t| t.started_event_id as i64).collect();
-        let fire: Vec<i64> = c.new_timers.iter().map(|t| micros(t.fire_at)).collect();
-        conn.execute(
-            "INSERT INTO timers (run_id, seq, task_queue, started_event_id, fire_at)
-             SELECT $1, s, $2, e, f FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS t (s, e, f)",
-            &[run_id, &fenced.task_queue, &seqs, &started, &fire],
-        )
-        .await?;
-    }
-    if !c.cancel_timers.is_empty() {
-        let ids: Vec<i64> = c.cancel_timers.iter().map(|&id| id as i64).collect();
-        conn.execute("DELETE FROM timers WHERE run_id = $1 AND started_event_id = ANY($2)", &[run_id, &ids]).await?;
-    }
-    if let Some((status, at)) = c.close {
-        conn.execute(
-            "UPDATE runs SET status = $2, closed_at = $3, inbox_count = 0 WHERE run_id = $1",
-            &[run_id, &status.as_str(), &micros(at)],
-        )
-        .await?;
-        conn.execute("DELETE FROM activity_tasks WHERE run_id = $1", &[run_id]).await?;
-        conn.execute("DELETE FROM timers WHERE run_id = $1", &[run_id]).await?;
-        conn.execute("DELETE FROM inbox WHERE run_id = $1", &[run_id]).await?;
-        conn.notify_closed(run_id);
-    }
-    let next = (c.first_event_id + c.events.len() as u64) as i64;
-    let row = conn
-        .query_opt(
-            "UPDATE runs SET next_event_id = $2, held = NULL, held_at = NULL, lease_owner = NULL, lease_token = NULL,
-                 lease_deadline = NULL, sticky_owner = $3, inbox_count = greatest(inbox_count - $4, 0)
-             WHERE run_id = $1
-             RETURNING inbox_count > 0",
-            &[run_id, &next, &c.worker_id, &consumed],
-        )
-        .await?;
-    let row = row.ok_or_else(|| Error::store(format!("run {run_id} vanished during its commit")))?;
-    get(&row, 0)
 }
 
 /// Locks an open run's row; its task queue, or `None` if it is closed or unknown.
@@ -885,51 +859,7 @@ impl Store for PostgresStore {
     }
 
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
-        let schema = self.schema.clone();
-        self.tx(move |c| {
-            async move {
-                // One creator per workflow id at a time, so the reuse check below holds at commit.
-                let key = format!("{schema}/{}", run.workflow_id);
-                c.query("SELECT pg_advisory_xact_lock($1 + 1, hashtext($2))", &[&LOCK_CLASS, &key]).await?;
-                let latest = c
-                    .query_opt(
-                        "SELECT run_id, status FROM runs WHERE workflow_id = $1
-                         ORDER BY status = 'running' DESC, created_at DESC, created_seq DESC LIMIT 1",
-                        &[&run.workflow_id],
-                    )
-                    .await?;
-                if let Some(row) = latest {
-                    let (run_id, status): (String, String) = (get(&row, 0)?, get(&row, 1)?);
-                    if reuse.refuses(&status) {
-                        return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
-                    }
-                }
-                c.execute(
-                    "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at, next_event_id)
-                     VALUES ($1, $2, $3, $4, 'running', $5, 1)",
-                    &[&run.run_id, &run.workflow_id, &run.workflow_type, &run.task_queue, &micros(run.created_at)],
-                )
-                .await?;
-                match &start {
-                    RunStart::Inbox(item) => {
-                        add_inbox(c, &[(run.run_id.clone(), to_json(item)?)]).await?;
-                        c.notify_work(&run.task_queue);
-                    }
-                    RunStart::Step(step) => {
-                        if step.fence != StepFence::Unleased || step.run_id != run.run_id {
-                            return Err(Error::store(format!(
-                                "the first step of run {} must be unleased and of that run",
-                                run.run_id
-                            )));
-                        }
-                        let fenced = check_step_fence(c, step).await?;
-                        apply_step(c, step, &fenced).await?;
-                    }
-                }
-                Ok(())
-            }
-            .boxed()
-        })
+        self.batcher.write(Write::Create { run, start, reuse }).map(|r| r.map(|_| ())).boxed()
     }
 
     fn claim_workflow_tasks(
@@ -939,22 +869,26 @@ impl Store for PostgresStore {
         lease: Duration,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<WorkflowTask>>> {
-        self.tx(move |c| {
+        self.claim_tx(move |c, channels| {
+            let worker = worker.clone();
             async move {
                 let at = micros(now);
-                fire_timers(c, Some(&worker.task_queues), None, at).await?;
+                fire_timers(c, Some(BEGIN_CLAIM), Some(&worker.task_queues), None, at).await?;
                 if limit == 0 {
+                    c.pipeline(None, &[], Some(channels)).await?;
                     return Ok(Vec::new());
                 }
-                let rows = c
-                    .query(
-                        // Three branches, each in index order (no sort of a backlog): the
-                        // unheld runs sticky to this worker; the held runs it may claim
-                        // (held before it started, by `held_at`: for a worker older than
-                        // every hold, one probe of `runs_ready_held`); then the others'.
-                        // A WITH query is run only as far as it is read, so the LIMIT of
-                        // `c` stops the later ones (and their row locks) early.
-                        run_sql!("WITH mine AS (
+                let token = new_token();
+                let (limit_param, deadline, started_at) =
+                    (limit.min(i64::MAX as usize) as i64, after(now, lease), micros(worker.started_at));
+                let claim: (&'static str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) = (
+                    // Three branches, each in index order (no sort of a backlog): the
+                    // unheld runs sticky to this worker; the held runs it may claim
+                    // (held before it started, by `held_at`: for a worker older than
+                    // every hold, one probe of `runs_ready_held`); then the others'.
+                    // A WITH query is run only as far as it is read, so the LIMIT of
+                    // `c` stops the later ones (and their row locks) early.
+                    run_sql!("WITH mine AS (
                              SELECT r.run_id AS rid, true AS mine, r.created_at AS since
                              FROM runs r
                              WHERE r.sticky_owner = $3 AND r.status = 'running' AND r.inbox_count > 0
@@ -994,20 +928,26 @@ impl Store for PostgresStore {
                          UPDATE runs SET lease_owner = $3, lease_token = $8, lease_deadline = $6
                          FROM c WHERE runs.run_id = c.rid
                          RETURNING c.mine, c.since, ";
-                        ),
-                        &[
-                            &worker.task_queues,
-                            &worker.workflow_types,
-                            &worker.worker_id,
-                            &at,
-                            &(limit.min(i64::MAX as usize) as i64),
-                            &after(now, lease),
-                            &micros(worker.started_at),
-                            &new_token(),
-                        ],
-                    )
-                    .await?;
-                claimed_tasks(c, &rows, 2).await
+                    ),
+                    vec![
+                        &worker.task_queues,
+                        &worker.workflow_types,
+                        &worker.worker_id,
+                        &at,
+                        &limit_param,
+                        &deadline,
+                        &started_at,
+                        &token,
+                    ],
+                );
+                let inboxes = (
+                    "SELECT i.run_id, i.id, i.item FROM inbox i JOIN runs r ON r.run_id = i.run_id
+                     WHERE r.lease_owner = $1 AND r.lease_token = $2 ORDER BY i.run_id, i.id",
+                    vec![&worker.worker_id as &(dyn tokio_postgres::types::ToSql + Sync), &token],
+                );
+                let mut answers = c.pipeline(None, &[claim, inboxes], Some(channels)).await?;
+                let inboxes = inboxes_of(&answers.pop().unwrap_or_default())?;
+                claimed_tasks(&answers.pop().unwrap_or_default(), 2, inboxes)
             }
             .boxed()
         })
@@ -1038,7 +978,7 @@ impl Store for PostgresStore {
                     Some(row) if get::<bool>(&row, 0)? => {}
                     _ => return Ok(None),
                 }
-                fire_timers(c, None, Some(&run_id), at).await?;
+                fire_timers(c, None, None, Some(&run_id), at).await?;
                 let rows = c
                     .query(
                         run_sql!("UPDATE runs SET lease_owner = $2, lease_token = $4, lease_deadline = $3
@@ -1047,20 +987,15 @@ impl Store for PostgresStore {
                         &[&run_id, &worker.worker_id, &after(now, lease), &new_token()],
                     )
                     .await?;
-                Ok(claimed_tasks(c, &rows, 2).await?.pop())
+                let inboxes = read_inboxes(c, &[run_id]).await?;
+                Ok(claimed_tasks(&rows, 2, inboxes)?.pop())
             }
             .boxed()
         })
     }
 
     fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>> {
-        self.tx(move |c| {
-            async move {
-                let fenced = check_step_fence(c, &commit).await?;
-                apply_step(c, &commit, &fenced).await
-            }
-            .boxed()
-        })
+        self.batcher.write(Write::Step(commit)).boxed()
     }
 
     fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>> {
@@ -1155,14 +1090,17 @@ impl Store for PostgresStore {
         now: SystemTime,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
-        self.tx(move |c| {
+        self.claim_tx(move |c, channels| {
+            let worker = worker.clone();
             async move {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let rows = c
-                    .query(
-                        activity_sql!("WITH c AS (
+                let mut answers = c
+                    .pipeline(
+                        Some(BEGIN_CLAIM),
+                        &[(
+                            activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq, least($3 + start_to_close, close_deadline) AS att
                              FROM activity_tasks
                              WHERE NOT running AND task_queue = ANY($1) AND activity_type = ANY($2) AND ready_at <= $3
@@ -1181,16 +1119,19 @@ impl Store for PostgresStore {
                              lease_owner = $4, lease_token = $6, lease_deadline = least(d.att, d.hb)
                          FROM d WHERE a.run_id = d.rid AND a.seq = d.rseq
                          RETURNING ";),
-                        &[
-                            &worker.task_queues,
-                            &worker.activity_types,
-                            &micros(now),
-                            &worker.worker_id,
-                            &(limit.min(i64::MAX as usize) as i64),
-                            &new_token(),
-                        ],
+                            vec![
+                                &worker.task_queues,
+                                &worker.activity_types,
+                                &micros(now),
+                                &worker.worker_id,
+                                &(limit.min(i64::MAX as usize) as i64),
+                                &new_token(),
+                            ],
+                        )],
+                        Some(channels),
                     )
                     .await?;
+                let rows = answers.pop().unwrap_or_default();
                 let mut tasks: Vec<ActivityTask> = rows.iter().map(activity_from_row).collect::<Result<_>>()?;
                 tasks.sort_by_key(|t| (t.ready_at, t.scheduled_at));
                 Ok(tasks)
@@ -1206,14 +1147,17 @@ impl Store for PostgresStore {
         lease: Duration,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<ActivityTask>>> {
-        self.tx(move |c| {
+        self.claim_tx(move |c, channels| {
+            let worker_id = worker_id.clone();
             async move {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let rows = c
-                    .query(
-                        activity_sql!("WITH c AS (
+                let mut answers = c
+                    .pipeline(
+                        Some(BEGIN_CLAIM),
+                        &[(
+                            activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq FROM activity_tasks
                              WHERE expires_at <= $1 AND (lease_token IS NULL OR lease_deadline <= $1)
                              ORDER BY expires_at
@@ -1223,15 +1167,18 @@ impl Store for PostgresStore {
                          UPDATE activity_tasks a SET lease_owner = $2, lease_token = $5, lease_deadline = $3
                          FROM c WHERE a.run_id = c.rid AND a.seq = c.rseq
                          RETURNING ";),
-                        &[
-                            &micros(now),
-                            &worker_id,
-                            &after(now, lease),
-                            &(limit.min(i64::MAX as usize) as i64),
-                            &new_token(),
-                        ],
+                            vec![
+                                &micros(now),
+                                &worker_id,
+                                &after(now, lease),
+                                &(limit.min(i64::MAX as usize) as i64),
+                                &new_token(),
+                            ],
+                        )],
+                        Some(channels),
                     )
                     .await?;
+                let rows = answers.pop().unwrap_or_default();
                 let mut tasks: Vec<ActivityTask> = rows.iter().map(activity_from_row).collect::<Result<_>>()?;
                 tasks.sort_by_key(|t| t.expires_at);
                 Ok(tasks)
@@ -1463,7 +1410,11 @@ impl Store for PostgresStore {
 
 /// The tasks of claimed runs (rows: `mine`, `since`, then the run's columns
 /// from `offset` on), sticky ones first, then oldest first, with their inboxes.
-async fn claimed_tasks(c: &mut Conn, rows: &[Row], offset: usize) -> Result<Vec<WorkflowTask>> {
+fn claimed_tasks(
+    rows: &[Row],
+    offset: usize,
+    mut inboxes: HashMap<String, Vec<InboxEntry>>,
+) -> Result<Vec<WorkflowTask>> {
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
         let mine: bool = get(row, 0)?;
@@ -1472,8 +1423,6 @@ async fn claimed_tasks(c: &mut Conn, rows: &[Row], offset: usize) -> Result<Vec<
         claimed.push((!mine, since, run));
     }
     claimed.sort_by_key(|&(others, since, _)| (others, since));
-    let ids: Vec<String> = claimed.iter().map(|(_, _, r)| r.run_id.clone()).collect();
-    let mut inboxes = read_inboxes(c, &ids).await?;
     claimed
         .into_iter()
         .map(|(_, _, run)| {

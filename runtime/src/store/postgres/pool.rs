@@ -51,6 +51,9 @@ pub(crate) fn redact(url: &str) -> String {
     out
 }
 
+/// Sends the notifications of a transaction: channel and payload arrays.
+const NOTIFY: &str = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n (c, p)";
+
 /// One pooled connection and its prepared statements.
 pub(super) struct Conn {
     pub(super) client: Client,
@@ -129,7 +132,7 @@ impl Conn {
                 .into_iter()
                 .map(|(work, p)| (if work { &*channels.work } else { &*channels.closed }, p))
                 .unzip();
-            let s = self.stmt("SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n (c, p)").await?;
+            let s = self.stmt(NOTIFY).await?;
             self.client.execute(&s, &[&names, &payloads]).await.map_err(|e| self.err(e))?;
         }
         self.batch("COMMIT").await?;
@@ -137,9 +140,74 @@ impl Conn {
         Ok(())
     }
 
-    /// Rolls back; a connection that cannot is discarded when it goes back to the pool.
+    /// Sends `statements` together and waits once for all their answers (a
+    /// pipeline: one round trip): after `begin` (`BEGIN` and any `SET LOCAL`)
+    /// if given, and followed by
+    /// the notifications gathered and `COMMIT` if `commit`. Each statement's
+    /// rows, in order, or the first error. A failed statement fails the
+    /// transaction, so whatever follows it in the pipeline does nothing; with
+    /// `commit`, the transaction has ended either way (rolled back on an error).
+    pub(super) async fn pipeline(
+        &mut self,
+        begin: Option<&str>,
+        statements: &[(&'static str, Vec<&(dyn ToSql + Sync)>)],
+        commit: Option<&Channels>,
+    ) -> Result<Vec<Vec<Row>>> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for (sql, _) in statements {
+            prepared.push(self.stmt(sql).await?);
+        }
+        if begin.is_some() {
+            self.in_tx = true;
+            self.notes.clear();
+        }
+        let notes = match commit {
+            Some(channels) if !self.notes.is_empty() => {
+                let (names, payloads): (Vec<&str>, Vec<String>) = std::mem::take(&mut self.notes)
+                    .into_iter()
+                    .map(|(work, p)| (if work { &*channels.work } else { &*channels.closed }, p))
+                    .unzip();
+                Some((self.stmt(NOTIFY).await?, names, payloads))
+            }
+            _ => None,
+        };
+        let client = &self.client;
+        let (began, answers, notified, committed) = futures::join!(
+            async {
+                match begin {
+                    Some(begin) => client.batch_execute(begin).await,
+                    None => Ok(()),
+                }
+            },
+            futures::future::join_all(prepared.iter().zip(statements).map(|(s, (_, p))| client.query(s, p))),
+            async {
+                match &notes {
+                    Some((s, names, payloads)) => client.execute(s, &[names, payloads]).await.map(drop),
+                    None => Ok(()),
+                }
+            },
+            async { if commit.is_some() { client.batch_execute("COMMIT").await } else { Ok(()) } },
+        );
+        if commit.is_some() && committed.is_ok() {
+            self.in_tx = false;
+        }
+        began.map_err(|e| self.err(e))?;
+        let mut rows = Vec::with_capacity(answers.len());
+        for answer in answers {
+            rows.push(answer.map_err(|e| self.err(e))?);
+        }
+        notified.map_err(|e| self.err(e))?;
+        committed.map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Rolls back (if in a transaction); a connection that cannot is
+    /// discarded when it goes back to the pool.
     pub(super) async fn rollback(&mut self) {
         self.notes.clear();
+        if !self.in_tx {
+            return;
+        }
         if self.batch("ROLLBACK").await.is_ok() {
             self.in_tx = false;
         }

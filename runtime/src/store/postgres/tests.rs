@@ -11,6 +11,7 @@ use super::pool::{BACKOFF_MIN, Pool};
 use super::*;
 use crate::activity::ActivityOptions;
 use crate::history::{EventAttributes, Failure};
+use crate::store::{Delivery, StepFence};
 
 /// The test server's URL, if `WEFT_TEST_POSTGRES` names one.
 pub(super) fn server() -> Option<String> {

@@ -1,0 +1,665 @@
+//! Group commit: the steps and run creations that arrive while a batch is
+//! being written go into the next one, and each batch is one transaction of
+//! set-oriented statements (one array per column), however many runs it
+//! holds, sent in two pipelined round trips: the first locks and reads what
+//! the fences check, the second writes what passed and commits. A write
+//! that is refused (a lost lease, a taken workflow id) is refused alone and
+//! writes nothing; the others commit. A batch whose transaction fails is
+//! written again one write at a time, so that a write the server rejects
+//! fails only itself.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::pool::{Channels, Conn, Pool};
+use super::{ActivityColumns, INSERT_ACTIVITIES, LOCK_CLASS, activity_task_name, get, stale};
+use crate::store::codec::{checksum, micros, to_json};
+use crate::store::{Delivery, RunRecord, RunStart, RunStatus, StepCommit, StepFence, WorkflowIdReusePolicy};
+use crate::{Error, Result};
+
+/// The most writes one batch holds.
+const MAX_BATCH: usize = 256;
+
+/// How many batches are written at once: while one waits for its commit to
+/// be flushed, the next gathers and writes.
+const WRITERS: usize = 2;
+
+/// One write that may share a transaction with others.
+#[derive(Debug)]
+pub(super) enum Write {
+    /// [`Store::create_run`](crate::store::Store::create_run).
+    Create { run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy },
+    /// [`Store::commit_workflow_task`](crate::store::Store::commit_workflow_task).
+    Step(StepCommit),
+}
+
+impl Write {
+    /// The run it writes.
+    fn run_id(&self) -> &str {
+        match self {
+            Write::Create { run, .. } => &run.run_id,
+            Write::Step(step) => &step.run_id,
+        }
+    }
+
+    /// The step it commits, if any.
+    fn step(&self) -> Option<&StepCommit> {
+        match self {
+            Write::Create { start: RunStart::Step(step), .. } | Write::Step(step) => Some(step),
+            Write::Create { start: RunStart::Inbox(_), .. } => None,
+        }
+    }
+}
+
+/// A write and where its outcome goes: for a step, whether the run is ready again.
+struct Request {
+    write: Write,
+    reply: oneshot::Sender<Result<bool>>,
+}
+
+/// The queue of writes and the tasks that write them in batches.
+pub(super) struct Batcher {
+    queue: mpsc::UnboundedSender<Request>,
+}
+
+impl Batcher {
+    /// Starts the writer tasks on `runtime`; they stop at `stop` or when the batcher is dropped.
+    pub(super) fn start(
+        runtime: &tokio::runtime::Handle,
+        pool: Arc<Pool>,
+        channels: Arc<Channels>,
+        schema: Arc<str>,
+        stop: CancellationToken,
+    ) -> Batcher {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..WRITERS.min(pool.size) {
+            let writer = Writer {
+                pool: pool.clone(),
+                channels: channels.clone(),
+                schema: schema.clone(),
+                receiver: receiver.clone(),
+                carried: Vec::new(),
+            };
+            runtime.spawn(writer.run(stop.clone()));
+        }
+        Batcher { queue }
+    }
+
+    /// Writes `write` in the next batch; its outcome. `Shutdown` once the store is closed.
+    pub(super) async fn write(&self, write: Write) -> Result<bool> {
+        let (reply, outcome) = oneshot::channel();
+        self.queue.send(Request { write, reply }).map_err(|_| Error::Shutdown)?;
+        outcome.await.unwrap_or(Err(Error::Shutdown))
+    }
+}
+
+/// One writer task.
+struct Writer {
+    pool: Arc<Pool>,
+    channels: Arc<Channels>,
+    schema: Arc<str>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Request>>>,
+    /// Writes of a run that the last batch already held: they go in the next.
+    carried: Vec<Request>,
+}
+
+impl Writer {
+    async fn run(mut self, stop: CancellationToken) {
+        loop {
+            let batch = tokio::select! {
+                batch = self.gather() => batch,
+                () = stop.cancelled() => return,
+            };
+            let Some(batch) = batch else { return };
+            self.write(batch).await;
+        }
+    }
+
+    /// The next batch: what was carried over and whatever is queued, at
+    /// most one write per run; waits for one if there is none. `None` when
+    /// the queue has closed.
+    async fn gather(&mut self) -> Option<Vec<Request>> {
+        let mut receiver = self.receiver.lock().await;
+        if self.carried.is_empty() {
+            self.carried.push(receiver.recv().await?);
+        }
+        let mut batch = Vec::new();
+        let mut runs = HashSet::new();
+        let mut next = std::mem::take(&mut self.carried).into_iter();
+        while batch.len() < MAX_BATCH {
+            let Some(request) = next.next().or_else(|| receiver.try_recv().ok()) else { break };
+            if runs.insert(request.write.run_id().to_owned()) {
+                batch.push(request);
+            } else {
+                self.carried.push(request);
+            }
+        }
+        self.carried.extend(next);
+        Some(batch)
+    }
+
+    /// Writes a batch in one transaction and answers each write; if the
+    /// transaction fails, writes each alone.
+    async fn write(&self, batch: Vec<Request>) {
+        let (writes, replies): (Vec<Write>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.reply)).unzip();
+        let writes = Arc::new(writes);
+        match self.transaction(writes.clone()).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) if writes.len() == 1 => {
+                let _ = replies.into_iter().next().map(|reply| reply.send(Err(e)));
+            }
+            Err(_) => {
+                let writes = Arc::try_unwrap(writes).unwrap_or_else(|_| unreachable!("the transaction has ended"));
+                for (write, reply) in writes.into_iter().zip(replies) {
+                    let outcome = match self.transaction(Arc::new(vec![write])).await {
+                        Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(Error::Shutdown)),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+    }
+
+    /// Writes `writes` in one transaction: each one's outcome, or the
+    /// transaction's error (then nothing was written).
+    async fn transaction(&self, writes: Arc<Vec<Write>>) -> Result<Vec<Result<bool>>> {
+        let mut conn = self.pool.get().await?;
+        let mut outcomes: Vec<Option<Result<bool>>> = writes.iter().map(|w| check_shape(w).err().map(Err)).collect();
+        let mut fences = Fences::ask(&self.schema, &writes, &outcomes);
+        let answers = match conn.pipeline(Some("BEGIN"), &fences.statements(), None).await {
+            // An idle connection that died unnoticed (a server restart):
+            // nothing ran, so a new connection tries once more.
+            Err(_) if conn.reused && conn.client.is_closed() => {
+                drop(conn);
+                conn = self.pool.get().await?;
+                conn.pipeline(Some("BEGIN"), &fences.statements(), None).await
+            }
+            answers => answers,
+        };
+        let result = async {
+            fences.check(&writes, answers?, &mut outcomes)?;
+            let changes = Changes::of(&writes, &fences, &mut outcomes, &mut conn)?;
+            let answers = conn.pipeline(None, &changes.statements(), Some(&self.channels)).await?;
+            changes.ready(&writes, answers, &mut outcomes)?;
+            Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect())
+        }
+        .await;
+        if result.is_err() {
+            conn.rollback().await;
+        }
+        result
+    }
+}
+
+/// The fields of a run's row that a step's fence reads.
+struct RunState {
+    next_event_id: u64,
+    running: bool,
+    lease_token: Option<i64>,
+    task_queue: String,
+}
+
+/// Checks a step's fence against its run's locked row: `StaleTask` if the
+/// lease or the run's history has moved on.
+fn check_fence(step: &StepCommit, run: Option<&RunState>) -> Result<()> {
+    let id = &step.run_id;
+    let Some(run) = run else { return Err(stale(id, "workflow task", "the run does not exist")) };
+    if !run.running {
+        return Err(stale(id, "workflow task", "the run is closed"));
+    }
+    match step.fence {
+        StepFence::Leased { token } if run.lease_token != Some(token) => {
+            return Err(stale(id, "workflow task", "its lease was lost to another worker"));
+        }
+        // A lease that ended but was not taken again still blocks it.
+        StepFence::Unleased if run.lease_token.is_some() => {
+            return Err(stale(id, "workflow task", "another worker holds the run's workflow task"));
+        }
+        _ => {}
+    }
+    if run.next_event_id != step.first_event_id {
+        return Err(stale(id, "workflow task", "the run's history has moved on"));
+    }
+    Ok(())
+}
+
+/// Checks what a write says of itself, before any statement runs.
+fn check_shape(write: &Write) -> Result<()> {
+    if let Write::Create { run, start: RunStart::Step(step), .. } = write
+        && (step.fence != StepFence::Unleased || step.run_id != run.run_id)
+    {
+        return Err(Error::store(format!("the first step of run {} must be unleased and of that run", run.run_id)));
+    }
+    if let Some(step) = write.step() {
+        for (i, event) in step.events.iter().enumerate() {
+            if event.event_id != step.first_event_id + i as u64 {
+                return Err(Error::store(format!("event {} out of order in run {}", event.event_id, step.run_id)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A statement and its parameters, for [`Conn::pipeline`].
+type Statement<'a> = (&'static str, Vec<&'a (dyn ToSql + Sync)>);
+
+/// The first round trip of a batch: it locks and reads what the fences
+/// check. Creations take their workflow ids' advisory locks (in hash order,
+/// so that batches never wait on each other in a cycle) and read each id's
+/// newest run; steps lock their runs' rows (in id order, as every batch does)
+/// and the rows their deliveries remove.
+struct Fences<'w> {
+    /// The creations asked about, by index in the batch.
+    creates: Vec<usize>,
+    lock_keys: Vec<String>,
+    workflow_ids: Vec<&'w str>,
+    runs_locked: Vec<&'w str>,
+    activities: (Vec<&'w str>, Vec<i64>, Vec<i64>, Vec<i64>),
+    timers: (Vec<&'w str>, Vec<i64>),
+    /// After [`Fences::check`]: the fenced rows of the steps' runs (created ones included).
+    runs: HashMap<String, RunState>,
+}
+
+impl<'w> Fences<'w> {
+    fn ask(schema: &str, writes: &'w [Write], outcomes: &[Option<Result<bool>>]) -> Fences<'w> {
+        let mut fences = Fences {
+            creates: Vec::new(),
+            lock_keys: Vec::new(),
+            workflow_ids: Vec::new(),
+            runs_locked: Vec::new(),
+            activities: Default::default(),
+            timers: Default::default(),
+            runs: HashMap::new(),
+        };
+        for (i, (write, _)) in writes.iter().zip(outcomes).enumerate().filter(|(_, (_, o))| o.is_none()) {
+            match write {
+                Write::Create { run, .. } => {
+                    fences.creates.push(i);
+                    fences.lock_keys.push(format!("{schema}/{}", run.workflow_id));
+                    fences.workflow_ids.push(&run.workflow_id);
+                }
+                Write::Step(step) => fences.runs_locked.push(&step.run_id),
+            }
+            match write.step().and_then(|s| s.delivered.as_ref()) {
+                Some(Delivery::ActivityClosed(fence)) => {
+                    fences.activities.0.push(&fence.key.run_id);
+                    fences.activities.1.push(fence.key.seq as i64);
+                    fences.activities.2.push(fence.attempt as i64);
+                    fences.activities.3.push(fence.token);
+                }
+                Some(Delivery::TimerFired { seq }) => {
+                    fences.timers.0.push(write.run_id());
+                    fences.timers.1.push(*seq as i64);
+                }
+                None => {}
+            }
+        }
+        fences.runs_locked.sort_unstable();
+        fences
+    }
+
+    fn statements(&self) -> Vec<Statement<'_>> {
+        let mut statements: Vec<Statement<'_>> = Vec::new();
+        if !self.creates.is_empty() {
+            statements.push((
+                "SELECT pg_advisory_xact_lock($1 + 1, h)
+                 FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) s",
+                vec![&LOCK_CLASS, &self.lock_keys],
+            ));
+            statements.push((
+                "SELECT DISTINCT ON (workflow_id) workflow_id, run_id, status FROM runs WHERE workflow_id = ANY($1)
+                 ORDER BY workflow_id, status = 'running' DESC, created_at DESC, created_seq DESC",
+                vec![&self.workflow_ids],
+            ));
+        }
+        if !self.runs_locked.is_empty() {
+            statements.push((
+                "SELECT run_id, next_event_id, status, lease_token, task_queue FROM runs
+                 WHERE run_id = ANY($1) ORDER BY run_id FOR UPDATE",
+                vec![&self.runs_locked],
+            ));
+        }
+        if !self.activities.0.is_empty() {
+            let a = &self.activities;
+            statements.push((
+                "SELECT a.run_id FROM activity_tasks a
+                 JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d (r, s, n, t)
+                     ON a.run_id = d.r AND a.seq = d.s AND a.attempt = d.n AND a.lease_token = d.t
+                 FOR UPDATE OF a",
+                vec![&a.0, &a.1, &a.2, &a.3],
+            ));
+        }
+        if !self.timers.0.is_empty() {
+            statements.push((
+                "SELECT t.run_id FROM timers t JOIN unnest($1::text[], $2::bigint[]) AS d (r, s)
+                     ON t.run_id = d.r AND t.seq = d.s
+                 FOR UPDATE OF t",
+                vec![&self.timers.0, &self.timers.1],
+            ));
+        }
+        statements
+    }
+
+    /// Decides from the answers (in [`Fences::statements`]' order) which
+    /// writes are refused, setting their outcomes.
+    fn check(&mut self, writes: &[Write], answers: Vec<Vec<Row>>, outcomes: &mut [Option<Result<bool>>]) -> Result<()> {
+        let mut answers = answers.into_iter();
+        let mut next = || answers.next().ok_or_else(|| Error::store("a pipelined statement went unanswered"));
+        if !self.creates.is_empty() {
+            next()?;
+            let mut newest: HashMap<String, (String, String)> = HashMap::new();
+            for row in &next()? {
+                newest.insert(get(row, 0)?, (get(row, 1)?, get(row, 2)?));
+            }
+            for &i in &self.creates {
+                let Write::Create { run, reuse, .. } = &writes[i] else { continue };
+                if let Some((run_id, status)) = newest.get(&run.workflow_id)
+                    && reuse.refuses(status)
+                {
+                    let e = Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id: run_id.clone() };
+                    outcomes[i] = Some(Err(e));
+                    continue;
+                }
+                newest.insert(run.workflow_id.clone(), (run.run_id.clone(), RunStatus::Running.as_str().to_owned()));
+                let state =
+                    RunState { next_event_id: 1, running: true, lease_token: None, task_queue: run.task_queue.clone() };
+                self.runs.insert(run.run_id.clone(), state);
+            }
+        }
+        if !self.runs_locked.is_empty() {
+            for row in &next()? {
+                let state = RunState {
+                    next_event_id: get::<i64>(row, 1)? as u64,
+                    running: get::<String>(row, 2)? == RunStatus::Running.as_str(),
+                    lease_token: get(row, 3)?,
+                    task_queue: get(row, 4)?,
+                };
+                self.runs.insert(get(row, 0)?, state);
+            }
+        }
+        let mut delivered: HashSet<String> = HashSet::new();
+        if !self.activities.0.is_empty() {
+            for row in &next()? {
+                delivered.insert(get(row, 0)?);
+            }
+        }
+        if !self.timers.0.is_empty() {
+            for row in &next()? {
+                delivered.insert(get(row, 0)?);
+            }
+        }
+        for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
+            let Some(step) = write.step().filter(|_| outcome.is_none()) else { continue };
+            let refused = match check_fence(step, self.runs.get(&step.run_id)) {
+                Err(e) => Some(e),
+                Ok(()) if delivered.contains(&step.run_id) => None,
+                Ok(()) => match &step.delivered {
+                    Some(Delivery::ActivityClosed(fence)) => Some(stale(
+                        &step.run_id,
+                        activity_task_name(fence),
+                        "the attempt's row is gone or held by another",
+                    )),
+                    Some(Delivery::TimerFired { seq }) => {
+                        Some(stale(&step.run_id, format!("timer {seq}"), "the timer's row is gone"))
+                    }
+                    None => None,
+                },
+            };
+            if let Some(e) = refused {
+                *outcome = Some(Err(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The second round trip of a batch: the rows of every write that passed
+/// its fences, one array per column; then the notifications and `COMMIT`.
+#[derive(Default)]
+struct Changes<'w> {
+    /// New runs: id, workflow id, type, task queue, created at, inbox count.
+    runs: (Vec<&'w str>, Vec<&'w str>, Vec<&'w str>, Vec<&'w str>, Vec<i64>, Vec<i64>),
+    /// Start items of new runs: run id, item.
+    starts: (Vec<&'w str>, Vec<String>),
+    delivered_activities: (Vec<&'w str>, Vec<i64>),
+    delivered_timers: (Vec<&'w str>, Vec<i64>),
+    events: (Vec<&'w str>, Vec<i64>, Vec<&'static str>, Vec<String>, Vec<i64>),
+    consumed: (Vec<&'w str>, Vec<i64>),
+    activities: Option<ActivityColumns>,
+    cancel_activities: (Vec<&'w str>, Vec<i64>),
+    timers: (Vec<&'w str>, Vec<i64>, Vec<&'w str>, Vec<i64>, Vec<i64>),
+    cancel_timers: (Vec<&'w str>, Vec<i64>),
+    closed: Vec<&'w str>,
+    /// The steps' runs: id, next event id, worker, status and time if closed.
+    steps: (Vec<&'w str>, Vec<i64>, Vec<&'w str>, Vec<Option<&'static str>>, Vec<Option<i64>>),
+}
+
+impl<'w> Changes<'w> {
+    /// The changes of the writes not refused; gathers their notifications on `c`.
+    fn of(
+        writes: &'w [Write],
+        fences: &'w Fences<'w>,
+        outcomes: &mut [Option<Result<bool>>],
+        c: &mut Conn,
+    ) -> Result<Changes<'w>> {
+        let mut ch = Changes::default();
+        let mut activities = Vec::new();
+        for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
+            if outcome.is_some() {
+                continue;
+            }
+            if let Write::Create { run, start, .. } = write {
+                ch.runs.0.push(&run.run_id);
+                ch.runs.1.push(&run.workflow_id);
+                ch.runs.2.push(&run.workflow_type);
+                ch.runs.3.push(&run.task_queue);
+                ch.runs.4.push(micros(run.created_at));
+                ch.runs.5.push(i64::from(matches!(start, RunStart::Inbox(_))));
+                if let RunStart::Inbox(item) = start {
+                    ch.starts.0.push(&run.run_id);
+                    ch.starts.1.push(to_json(item)?);
+                    c.notify_work(&run.task_queue);
+                }
+            }
+            let Some(step) = write.step() else { continue };
+            let run_id = step.run_id.as_str();
+            match &step.delivered {
+                Some(Delivery::ActivityClosed(fence)) => {
+                    ch.delivered_activities.0.push(run_id);
+                    ch.delivered_activities.1.push(fence.key.seq as i64);
+                }
+                Some(Delivery::TimerFired { seq }) => {
+                    ch.delivered_timers.0.push(run_id);
+                    ch.delivered_timers.1.push(*seq as i64);
+                }
+                None => {}
+            }
+            for event in &step.events {
+                let json = to_json(event)?;
+                ch.events.0.push(run_id);
+                ch.events.1.push(event.event_id as i64);
+                ch.events.2.push(event.event_type());
+                ch.events.4.push(checksum(&json));
+                ch.events.3.push(json);
+            }
+            for &id in &step.consumed {
+                ch.consumed.0.push(run_id);
+                ch.consumed.1.push(id);
+            }
+            for activity in &step.new_activities {
+                if !activity.running {
+                    c.notify_work(&activity.task_queue);
+                }
+            }
+            activities.extend(step.new_activities.iter().cloned());
+            for &id in &step.cancel_activities {
+                ch.cancel_activities.0.push(run_id);
+                ch.cancel_activities.1.push(id as i64);
+            }
+            let queue = fences.runs.get(run_id).map_or("", |r| r.task_queue.as_str());
+            for timer in &step.new_timers {
+                ch.timers.0.push(run_id);
+                ch.timers.1.push(timer.seq as i64);
+                ch.timers.2.push(queue);
+                ch.timers.3.push(timer.started_event_id as i64);
+                ch.timers.4.push(micros(timer.fire_at));
+            }
+            for &id in &step.cancel_timers {
+                ch.cancel_timers.0.push(run_id);
+                ch.cancel_timers.1.push(id as i64);
+            }
+            if step.close.is_some() {
+                ch.closed.push(run_id);
+                c.notify_closed(run_id);
+            }
+            ch.steps.0.push(run_id);
+            ch.steps.1.push((step.first_event_id + step.events.len() as u64) as i64);
+            ch.steps.2.push(&step.worker_id);
+            ch.steps.3.push(step.close.map(|(status, _)| status.as_str()));
+            ch.steps.4.push(step.close.map(|(_, at)| micros(at)));
+        }
+        if !activities.is_empty() {
+            ch.activities = Some(ActivityColumns::of(&activities)?);
+        }
+        Ok(ch)
+    }
+
+    /// The statements, in the order the old single-step writes ran them:
+    /// a closing step's rows go after whatever it added.
+    fn statements(&self) -> Vec<Statement<'_>> {
+        let mut s: Vec<Statement<'_>> = Vec::new();
+        let r = &self.runs;
+        if !r.0.is_empty() {
+            s.push((
+                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at,
+                     next_event_id, inbox_count)
+                 SELECT r, w, t, q, 'running', c, 1, n
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+                     AS u (r, w, t, q, c, n)",
+                vec![&r.0, &r.1, &r.2, &r.3, &r.4, &r.5],
+            ));
+        }
+        if !self.starts.0.is_empty() {
+            s.push((
+                "INSERT INTO inbox (run_id, item) SELECT * FROM unnest($1::text[], $2::text[])",
+                vec![&self.starts.0, &self.starts.1],
+            ));
+        }
+        if !self.delivered_activities.0.is_empty() {
+            let d = &self.delivered_activities;
+            s.push((
+                "DELETE FROM activity_tasks a USING unnest($1::text[], $2::bigint[]) AS d (r, s)
+                 WHERE a.run_id = d.r AND a.seq = d.s",
+                vec![&d.0, &d.1],
+            ));
+        }
+        if !self.delivered_timers.0.is_empty() {
+            let d = &self.delivered_timers;
+            s.push((
+                "DELETE FROM timers t USING unnest($1::text[], $2::bigint[]) AS d (r, s)
+                 WHERE t.run_id = d.r AND t.seq = d.s",
+                vec![&d.0, &d.1],
+            ));
+        }
+        let e = &self.events;
+        if !e.0.is_empty() {
+            s.push((
+                "INSERT INTO events (run_id, event_id, event_type, data, checksum)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])",
+                vec![&e.0, &e.1, &e.2, &e.3, &e.4],
+            ));
+        }
+        if !self.consumed.0.is_empty() {
+            s.push((
+                "DELETE FROM inbox i USING unnest($1::text[], $2::bigint[]) AS d (r, id)
+                 WHERE i.id = d.id AND i.run_id = d.r",
+                vec![&self.consumed.0, &self.consumed.1],
+            ));
+        }
+        if let Some(activities) = &self.activities {
+            s.push((INSERT_ACTIVITIES, activities.params()));
+        }
+        if !self.cancel_activities.0.is_empty() {
+            let a = &self.cancel_activities;
+            s.push((
+                "UPDATE activity_tasks a SET cancel_requested = true FROM unnest($1::text[], $2::bigint[]) AS d (r, e)
+                 WHERE a.run_id = d.r AND a.scheduled_event_id = d.e",
+                vec![&a.0, &a.1],
+            ));
+        }
+        let t = &self.timers;
+        if !t.0.is_empty() {
+            s.push((
+                "INSERT INTO timers (run_id, seq, task_queue, started_event_id, fire_at)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
+                vec![&t.0, &t.1, &t.2, &t.3, &t.4],
+            ));
+        }
+        if !self.cancel_timers.0.is_empty() {
+            let t = &self.cancel_timers;
+            s.push((
+                "DELETE FROM timers t USING unnest($1::text[], $2::bigint[]) AS d (r, e)
+                 WHERE t.run_id = d.r AND t.started_event_id = d.e",
+                vec![&t.0, &t.1],
+            ));
+        }
+        if !self.closed.is_empty() {
+            s.push(("DELETE FROM activity_tasks WHERE run_id = ANY($1)", vec![&self.closed]));
+            s.push(("DELETE FROM timers WHERE run_id = ANY($1)", vec![&self.closed]));
+            s.push(("DELETE FROM inbox WHERE run_id = ANY($1)", vec![&self.closed]));
+        }
+        let u = &self.steps;
+        if !u.0.is_empty() {
+            // The inbox count is recounted: what the step consumed is gone, a
+            // closed run's inbox is empty, what arrived meanwhile stays.
+            s.push((
+                "UPDATE runs r SET next_event_id = u.next, held = NULL, held_at = NULL, lease_owner = NULL,
+                     lease_token = NULL, lease_deadline = NULL, sticky_owner = u.worker,
+                     status = coalesce(u.status, r.status), closed_at = coalesce(u.closed_at, r.closed_at),
+                     inbox_count = (SELECT count(*) FROM inbox i WHERE i.run_id = r.run_id)
+                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+                     AS u (rid, next, worker, status, closed_at)
+                 WHERE r.run_id = u.rid
+                 RETURNING r.run_id, r.inbox_count > 0",
+                vec![&u.0, &u.1, &u.2, &u.3, &u.4],
+            ));
+        }
+        s
+    }
+
+    /// Sets the outcome of each step written: whether its run is ready again
+    /// (from the last answer, the runs' update).
+    fn ready(&self, writes: &[Write], answers: Vec<Vec<Row>>, outcomes: &mut [Option<Result<bool>>]) -> Result<()> {
+        if self.steps.0.is_empty() {
+            return Ok(());
+        }
+        let rows = answers.last().ok_or_else(|| Error::store("a pipelined statement went unanswered"))?;
+        let mut ready: HashMap<String, bool> = HashMap::new();
+        for row in rows {
+            ready.insert(get(row, 0)?, get(row, 1)?);
+        }
+        for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
+            if outcome.is_none()
+                && let Some(step) = write.step()
+            {
+                // The transaction has committed: a run that did not answer fails alone.
+                let ready = ready.get(&step.run_id).copied();
+                *outcome =
+                    Some(ready.ok_or_else(|| Error::store(format!("run {} vanished during its commit", step.run_id))));
+            }
+        }
+        Ok(())
+    }
+}
