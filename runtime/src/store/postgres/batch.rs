@@ -32,6 +32,7 @@ const WRITERS: usize = 2;
 
 /// One write that may share a transaction with others.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "moved once into the queue, never copied")]
 pub(super) enum Write {
     /// [`Store::create_run`](crate::store::Store::create_run).
     Create { run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy },
@@ -58,9 +59,9 @@ impl Write {
 }
 
 /// A write and where its outcome goes: for a step, whether the run is ready again.
-struct Request {
-    write: Write,
-    reply: oneshot::Sender<Result<bool>>,
+pub(super) struct Request {
+    pub(super) write: Write,
+    pub(super) reply: oneshot::Sender<Result<bool>>,
 }
 
 /// The queue of writes and the tasks that write them in batches.
@@ -79,14 +80,10 @@ impl Batcher {
     ) -> Batcher {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-        for _ in 0..WRITERS.min(pool.size) {
-            let writer = Writer {
-                pool: pool.clone(),
-                channels: channels.clone(),
-                schema: schema.clone(),
-                receiver: receiver.clone(),
-                carried: Vec::new(),
-            };
+        let writers = WRITERS.min(pool.size);
+        let target = Arc::new(Target { pool, channels, schema });
+        for _ in 0..writers {
+            let writer = Writer { target: target.clone(), receiver: receiver.clone(), carried: Vec::new() };
             runtime.spawn(writer.run(stop.clone()));
         }
         Batcher { queue }
@@ -100,11 +97,17 @@ impl Batcher {
     }
 }
 
+/// Where batches are written.
+pub(super) struct Target {
+    pub(super) pool: Arc<Pool>,
+    pub(super) channels: Arc<Channels>,
+    /// The PostgreSQL schema (in the workflow ids' advisory lock keys).
+    pub(super) schema: Arc<str>,
+}
+
 /// One writer task.
 struct Writer {
-    pool: Arc<Pool>,
-    channels: Arc<Channels>,
-    schema: Arc<str>,
+    target: Arc<Target>,
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Request>>>,
     /// Writes of a run that the last batch already held: they go in the next.
     carried: Vec<Request>,
@@ -118,7 +121,7 @@ impl Writer {
                 () = stop.cancelled() => return,
             };
             let Some(batch) = batch else { return };
-            self.write(batch).await;
+            self.target.write(batch).await;
         }
     }
 
@@ -144,10 +147,12 @@ impl Writer {
         self.carried.extend(next);
         Some(batch)
     }
+}
 
+impl Target {
     /// Writes a batch in one transaction and answers each write; if the
     /// transaction fails, writes each alone.
-    async fn write(&self, batch: Vec<Request>) {
+    pub(super) async fn write(&self, batch: Vec<Request>) {
         let (writes, replies): (Vec<Write>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.reply)).unzip();
         let writes = Arc::new(writes);
         match self.transaction(writes.clone()).await {
@@ -174,7 +179,7 @@ impl Writer {
 
     /// Writes `writes` in one transaction: each one's outcome, or the
     /// transaction's error (then nothing was written).
-    async fn transaction(&self, writes: Arc<Vec<Write>>) -> Result<Vec<Result<bool>>> {
+    pub(super) async fn transaction(&self, writes: Arc<Vec<Write>>) -> Result<Vec<Result<bool>>> {
         let mut conn = self.pool.get().await?;
         let mut outcomes: Vec<Option<Result<bool>>> = writes.iter().map(|w| check_shape(w).err().map(Err)).collect();
         let mut fences = Fences::ask(&self.schema, &writes, &outcomes);
@@ -429,21 +434,61 @@ impl<'w> Fences<'w> {
 /// its fences, one array per column; then the notifications and `COMMIT`.
 #[derive(Default)]
 struct Changes<'w> {
-    /// New runs: id, workflow id, type, task queue, created at, inbox count.
-    runs: (Vec<&'w str>, Vec<&'w str>, Vec<&'w str>, Vec<&'w str>, Vec<i64>, Vec<i64>),
+    runs: NewRuns<'w>,
     /// Start items of new runs: run id, item.
     starts: (Vec<&'w str>, Vec<String>),
     delivered_activities: (Vec<&'w str>, Vec<i64>),
     delivered_timers: (Vec<&'w str>, Vec<i64>),
-    events: (Vec<&'w str>, Vec<i64>, Vec<&'static str>, Vec<String>, Vec<i64>),
+    events: NewEvents<'w>,
     consumed: (Vec<&'w str>, Vec<i64>),
     activities: Option<ActivityColumns>,
     cancel_activities: (Vec<&'w str>, Vec<i64>),
-    timers: (Vec<&'w str>, Vec<i64>, Vec<&'w str>, Vec<i64>, Vec<i64>),
+    timers: NewTimers<'w>,
     cancel_timers: (Vec<&'w str>, Vec<i64>),
     closed: Vec<&'w str>,
-    /// The steps' runs: id, next event id, worker, status and time if closed.
-    steps: (Vec<&'w str>, Vec<i64>, Vec<&'w str>, Vec<Option<&'static str>>, Vec<Option<i64>>),
+    steps: StepRuns<'w>,
+}
+
+/// The rows of new runs, by column.
+#[derive(Default)]
+struct NewRuns<'w> {
+    run_id: Vec<&'w str>,
+    workflow_id: Vec<&'w str>,
+    workflow_type: Vec<&'w str>,
+    task_queue: Vec<&'w str>,
+    created_at: Vec<i64>,
+    inbox_count: Vec<i64>,
+}
+
+/// New events, by column.
+#[derive(Default)]
+struct NewEvents<'w> {
+    run_id: Vec<&'w str>,
+    event_id: Vec<i64>,
+    event_type: Vec<&'static str>,
+    data: Vec<String>,
+    checksum: Vec<i64>,
+}
+
+/// New timers, by column.
+#[derive(Default)]
+struct NewTimers<'w> {
+    run_id: Vec<&'w str>,
+    seq: Vec<i64>,
+    task_queue: Vec<&'w str>,
+    started_event_id: Vec<i64>,
+    fire_at: Vec<i64>,
+}
+
+/// The runs that steps end on, by column: where their histories end, who
+/// stepped them, and how they closed (if they did).
+#[derive(Default)]
+struct StepRuns<'w> {
+    run_id: Vec<&'w str>,
+    next_event_id: Vec<i64>,
+    worker: Vec<&'w str>,
+    status: Vec<Option<&'static str>>,
+    closed_at: Vec<Option<i64>>,
 }
 
 impl<'w> Changes<'w> {
@@ -461,12 +506,12 @@ impl<'w> Changes<'w> {
                 continue;
             }
             if let Write::Create { run, start, .. } = write {
-                ch.runs.0.push(&run.run_id);
-                ch.runs.1.push(&run.workflow_id);
-                ch.runs.2.push(&run.workflow_type);
-                ch.runs.3.push(&run.task_queue);
-                ch.runs.4.push(micros(run.created_at));
-                ch.runs.5.push(i64::from(matches!(start, RunStart::Inbox(_))));
+                ch.runs.run_id.push(&run.run_id);
+                ch.runs.workflow_id.push(&run.workflow_id);
+                ch.runs.workflow_type.push(&run.workflow_type);
+                ch.runs.task_queue.push(&run.task_queue);
+                ch.runs.created_at.push(micros(run.created_at));
+                ch.runs.inbox_count.push(i64::from(matches!(start, RunStart::Inbox(_))));
                 if let RunStart::Inbox(item) = start {
                     ch.starts.0.push(&run.run_id);
                     ch.starts.1.push(to_json(item)?);
@@ -488,11 +533,11 @@ impl<'w> Changes<'w> {
             }
             for event in &step.events {
                 let json = to_json(event)?;
-                ch.events.0.push(run_id);
-                ch.events.1.push(event.event_id as i64);
-                ch.events.2.push(event.event_type());
-                ch.events.4.push(checksum(&json));
-                ch.events.3.push(json);
+                ch.events.run_id.push(run_id);
+                ch.events.event_id.push(event.event_id as i64);
+                ch.events.event_type.push(event.event_type());
+                ch.events.checksum.push(checksum(&json));
+                ch.events.data.push(json);
             }
             for &id in &step.consumed {
                 ch.consumed.0.push(run_id);
@@ -510,11 +555,11 @@ impl<'w> Changes<'w> {
             }
             let queue = fences.runs.get(run_id).map_or("", |r| r.task_queue.as_str());
             for timer in &step.new_timers {
-                ch.timers.0.push(run_id);
-                ch.timers.1.push(timer.seq as i64);
-                ch.timers.2.push(queue);
-                ch.timers.3.push(timer.started_event_id as i64);
-                ch.timers.4.push(micros(timer.fire_at));
+                ch.timers.run_id.push(run_id);
+                ch.timers.seq.push(timer.seq as i64);
+                ch.timers.task_queue.push(queue);
+                ch.timers.started_event_id.push(timer.started_event_id as i64);
+                ch.timers.fire_at.push(micros(timer.fire_at));
             }
             for &id in &step.cancel_timers {
                 ch.cancel_timers.0.push(run_id);
@@ -524,11 +569,11 @@ impl<'w> Changes<'w> {
                 ch.closed.push(run_id);
                 c.notify_closed(run_id);
             }
-            ch.steps.0.push(run_id);
-            ch.steps.1.push((step.first_event_id + step.events.len() as u64) as i64);
-            ch.steps.2.push(&step.worker_id);
-            ch.steps.3.push(step.close.map(|(status, _)| status.as_str()));
-            ch.steps.4.push(step.close.map(|(_, at)| micros(at)));
+            ch.steps.run_id.push(run_id);
+            ch.steps.next_event_id.push((step.first_event_id + step.events.len() as u64) as i64);
+            ch.steps.worker.push(&step.worker_id);
+            ch.steps.status.push(step.close.map(|(status, _)| status.as_str()));
+            ch.steps.closed_at.push(step.close.map(|(_, at)| micros(at)));
         }
         if !activities.is_empty() {
             ch.activities = Some(ActivityColumns::of(&activities)?);
@@ -541,14 +586,14 @@ impl<'w> Changes<'w> {
     fn statements(&self) -> Vec<Statement<'_>> {
         let mut s: Vec<Statement<'_>> = Vec::new();
         let r = &self.runs;
-        if !r.0.is_empty() {
+        if !r.run_id.is_empty() {
             s.push((
                 "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at,
                      next_event_id, inbox_count)
                  SELECT r, w, t, q, 'running', c, 1, n
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
                      AS u (r, w, t, q, c, n)",
-                vec![&r.0, &r.1, &r.2, &r.3, &r.4, &r.5],
+                vec![&r.run_id, &r.workflow_id, &r.workflow_type, &r.task_queue, &r.created_at, &r.inbox_count],
             ));
         }
         if !self.starts.0.is_empty() {
@@ -574,11 +619,11 @@ impl<'w> Changes<'w> {
             ));
         }
         let e = &self.events;
-        if !e.0.is_empty() {
+        if !e.run_id.is_empty() {
             s.push((
                 "INSERT INTO events (run_id, event_id, event_type, data, checksum)
                  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])",
-                vec![&e.0, &e.1, &e.2, &e.3, &e.4],
+                vec![&e.run_id, &e.event_id, &e.event_type, &e.data, &e.checksum],
             ));
         }
         if !self.consumed.0.is_empty() {
@@ -600,11 +645,11 @@ impl<'w> Changes<'w> {
             ));
         }
         let t = &self.timers;
-        if !t.0.is_empty() {
+        if !t.run_id.is_empty() {
             s.push((
                 "INSERT INTO timers (run_id, seq, task_queue, started_event_id, fire_at)
                  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
-                vec![&t.0, &t.1, &t.2, &t.3, &t.4],
+                vec![&t.run_id, &t.seq, &t.task_queue, &t.started_event_id, &t.fire_at],
             ));
         }
         if !self.cancel_timers.0.is_empty() {
@@ -621,7 +666,7 @@ impl<'w> Changes<'w> {
             s.push(("DELETE FROM inbox WHERE run_id = ANY($1)", vec![&self.closed]));
         }
         let u = &self.steps;
-        if !u.0.is_empty() {
+        if !u.run_id.is_empty() {
             // The inbox count is recounted: what the step consumed is gone, a
             // closed run's inbox is empty, what arrived meanwhile stays.
             s.push((
@@ -633,7 +678,7 @@ impl<'w> Changes<'w> {
                      AS u (rid, next, worker, status, closed_at)
                  WHERE r.run_id = u.rid
                  RETURNING r.run_id, r.inbox_count > 0",
-                vec![&u.0, &u.1, &u.2, &u.3, &u.4],
+                vec![&u.run_id, &u.next_event_id, &u.worker, &u.status, &u.closed_at],
             ));
         }
         s
@@ -642,7 +687,7 @@ impl<'w> Changes<'w> {
     /// Sets the outcome of each step written: whether its run is ready again
     /// (from the last answer, the runs' update).
     fn ready(&self, writes: &[Write], answers: Vec<Vec<Row>>, outcomes: &mut [Option<Result<bool>>]) -> Result<()> {
-        if self.steps.0.is_empty() {
+        if self.steps.run_id.is_empty() {
             return Ok(());
         }
         let rows = answers.last().ok_or_else(|| Error::store("a pipelined statement went unanswered"))?;

@@ -1013,3 +1013,95 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
     store.close();
     drop_schema(&url, &options).await;
 }
+
+/// Where `store` writes its batches, for writing one batch by hand.
+fn batch_target(store: &PostgresStore) -> batch::Target {
+    batch::Target { pool: store.pool.clone(), channels: store.channels.clone(), schema: store.schema.as_str().into() }
+}
+
+/// A creation of `run_id` with a `Start` in its inbox, under `workflow_id`.
+fn create(run_id: &str, workflow_id: &str) -> Write {
+    let mut run = run_record(run_id);
+    run.workflow_id = workflow_id.into();
+    Write::Create {
+        run,
+        start: RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+        reuse: WorkflowIdReusePolicy::AllowDuplicate,
+    }
+}
+
+#[tokio::test]
+async fn one_batch_commits_its_good_writes_and_refuses_each_bad_one_alone() {
+    let url = server_or_skip!();
+    let options = options(&url);
+    let store = connect(options.clone()).await.unwrap();
+    start(&store, "a").await;
+    start(&store, "b").await;
+    let tasks = store.claim_workflow_tasks(worker("w1"), t0(), Duration::from_secs(30), 10).await.unwrap();
+    let task = |id: &str| tasks.iter().find(|t| t.run.run_id == id).unwrap();
+    let good = step(task("a"), "w1", 2);
+    let mut lost = step(task("b"), "w1", 2);
+    lost.fence = StepFence::Leased { token: task("b").lease.token ^ 1 };
+    let writes = vec![
+        Write::Step(good),
+        Write::Step(lost),
+        create("c", "wf-c"),
+        create("d", "wf-a"),
+        create("e", "wf-e"),
+        create("f", "wf-e"),
+    ];
+    let outcomes = batch_target(&store).transaction(Arc::new(writes)).await.unwrap();
+    assert!(matches!(outcomes[0], Ok(false)), "{:?}", outcomes[0]);
+    assert!(matches!(&outcomes[1], Err(Error::StaleTask { run_id, .. }) if run_id == "b"), "{:?}", outcomes[1]);
+    assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+    assert!(
+        matches!(&outcomes[3], Err(Error::AlreadyStarted { run_id, .. }) if run_id == "a"),
+        "a running id is refused: {:?}",
+        outcomes[3]
+    );
+    assert!(outcomes[4].is_ok(), "{:?}", outcomes[4]);
+    assert!(
+        matches!(&outcomes[5], Err(Error::AlreadyStarted { run_id, .. }) if run_id == "e"),
+        "the second creation of an id in one batch sees the first: {:?}",
+        outcomes[5]
+    );
+    assert_eq!(store.history("a".into(), "wf-a".into(), 0).await.unwrap().len(), 2);
+    assert!(store.history("b".into(), "wf-b".into(), 0).await.unwrap().is_empty(), "the stale step wrote nothing");
+    let b = store.run("b".into()).await.unwrap().unwrap();
+    assert_eq!((b.next_event_id, b.lease.map(|l| l.token)), (1, Some(task("b").lease.token)));
+    assert!(store.run("d".into()).await.unwrap().is_none() && store.run("f".into()).await.unwrap().is_none());
+    let claimed = store.claim_workflow_tasks(worker("w2"), secs(1), Duration::from_secs(30), 10).await.unwrap();
+    let mut claimed: Vec<&str> = claimed.iter().map(|t| t.run.run_id.as_str()).collect();
+    claimed.sort();
+    assert_eq!(claimed, ["c", "e"], "the new runs are ready, each with its start");
+    drop_schema(&url, &options).await;
+}
+
+#[tokio::test]
+async fn a_batch_the_server_rejects_is_written_again_one_write_at_a_time() {
+    let url = server_or_skip!();
+    let options = options(&url);
+    let store = connect(options.clone()).await.unwrap();
+    start(&store, "a").await;
+    let tasks = store.claim_workflow_tasks(worker("w1"), t0(), Duration::from_secs(30), 10).await.unwrap();
+    // Run id `a` exists: its second creation passes the fences (another
+    // workflow id) and fails at the insert, failing the batch's transaction.
+    let writes = [create("a", "wf-other"), Write::Step(step(&tasks[0], "w1", 3)), create("g", "wf-g")];
+    let mut requests = Vec::new();
+    let mut outcomes = Vec::new();
+    for write in writes {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        requests.push(batch::Request { write, reply });
+        outcomes.push(outcome);
+    }
+    batch_target(&store).write(requests).await;
+    let mut outcomes = futures::future::join_all(outcomes).await.into_iter().map(|o| o.unwrap());
+    let refused = outcomes.next().unwrap();
+    assert!(matches!(refused, Err(Error::Store { .. })), "{refused:?}");
+    assert!(matches!(outcomes.next().unwrap(), Ok(false)));
+    assert!(matches!(outcomes.next().unwrap(), Ok(false)));
+    assert_eq!(store.history("a".into(), "wf-a".into(), 0).await.unwrap().len(), 3, "the step was written");
+    assert!(store.run("g".into()).await.unwrap().is_some(), "so was the other creation");
+    assert_eq!(store.run("a".into()).await.unwrap().unwrap().workflow_id, "wf-a", "run a is the first one");
+    drop_schema(&url, &options).await;
+}
