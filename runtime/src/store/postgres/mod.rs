@@ -75,6 +75,17 @@ const BEGIN_CLAIM: &str = "BEGIN; SET LOCAL synchronous_commit = off";
 /// lock or a slow statement (each failure is transient: the engine retries).
 const SESSION_LIMITS: &str = "SET statement_timeout = '60s'; SET lock_timeout = '10s'; \
      SET idle_in_transaction_session_timeout = '60s'";
+/// Plans that stay right as the tables grow. Every statement here reaches
+/// its rows through an index (by key, or a partial index in order), and each
+/// connection keeps its prepared statements' generic plans: a plan made
+/// while a table was small (a new store) would otherwise scan the whole
+/// table, or hash it, and keep doing so as it grows (measured: every batch's
+/// `UPDATE runs` scanned all of `runs`, until an `ANALYZE` replanned it).
+/// No JIT: the costs of disabled plans would make every statement look
+/// expensive enough to compile, and none of these is (it cost 300 ms each).
+const SESSION_PLANS: &str =
+    "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off; SET jit = off";
+
 /// Version 1 of the schema (`schema.sql`).
 pub(crate) const SCHEMA: &str = include_str!("schema.sql");
 
@@ -189,7 +200,7 @@ impl PostgresStore {
             Durability::Full => "on",
             Durability::Normal => "off",
         };
-        let setup = format!("SET synchronous_commit = {sync}; {SESSION_LIMITS}{schema_sql}");
+        let setup = format!("SET synchronous_commit = {sync}; {SESSION_LIMITS}; {SESSION_PLANS}{schema_sql}");
         let pool = Arc::new(Pool {
             config,
             url: url.clone(),

@@ -1105,3 +1105,24 @@ async fn a_batch_the_server_rejects_is_written_again_one_write_at_a_time() {
     assert_eq!(store.run("a".into()).await.unwrap().unwrap().workflow_id, "wf-a", "run a is the first one");
     drop_schema(&url, &options).await;
 }
+
+#[tokio::test]
+async fn sessions_plan_by_index_and_never_compile_statements() {
+    let url = server_or_skip!();
+    let options = options(&url);
+    let store = connect(options.clone()).await.unwrap();
+    let mut conn = store.pool.get().await.unwrap();
+    let row = conn
+        .query_opt(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_hashjoin'),
+                 current_setting('enable_mergejoin'), current_setting('jit')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let settings: Vec<String> = (0..4).map(|i| row.get(i)).collect();
+    assert_eq!(settings, ["off", "off", "off", "off"]);
+    drop(conn);
+    drop_schema(&url, &options).await;
+}
