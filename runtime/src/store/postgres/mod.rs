@@ -2,14 +2,17 @@
 //!
 //! Every [`Store`] call is one transaction on a connection from a small pool
 //! of our own ([`Pool`]): each connection prepares a statement once and keeps
-//! it. Workers claim rows with `FOR UPDATE SKIP LOCKED`, so claimers never
+//! it. Steps and run creations are the exception: they are group-committed,
+//! many to a transaction ([`batch`]). Claims commit without waiting for the
+//! flush ([`BEGIN_CLAIM`]). Workers claim rows with `FOR UPDATE SKIP LOCKED`, so claimers never
 //! wait for each other (a claim of one named run waits for its row's lock
 //! instead: skipping it would miss an inbox item being added); fenced writes lock the row they check first
 //! (`SELECT ... FOR UPDATE`, or an `UPDATE ... WHERE lease_token = $n`), so
 //! a stale write fails with [`Error::StaleTask`] before it writes anything.
 //! Every transaction that touches a run's child rows (events, inbox, timers,
-//! and activities whose close feeds the inbox) locks the `runs` row first,
-//! which keeps lock order fixed and deadlocks out.
+//! and activities whose close feeds the inbox) locks the `runs` row first
+//! (a batch locks its runs in id order), which keeps lock order fixed and
+//! deadlocks out.
 //!
 //! Times are the caller's `now`, stored as `bigint` microseconds since the
 //! epoch; the server's clock is never read. Writes that create work another
