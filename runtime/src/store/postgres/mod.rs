@@ -616,107 +616,56 @@ const INSERT_ACTIVITIES: &str = activity_sql!("INSERT INTO activity_tasks ("; ")
      $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[], $23::bigint[], \
      $24::bigint[], $25::text[], $26::text[], $27::boolean[])");
 
-/// Activity rows as one array per column, for [`INSERT_ACTIVITIES`].
-struct ActivityColumns {
-    text: [Vec<Option<String>>; 10],
-    numbers: [Vec<Option<i64>>; 15],
-    flags: [Vec<bool>; 2],
-}
+/// Activity rows as one array per column, in [`INSERT_ACTIVITIES`]' order.
+struct ActivityColumns(Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>);
 
 impl ActivityColumns {
     fn of(rows: &[ActivityTask]) -> Result<ActivityColumns> {
+        type Column = Box<dyn tokio_postgres::types::ToSql + Send + Sync>;
         let time = |t: Option<SystemTime>| t.map(micros);
-        let number = |f: &dyn Fn(&ActivityTask) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
-        let text = |f: &dyn Fn(&ActivityTask) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
-        let flag = |f: &dyn Fn(&ActivityTask) -> bool| rows.iter().map(f).collect::<Vec<_>>();
+        let number =
+            |f: &dyn Fn(&ActivityTask) -> Option<i64>| -> Column { Box::new(rows.iter().map(f).collect::<Vec<_>>()) };
+        let text = |f: &dyn Fn(&ActivityTask) -> Option<String>| -> Column {
+            Box::new(rows.iter().map(f).collect::<Vec<_>>())
+        };
+        let flag = |f: &dyn Fn(&ActivityTask) -> bool| -> Column { Box::new(rows.iter().map(f).collect::<Vec<_>>()) };
         let options = rows.iter().map(|a| to_json(&a.options).map(Some)).collect::<Result<Vec<_>>>()?;
         let failures =
             rows.iter().map(|a| a.last_failure.as_ref().map(to_json).transpose()).collect::<Result<Vec<_>>>()?;
-        Ok(ActivityColumns {
-            text: [
-                text(&|a| Some(a.key.run_id.clone())),
-                text(&|a| Some(a.workflow_id.clone())),
-                text(&|a| Some(a.task_queue.clone())),
-                text(&|a| Some(a.activity_id.clone())),
-                text(&|a| Some(a.activity_type.clone())),
-                text(&|a| Some(a.input.as_json().to_owned())),
-                options,
-                text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
-                failures,
-                text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
-            ],
-            numbers: [
-                number(&|a| Some(a.key.seq as i64)),
-                number(&|a| Some(a.scheduled_event_id as i64)),
-                number(&|a| Some(duration_micros(a.limits.start_to_close))),
-                number(&|a| a.limits.heartbeat.map(duration_micros)),
-                number(&|a| a.limits.schedule_to_start.map(duration_micros)),
-                number(&|a| time(a.limits.close_deadline)),
-                number(&|a| Some(micros(a.scheduled_at))),
-                number(&|a| Some(a.attempt as i64)),
-                number(&|a| Some(micros(a.ready_at))),
-                number(&|a| time(a.started_at)),
-                number(&|a| time(a.attempt_deadline)),
-                number(&|a| time(a.heartbeat_deadline)),
-                number(&|a| time(a.expires_at)),
-                number(&|a| a.lease.as_ref().map(|l| l.token)),
-                number(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
-            ],
-            flags: [flag(&|a| a.running), flag(&|a| a.cancel_requested)],
-        })
+        Ok(ActivityColumns(vec![
+            text(&|a| Some(a.key.run_id.clone())),
+            number(&|a| Some(a.key.seq as i64)),
+            text(&|a| Some(a.workflow_id.clone())),
+            text(&|a| Some(a.task_queue.clone())),
+            number(&|a| Some(a.scheduled_event_id as i64)),
+            text(&|a| Some(a.activity_id.clone())),
+            text(&|a| Some(a.activity_type.clone())),
+            text(&|a| Some(a.input.as_json().to_owned())),
+            Box::new(options),
+            number(&|a| Some(duration_micros(a.limits.start_to_close))),
+            number(&|a| a.limits.heartbeat.map(duration_micros)),
+            number(&|a| a.limits.schedule_to_start.map(duration_micros)),
+            number(&|a| time(a.limits.close_deadline)),
+            number(&|a| Some(micros(a.scheduled_at))),
+            number(&|a| Some(a.attempt as i64)),
+            flag(&|a| a.running),
+            number(&|a| Some(micros(a.ready_at))),
+            number(&|a| time(a.started_at)),
+            number(&|a| time(a.attempt_deadline)),
+            number(&|a| time(a.heartbeat_deadline)),
+            number(&|a| time(a.expires_at)),
+            text(&|a| a.lease.as_ref().map(|l| l.owner.clone())),
+            number(&|a| a.lease.as_ref().map(|l| l.token)),
+            number(&|a| a.lease.as_ref().map(|l| micros(l.deadline))),
+            Box::new(failures),
+            text(&|a| a.heartbeat_details.as_ref().map(|p| p.as_json().to_owned())),
+            flag(&|a| a.cancel_requested),
+        ]))
     }
 
-    /// The parameters of [`INSERT_ACTIVITIES`], in its column order.
+    /// The parameters of [`INSERT_ACTIVITIES`].
     fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        let [run_id, workflow_id, queue, activity_id, activity_type, input, options, owner, failure, details] =
-            &self.text;
-        let [
-            seq,
-            scheduled,
-            start_to_close,
-            heartbeat,
-            schedule_to_start,
-            close,
-            scheduled_at,
-            attempt,
-            ready,
-            started,
-            attempt_deadline,
-            heartbeat_deadline,
-            expires,
-            token,
-            lease_deadline,
-        ] = &self.numbers;
-        let [running, cancel] = &self.flags;
-        vec![
-            run_id,
-            seq,
-            workflow_id,
-            queue,
-            scheduled,
-            activity_id,
-            activity_type,
-            input,
-            options,
-            start_to_close,
-            heartbeat,
-            schedule_to_start,
-            close,
-            scheduled_at,
-            attempt,
-            running,
-            ready,
-            started,
-            attempt_deadline,
-            heartbeat_deadline,
-            expires,
-            owner,
-            token,
-            lease_deadline,
-            failure,
-            details,
-            cancel,
-        ]
+        self.0.iter().map(|c| &**c as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
     }
 }
 
