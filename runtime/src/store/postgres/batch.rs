@@ -1,12 +1,13 @@
 //! Group commit: the steps and run creations that arrive while a batch is
 //! being written go into the next one, and each batch is one transaction of
 //! set-oriented statements (one array per column), however many runs it
-//! holds, sent in two pipelined round trips: the first locks and reads what
-//! the fences check, the second writes what passed and commits. A write
-//! that is refused (a lost lease, a taken workflow id) is refused alone and
-//! writes nothing; the others commit. A batch whose transaction fails is
-//! written again one write at a time, so that a write the server rejects
-//! fails only itself.
+//! holds, pipelined. A batch expected to pass goes in one round trip, the
+//! server asserting its fences; otherwise (or if an assertion fails) in
+//! two: the first locks and reads what the fences check, the second writes
+//! what passed and commits. A write that is refused (a lost lease, a taken
+//! workflow id) is refused alone and writes nothing; the others commit. A
+//! batch whose transaction fails is written again one write at a time, so
+//! that a write the server rejects fails only itself.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::pool::{Channels, Conn, Pool};
+use super::pool::{Channels, Conn, Pool, refused};
 use super::{ActivityColumns, INSERT_ACTIVITIES, LOCK_CLASS, activity_task_name, get, stale};
 use crate::store::codec::{checksum, micros, to_json};
 use crate::store::{Delivery, RunRecord, RunStart, RunStatus, StepCommit, StepFence, WorkflowIdReusePolicy};
@@ -179,14 +180,44 @@ impl Target {
 
     /// Writes `writes` in one transaction: each one's outcome, or the
     /// transaction's error (then nothing was written).
+    ///
+    /// A batch that is expected to pass (no write refused by its own shape,
+    /// every creation under [`WorkflowIdReusePolicy::AllowDuplicate`], whose
+    /// only refusal, an open run of the id, is the unique index's) is
+    /// written in one round trip, its fences asserted by the server
+    /// ([`Fences::assertions`]). If one is refused, that transaction is
+    /// rolled back and the batch is written in two: the first reads the
+    /// fences, which are checked here, write by write.
     pub(super) async fn transaction(&self, writes: Arc<Vec<Write>>) -> Result<Vec<Result<bool>>> {
         let mut conn = self.pool.get().await?;
         let mut outcomes: Vec<Option<Result<bool>>> = writes.iter().map(|w| check_shape(w).err().map(Err)).collect();
         let mut fences = Fences::ask(&self.schema, &writes, &outcomes);
+        let hopeful = outcomes.iter().all(Option::is_none)
+            && writes.iter().all(|w| match w {
+                Write::Create { reuse, .. } => *reuse == WorkflowIdReusePolicy::AllowDuplicate,
+                Write::Step(_) => true,
+            });
+        let mut begun = false;
+        if hopeful {
+            let mut written = self.write_hoping(&mut conn, &writes, &fences).await;
+            if written.is_err() && conn.reused && conn.client.is_closed() {
+                // An idle connection that died unnoticed (a server restart):
+                // nothing ran, so a new connection tries once more.
+                drop(conn);
+                conn = self.pool.get().await?;
+                written = self.write_hoping(&mut conn, &writes, &fences).await;
+            }
+            match written {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(e) if refused(&e) => begun = true,
+                Err(e) => {
+                    conn.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
         let answers = match conn.pipeline(Some("BEGIN"), &fences.statements(), None).await {
-            // An idle connection that died unnoticed (a server restart):
-            // nothing ran, so a new connection tries once more.
-            Err(_) if conn.reused && conn.client.is_closed() => {
+            Err(_) if !begun && conn.reused && conn.client.is_closed() => {
                 drop(conn);
                 conn = self.pool.get().await?;
                 conn.pipeline(Some("BEGIN"), &fences.statements(), None).await
@@ -195,7 +226,7 @@ impl Target {
         };
         let result = async {
             fences.check(&writes, answers?, &mut outcomes)?;
-            let changes = Changes::of(&writes, &fences, &mut outcomes, &mut conn)?;
+            let changes = Changes::of(&writes, &mut outcomes, &mut conn)?;
             let answers = conn.pipeline(None, &changes.statements(), Some(&self.channels)).await?;
             changes.ready(&writes, answers, &mut outcomes)?;
             Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect())
@@ -206,6 +237,19 @@ impl Target {
         }
         result
     }
+
+    /// Writes every write of `writes` in one round trip, the server
+    /// asserting their fences; an error [`refused`] says one did not hold
+    /// (the transaction has then been rolled back).
+    async fn write_hoping(&self, conn: &mut Conn, writes: &[Write], fences: &Fences<'_>) -> Result<Vec<Result<bool>>> {
+        let mut outcomes: Vec<Option<Result<bool>>> = writes.iter().map(|_| None).collect();
+        let changes = Changes::of(writes, &mut outcomes, conn)?;
+        let mut statements = fences.assertions();
+        statements.extend(changes.statements());
+        let answers = conn.pipeline(Some("BEGIN"), &statements, Some(&self.channels)).await?;
+        changes.ready(writes, answers, &mut outcomes)?;
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect())
+    }
 }
 
 /// The fields of a run's row that a step's fence reads.
@@ -213,7 +257,6 @@ struct RunState {
     next_event_id: u64,
     running: bool,
     lease_token: Option<i64>,
-    task_queue: String,
 }
 
 /// Checks a step's fence against its run's locked row: `StaleTask` if the
@@ -243,9 +286,12 @@ fn check_fence(step: &StepCommit, run: Option<&RunState>) -> Result<()> {
 /// Checks what a write says of itself, before any statement runs.
 fn check_shape(write: &Write) -> Result<()> {
     if let Write::Create { run, start: RunStart::Step(step), .. } = write
-        && (step.fence != StepFence::Unleased || step.run_id != run.run_id)
+        && (step.fence != StepFence::Unleased || step.run_id != run.run_id || step.first_event_id != 1)
     {
-        return Err(Error::store(format!("the first step of run {} must be unleased and of that run", run.run_id)));
+        return Err(Error::store(format!(
+            "the first step of run {} must be unleased, of that run, and start at event 1",
+            run.run_id
+        )));
     }
     if let Some(step) = write.step() {
         for (i, event) in step.events.iter().enumerate() {
@@ -271,6 +317,8 @@ struct Fences<'w> {
     lock_keys: Vec<String>,
     workflow_ids: Vec<&'w str>,
     runs_locked: Vec<&'w str>,
+    /// The steps' fences (run, next event id, lease token or none), for [`Fences::assertions`].
+    expected: (Vec<&'w str>, Vec<i64>, Vec<Option<i64>>),
     activities: (Vec<&'w str>, Vec<i64>, Vec<i64>, Vec<i64>),
     timers: (Vec<&'w str>, Vec<i64>),
     /// After [`Fences::check`]: the fenced rows of the steps' runs (created ones included).
@@ -284,6 +332,7 @@ impl<'w> Fences<'w> {
             lock_keys: Vec::new(),
             workflow_ids: Vec::new(),
             runs_locked: Vec::new(),
+            expected: Default::default(),
             activities: Default::default(),
             timers: Default::default(),
             runs: HashMap::new(),
@@ -295,7 +344,15 @@ impl<'w> Fences<'w> {
                     fences.lock_keys.push(format!("{schema}/{}", run.workflow_id));
                     fences.workflow_ids.push(&run.workflow_id);
                 }
-                Write::Step(step) => fences.runs_locked.push(&step.run_id),
+                Write::Step(step) => {
+                    fences.runs_locked.push(&step.run_id);
+                    fences.expected.0.push(&step.run_id);
+                    fences.expected.1.push(step.first_event_id as i64);
+                    fences.expected.2.push(match step.fence {
+                        StepFence::Leased { token } => Some(token),
+                        StepFence::Unleased => None,
+                    });
+                }
             }
             match write.step().and_then(|s| s.delivered.as_ref()) {
                 Some(Delivery::ActivityClosed(fence)) => {
@@ -315,6 +372,50 @@ impl<'w> Fences<'w> {
         fences
     }
 
+    /// Statements that lock what [`Fences::statements`] locks and fail the
+    /// transaction (with `division_by_zero`, see [`refused`]) unless every
+    /// step's fence holds and every delivery's row is there: the fences of
+    /// [`check_fence`], checked by the server, for a batch expected to pass.
+    fn assertions(&self) -> Vec<Statement<'_>> {
+        let mut statements: Vec<Statement<'_>> = Vec::new();
+        let e = &self.expected;
+        if !e.0.is_empty() {
+            statements.push((
+                "SELECT 1 / (count(*) = cardinality($1::text[]))::int FROM (
+                     SELECT r.run_id FROM runs r
+                     JOIN unnest($1::text[], $2::bigint[], $3::bigint[]) AS u (rid, next, token) ON r.run_id = u.rid
+                     WHERE r.status = 'running' AND r.next_event_id = u.next
+                       AND r.lease_token IS NOT DISTINCT FROM u.token
+                     ORDER BY r.run_id FOR UPDATE OF r
+                 ) f",
+                vec![&e.0, &e.1, &e.2],
+            ));
+        }
+        if !self.activities.0.is_empty() {
+            let a = &self.activities;
+            statements.push((
+                "SELECT 1 / (count(*) = cardinality($1::text[]))::int FROM (
+                     SELECT 1 FROM activity_tasks a
+                     JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d (r, s, n, t)
+                         ON a.run_id = d.r AND a.seq = d.s AND a.attempt = d.n AND a.lease_token = d.t
+                     FOR UPDATE OF a
+                 ) f",
+                vec![&a.0, &a.1, &a.2, &a.3],
+            ));
+        }
+        if !self.timers.0.is_empty() {
+            statements.push((
+                "SELECT 1 / (count(*) = cardinality($1::text[]))::int FROM (
+                     SELECT 1 FROM timers t JOIN unnest($1::text[], $2::bigint[]) AS d (r, s)
+                         ON t.run_id = d.r AND t.seq = d.s
+                     FOR UPDATE OF t
+                 ) f",
+                vec![&self.timers.0, &self.timers.1],
+            ));
+        }
+        statements
+    }
+
     fn statements(&self) -> Vec<Statement<'_>> {
         let mut statements: Vec<Statement<'_>> = Vec::new();
         if !self.creates.is_empty() {
@@ -331,7 +432,7 @@ impl<'w> Fences<'w> {
         }
         if !self.runs_locked.is_empty() {
             statements.push((
-                "SELECT run_id, next_event_id, status, lease_token, task_queue FROM runs
+                "SELECT run_id, next_event_id, status, lease_token FROM runs
                  WHERE run_id = ANY($1) ORDER BY run_id FOR UPDATE",
                 vec![&self.runs_locked],
             ));
@@ -378,8 +479,7 @@ impl<'w> Fences<'w> {
                     continue;
                 }
                 newest.insert(run.workflow_id.clone(), (run.run_id.clone(), RunStatus::Running.as_str().to_owned()));
-                let state =
-                    RunState { next_event_id: 1, running: true, lease_token: None, task_queue: run.task_queue.clone() };
+                let state = RunState { next_event_id: 1, running: true, lease_token: None };
                 self.runs.insert(run.run_id.clone(), state);
             }
         }
@@ -389,7 +489,6 @@ impl<'w> Fences<'w> {
                     next_event_id: get::<i64>(row, 1)? as u64,
                     running: get::<String>(row, 2)? == RunStatus::Running.as_str(),
                     lease_token: get(row, 3)?,
-                    task_queue: get(row, 4)?,
                 };
                 self.runs.insert(get(row, 0)?, state);
             }
@@ -470,12 +569,11 @@ struct NewEvents<'w> {
     checksum: Vec<i64>,
 }
 
-/// New timers, by column.
+/// New timers, by column (each takes its run's task queue).
 #[derive(Default)]
 struct NewTimers<'w> {
     run_id: Vec<&'w str>,
     seq: Vec<i64>,
-    task_queue: Vec<&'w str>,
     started_event_id: Vec<i64>,
     fire_at: Vec<i64>,
 }
@@ -493,12 +591,7 @@ struct StepRuns<'w> {
 
 impl<'w> Changes<'w> {
     /// The changes of the writes not refused; gathers their notifications on `c`.
-    fn of(
-        writes: &'w [Write],
-        fences: &'w Fences<'w>,
-        outcomes: &mut [Option<Result<bool>>],
-        c: &mut Conn,
-    ) -> Result<Changes<'w>> {
+    fn of(writes: &'w [Write], outcomes: &mut [Option<Result<bool>>], c: &mut Conn) -> Result<Changes<'w>> {
         let mut ch = Changes::default();
         let mut activities = Vec::new();
         for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
@@ -553,11 +646,9 @@ impl<'w> Changes<'w> {
                 ch.cancel_activities.0.push(run_id);
                 ch.cancel_activities.1.push(id as i64);
             }
-            let queue = fences.runs.get(run_id).map_or("", |r| r.task_queue.as_str());
             for timer in &step.new_timers {
                 ch.timers.run_id.push(run_id);
                 ch.timers.seq.push(timer.seq as i64);
-                ch.timers.task_queue.push(queue);
                 ch.timers.started_event_id.push(timer.started_event_id as i64);
                 ch.timers.fire_at.push(micros(timer.fire_at));
             }
@@ -648,8 +739,10 @@ impl<'w> Changes<'w> {
         if !t.run_id.is_empty() {
             s.push((
                 "INSERT INTO timers (run_id, seq, task_queue, started_event_id, fire_at)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
-                vec![&t.run_id, &t.seq, &t.task_queue, &t.started_event_id, &t.fire_at],
+                 SELECT u.r, u.s, r.task_queue, u.e, u.f
+                 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u (r, s, e, f)
+                 JOIN runs r ON r.run_id = u.r",
+                vec![&t.run_id, &t.seq, &t.started_event_id, &t.fire_at],
             ));
         }
         if !self.cancel_timers.0.is_empty() {

@@ -158,8 +158,9 @@ impl Conn {
             prepared.push(self.stmt(sql).await?);
         }
         if begin.is_some() {
+            // The notifications gathered so far are this transaction's (a
+            // failed one's are dropped by its rollback, or sent by nothing).
             self.in_tx = true;
-            self.notes.clear();
         }
         let notes = match commit {
             Some(channels) if !self.notes.is_empty() => {
@@ -387,4 +388,19 @@ pub(super) fn connect_error(config: &tokio_postgres::Config, url: &Arc<str>, e: 
         },
         _ => Error::StoreConnect { url: url.to_string(), source: Box::new(e) },
     }
+}
+
+/// Whether `e` is the server refusing a transaction that hoped to pass: an
+/// assertion that failed (`SELECT 1 / (condition)::int`, `division_by_zero`)
+/// or a unique index that refused a row (`unique_violation`, a created
+/// workflow id that has an open run). The transaction has then failed.
+pub(super) fn refused(e: &Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        if let Some(e) = error.downcast_ref::<tokio_postgres::Error>() {
+            return matches!(e.code().map(|c| c.code()), Some("22012" | "23505"));
+        }
+        source = error.source();
+    }
+    false
 }

@@ -1126,3 +1126,27 @@ async fn sessions_plan_by_index_and_never_compile_statements() {
     drop(conn);
     drop_schema(&url, &options).await;
 }
+
+#[tokio::test]
+async fn a_creation_of_an_open_id_is_refused_alone_in_a_batch_hoped_to_pass() {
+    let url = server_or_skip!();
+    let options = options(&url);
+    let store = connect(options.clone()).await.unwrap();
+    start(&store, "a").await;
+    let tasks = store.claim_workflow_tasks(worker("w1"), t0(), Duration::from_secs(30), 10).await.unwrap();
+    // Every fence holds and the creation is `AllowDuplicate`: the batch is
+    // written in one round trip, until the open-id index refuses it.
+    let writes = vec![Write::Step(step(&tasks[0], "w1", 2)), create("b", "wf-a"), create("c", "wf-c")];
+    let outcomes = batch_target(&store).transaction(Arc::new(writes)).await.unwrap();
+    assert!(matches!(outcomes[0], Ok(false)), "{:?}", outcomes[0]);
+    assert!(matches!(&outcomes[1], Err(Error::AlreadyStarted { run_id, .. }) if run_id == "a"), "{:?}", outcomes[1]);
+    assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+    assert_eq!(store.history("a".into(), "wf-a".into(), 0).await.unwrap().len(), 2);
+    assert!(store.run("b".into()).await.unwrap().is_none() && store.run("c".into()).await.unwrap().is_some());
+    // And a batch that passes writes everything.
+    let writes = vec![create("d", "wf-d"), create("e", "wf-e")];
+    let outcomes = batch_target(&store).transaction(Arc::new(writes)).await.unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(store.run("e".into()).await.unwrap().is_some());
+    drop_schema(&url, &options).await;
+}
