@@ -122,7 +122,7 @@ fn scaled(n: usize, scale: f64) -> usize {
 const POSTGRES_SCENARIOS: [&str; 3] = ["latency", "throughput", "activities"];
 
 pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
-    let _workers = match store.strip_prefix("pg") {
+    let workers = match store.strip_prefix("pg") {
         Some(_) if !POSTGRES_SCENARIOS.contains(&scenario) => return vec![f64::NAN; 4],
         Some(count) => match postgres_workers(count.parse().expect("pgN")) {
             Some(workers) => workers,
@@ -131,7 +131,7 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
         None => Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
+    let figures = runtime.block_on(async {
         match scenario {
             "latency" => latency(store, scaled(1000, scale), dir).await,
             "throughput" => throughput(store, scaled(10_000, scale), 500, dir).await,
@@ -142,17 +142,43 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
             "recovery" => recovery(store, scaled(10_000, scale), dir).await,
             other => panic!("unknown scenario {other}"),
         }
-    })
+    });
+    match scenario {
+        // Workflows/s, then claims/s: this process's and its workers'.
+        "throughput" => {
+            let (rate, secs, claims) = (figures[0], figures[1], figures[2]);
+            let claims = claims + workers.into_iter().map(WorkerProcess::finish).sum::<u64>() as f64;
+            vec![rate, claims / secs]
+        }
+        _ => figures,
+    }
 }
 
 /// A worker process of a `pgN` run, killed when dropped.
-pub(crate) struct WorkerProcess(std::process::Child);
+pub(crate) struct WorkerProcess(std::process::Child, Option<std::io::BufReader<std::process::ChildStdout>>);
+
+impl WorkerProcess {
+    /// Stops the worker (its stdin closes); what it claimed (see `worker`).
+    fn finish(mut self) -> u64 {
+        use std::io::BufRead;
+        drop(self.0.stdin.take());
+        let mut line = String::new();
+        let _ = self.1.take().expect("the worker's stdout").read_line(&mut line);
+        line.trim().strip_prefix("claimed ").and_then(|n| n.parse().ok()).expect("the worker's claims")
+    }
+}
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Everything an engine's worker claimed from the store.
+fn claimed(engine: &Engine) -> u64 {
+    let stats = engine.worker_stats();
+    stats.workflow_tasks_claimed + stats.activity_attempts_claimed + stats.expired_attempts_claimed
 }
 
 /// Starts `count` worker processes on a fresh schema of the server that
@@ -175,28 +201,31 @@ fn postgres_workers(count: usize) -> Option<Vec<WorkerProcess>> {
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .expect("start a worker");
-            WorkerProcess(child)
+            WorkerProcess(child, None)
         })
         .collect::<Vec<_>>()
         .into_iter()
         .map(|mut worker| {
-            let stdout = worker.0.stdout.take().expect("piped");
+            let mut stdout = std::io::BufReader::new(worker.0.stdout.take().expect("piped"));
             let mut line = String::new();
-            std::io::BufReader::new(stdout).read_line(&mut line).expect("the worker's first line");
+            stdout.read_line(&mut line).expect("the worker's first line");
             assert_eq!(line.trim(), "ready", "the worker did not start");
+            worker.1 = Some(stdout);
             worker
         })
         .collect();
     Some(workers)
 }
 
-/// A worker process: runs every scenario's types on `schema` at `url` until its stdin closes.
+/// A worker process: runs every scenario's types on `schema` at `url` until
+/// its stdin closes, then prints `claimed N` (what its worker claimed).
 pub(crate) fn worker(url: &str, schema: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let engine = register(Engine::builder().postgres(url).postgres_schema(schema)).build().await.expect("worker");
         println!("ready");
         let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await;
+        println!("claimed {}", claimed(&engine));
         engine.shutdown().await;
     });
 }
@@ -244,8 +273,9 @@ async fn throughput(store: &str, n: usize, in_flight: usize, dir: &Path) -> Vec<
         task.await.expect("task");
     }
     let secs = started.elapsed().as_secs_f64();
+    let claims = claimed(&engine) as f64;
     engine.shutdown().await;
-    vec![n as f64 / secs]
+    vec![n as f64 / secs, secs, claims]
 }
 
 /// Activities per second: `n` workflows of 10 sequential activities, all at once.
@@ -369,7 +399,7 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
     };
     let body = match scenario {
         "latency" => format!("p50 {}  p99 {}", f(0, " ms"), f(1, " ms")),
-        "throughput" => format!("{} workflows/s", f(0, "")),
+        "throughput" => format!("{} workflows/s, {} claims/s", f(0, ""), f(1, "")),
         "activities" => format!("{} activities/s", f(0, "")),
         "fanout" => format!("{} for {} activities, {} activities/s", f(0, " ms"), stat(2).0, f(1, "")),
         "replay" => format!(

@@ -77,7 +77,7 @@ pub use activity::{
 };
 pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions};
 pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkerDescription, WorkflowDescription};
-pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder};
+pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder, WorkerStats};
 pub use error::{Error, ErrorChain, FileKind, PayloadError, Result};
 pub use store::RunStatus;
 pub use workflow::{ActivityHandle, Canceled, Workflow, WorkflowContext, WorkflowError, WorkflowResult};

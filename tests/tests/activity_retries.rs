@@ -73,6 +73,10 @@ async fn retries_follow_the_policy_schedule_exactly() -> weft::Result<()> {
     let (attempt, last_failure) = started.expect("started event");
     assert_eq!(attempt, 5);
     assert_eq!(last_failure.expect("last failure").message(), "attempt 4 failed");
+    // The first attempt started with the step that scheduled it; each retry
+    // waited in the store for its backoff and was claimed from it.
+    let stats = env.engine().worker_stats();
+    assert_eq!((stats.activity_attempts_claimed, stats.expired_attempts_claimed), (4, 0), "{stats:?}");
     env.shutdown().await;
     Ok(())
 }

@@ -36,7 +36,8 @@ use self::clock::Clock;
 use self::outage::Outages;
 pub(crate) use self::registry::Registry;
 use self::timers::TimerQueue;
-use self::worker::Poller;
+pub use self::worker::WorkerStats;
+use self::worker::{ClaimCounters, Poller};
 pub(crate) use self::workflow_task::replay;
 use crate::activity::{Activities, ActivityFn, AttemptShared, Registrar};
 use crate::history::{DEFAULT_PAYLOAD_LIMIT, HistoryEvent};
@@ -138,6 +139,8 @@ pub(crate) struct Inner {
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<HistoryEvent>>>>,
     /// Wakes the worker's claim loop.
     pub(crate) poller: Poller,
+    /// What the claim loop has claimed.
+    pub(crate) claimed: ClaimCounters,
     /// The timers this worker started, by due time.
     timers: TimerQueue,
     /// Runs whose store writes are being retried (disk full, locked).
@@ -429,6 +432,7 @@ impl EngineBuilder {
             cancelled: Mutex::default(),
             waiters: Mutex::default(),
             poller: Poller::default(),
+            claimed: ClaimCounters::default(),
             timers: TimerQueue::default(),
             outages: Outages::default(),
             tracker: TaskTracker::new(),
@@ -452,6 +456,12 @@ impl Engine {
     /// A client to start workflows and read their state. Cheap to clone.
     pub fn client(&self) -> Client {
         Client::new(self.inner.clone())
+    }
+
+    /// What this process's worker has claimed from the store so far (all
+    /// zero for a client-only engine).
+    pub fn worker_stats(&self) -> WorkerStats {
+        self.inner.claimed.stats()
     }
 
     /// The engine's clock: wall time, or virtual time under `tokio::time::pause`

@@ -10,7 +10,7 @@
 //! the poll interval. A second loop renews the worker's registration and
 //! its workflow-task leases every third of the lease.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
@@ -28,6 +28,40 @@ const CLAIM_BATCH: usize = 64;
 /// looks for expired attempts: expiries come due by time, and a round woken
 /// by time always looks.
 const EXPIRED_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What this process's worker has claimed from the store since it started
+/// ([`Engine::worker_stats`](crate::Engine::worker_stats)). Work a worker
+/// produces and runs itself is not claimed: a run's first step committed
+/// with its start, an activity's first attempt started by the step that
+/// schedules it, a timer fired for a cached workflow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// Workflow tasks (a run's next step) claimed.
+    pub workflow_tasks_claimed: u64,
+    /// Activity attempts claimed to run (retries, attempts queued for other workers).
+    pub activity_attempts_claimed: u64,
+    /// Expired activity attempts claimed to time out.
+    pub expired_attempts_claimed: u64,
+}
+
+/// The counters behind [`WorkerStats`].
+#[derive(Debug, Default)]
+pub(crate) struct ClaimCounters {
+    workflow_tasks: AtomicU64,
+    activity_attempts: AtomicU64,
+    expired_attempts: AtomicU64,
+}
+
+impl ClaimCounters {
+    pub(crate) fn stats(&self) -> WorkerStats {
+        WorkerStats {
+            workflow_tasks_claimed: self.workflow_tasks.load(Ordering::Relaxed),
+            activity_attempts_claimed: self.activity_attempts.load(Ordering::Relaxed),
+            expired_attempts_claimed: self.expired_attempts.load(Ordering::Relaxed),
+        }
+    }
+}
 
 /// Wakes the claim loop: now, or at a time, or when a slot frees up.
 #[derive(Debug, Default)]
@@ -193,6 +227,7 @@ impl Inner {
             if !permits.is_empty() {
                 let asked = permits.len();
                 let tasks = self.store.claim_workflow_tasks(worker.clone(), now, self.config.lease, asked).await?;
+                self.claimed.workflow_tasks.fetch_add(tasks.len() as u64, Ordering::Relaxed);
                 full |= tasks.len() == asked;
                 for (task, permit) in tasks.into_iter().zip(permits) {
                     self.run_claimed_workflow_task(task, permit);
@@ -206,6 +241,7 @@ impl Inner {
             } else {
                 let asked = permits.len();
                 let tasks = self.store.claim_activity_tasks(worker.clone(), now, asked).await?;
+                self.claimed.activity_attempts.fetch_add(tasks.len() as u64, Ordering::Relaxed);
                 full |= tasks.len() == asked;
                 for (task, permit) in tasks.into_iter().zip(permits) {
                     self.run_claimed_activity(task, permit);
@@ -217,6 +253,7 @@ impl Inner {
         }
         let expired =
             self.store.claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH).await?;
+        self.claimed.expired_attempts.fetch_add(expired.len() as u64, Ordering::Relaxed);
         full |= expired.len() == CLAIM_BATCH;
         for task in expired {
             self.time_out_expired(task);
