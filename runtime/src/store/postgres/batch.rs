@@ -197,7 +197,8 @@ impl Target {
                 Write::Create { reuse, .. } => *reuse == WorkflowIdReusePolicy::AllowDuplicate,
                 Write::Step(_) => true,
             });
-        let mut begun = false;
+        // Whether a hopeful transaction already ran on `conn` (it is then known to be alive).
+        let mut hoped = false;
         if hopeful {
             let mut written = self.write_hoping(&mut conn, &writes, &fences).await;
             if written.is_err() && conn.reused && conn.client.is_closed() {
@@ -209,7 +210,7 @@ impl Target {
             }
             match written {
                 Ok(outcomes) => return Ok(outcomes),
-                Err(e) if refused(&e) => begun = true,
+                Err(e) if refused(&e) => hoped = true,
                 Err(e) => {
                     conn.rollback().await;
                     return Err(e);
@@ -217,7 +218,7 @@ impl Target {
             }
         }
         let answers = match conn.pipeline(Some("BEGIN"), &fences.statements(), None).await {
-            Err(_) if !begun && conn.reused && conn.client.is_closed() => {
+            Err(_) if !hoped && conn.reused && conn.client.is_closed() => {
                 drop(conn);
                 conn = self.pool.get().await?;
                 conn.pipeline(Some("BEGIN"), &fences.statements(), None).await

@@ -142,11 +142,11 @@ impl Conn {
 
     /// Sends `statements` together and waits once for all their answers (a
     /// pipeline: one round trip): after `begin` (`BEGIN` and any `SET LOCAL`)
-    /// if given, and followed by
-    /// the notifications gathered and `COMMIT` if `commit`. Each statement's
-    /// rows, in order, or the first error. A failed statement fails the
-    /// transaction, so whatever follows it in the pipeline does nothing; with
-    /// `commit`, the transaction has ended either way (rolled back on an error).
+    /// if given, and followed by the notifications gathered and `COMMIT` if
+    /// `commit`. Each statement's rows, in order, or the first error. A failed
+    /// statement fails the transaction, so whatever follows it in the pipeline
+    /// does nothing; with `commit`, the transaction has ended either way
+    /// (rolled back on an error).
     pub(super) async fn pipeline(
         &mut self,
         begin: Option<&str>,
