@@ -10,12 +10,12 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use tokio_util::sync::CancellationToken;
 
 use super::StoreListener;
-use super::pool::{Channels, PgError, connect_error};
+use super::pool::{BACKOFF_MAX, BACKOFF_MIN, Channels, PgError, connect_error};
 use crate::Error;
 
 /// A listener's loop: a dedicated connection `LISTEN`s on the store's
 /// channels and tells `listener`; when it drops, it reconnects with backoff
-/// (100 ms doubling to 5 s) and then reports work on every queue, since
+/// (the pool's: `BACKOFF_MIN` doubling to `BACKOFF_MAX`) and then reports work on every queue, since
 /// notifications may have been missed. Notifications from this store's own
 /// connections (by backend pid) are dropped. Ends when the store closes.
 pub(super) async fn listen(
@@ -27,7 +27,7 @@ pub(super) async fn listen(
     listener: Arc<dyn StoreListener>,
     stop: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = BACKOFF_MIN;
     loop {
         if stop.is_cancelled() {
             return;
@@ -64,7 +64,7 @@ pub(super) async fn listen(
         };
         match session {
             Ok((_client, mut rx)) => {
-                backoff = Duration::from_millis(100);
+                backoff = BACKOFF_MIN;
                 listener.work_available(None);
                 loop {
                     let n = tokio::select! {
@@ -91,6 +91,6 @@ pub(super) async fn listen(
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(BACKOFF_MAX);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio_postgres::{Client, NoTls};
 
-use super::pool::{BACKOFF_MIN, Pool};
+use super::pool::{BACKOFF_MAX, BACKOFF_MIN, Pool};
 use super::*;
 use crate::activity::ActivityOptions;
 use crate::history::{EventAttributes, Failure};
@@ -843,9 +843,15 @@ async fn a_server_restart_under_load_fails_calls_transiently_then_recovers() {
     assert!(ok > at_restart, "steps commit again after the restart ({at_restart} before, {ok} in all)");
     eprintln!("restart under load: {ok} steps committed, {transient} transient errors");
     assert!(transient > 0, "the restart was felt");
+    // The listener reconnects within its backoff (at most `BACKOFF_MAX`
+    // after the server is back), whenever its last try was.
     let mut heard = Vec::new();
-    while let Some(m) = next(&rx, Duration::from_millis(100)).await {
+    while let Some(m) = next(&rx, BACKOFF_MAX * 5).await {
+        let reconnected = m == "work *";
         heard.push(m);
+        if reconnected {
+            break;
+        }
     }
     assert!(heard.iter().any(|m| m == "work *"), "the listener reconnected: {heard:?}");
     // Every history reads back whole, and the store takes new steps.
