@@ -317,6 +317,21 @@ impl Error {
         }
     }
 
+    /// PostgreSQL's SQLSTATE (`23505`, ...), if this is a store error that
+    /// the server reported.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn postgres_code(&self) -> Option<&str> {
+        let Error::Store { source } = self else { return None };
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&**source);
+        while let Some(e) = cause {
+            if let Some(pg) = e.downcast_ref::<tokio_postgres::Error>() {
+                return pg.code().map(|c| c.code());
+            }
+            cause = e.source();
+        }
+        None
+    }
+
     /// A copy of an SQLite error for each of several callers (a failed group
     /// commit answers every write in it): the code and message are kept.
     pub(crate) fn from_shared_sqlite(e: &rusqlite::Error) -> Self {

@@ -201,9 +201,7 @@ impl Target {
         let mut hoped = false;
         if hopeful {
             let mut written = self.write_hoping(&mut conn, &writes, &fences).await;
-            if written.is_err() && conn.reused && conn.client.is_closed() {
-                // An idle connection that died unnoticed (a server restart):
-                // nothing ran, so a new connection tries once more.
+            if written.is_err() && conn.died_idle() {
                 drop(conn);
                 conn = self.pool.get().await?;
                 written = self.write_hoping(&mut conn, &writes, &fences).await;
@@ -218,7 +216,7 @@ impl Target {
             }
         }
         let answers = match conn.pipeline(Some("BEGIN"), &fences.statements(), None).await {
-            Err(_) if !hoped && conn.reused && conn.client.is_closed() => {
+            Err(_) if !hoped && conn.died_idle() => {
                 drop(conn);
                 conn = self.pool.get().await?;
                 conn.pipeline(Some("BEGIN"), &fences.statements(), None).await

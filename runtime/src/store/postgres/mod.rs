@@ -238,9 +238,7 @@ impl PostgresStore {
         async move {
             let mut conn = self.pool.get().await?;
             if let Err(e) = conn.begin().await {
-                // An idle connection that died unnoticed (a server restart):
-                // nothing ran, so a new connection tries once more.
-                if !(conn.reused && conn.client.is_closed()) {
+                if !conn.died_idle() {
                     return Err(e);
                 }
                 drop(conn);
@@ -263,9 +261,8 @@ impl PostgresStore {
 
     /// Runs a claim's transaction: `op` begins it with [`BEGIN_CLAIM`] in its
     /// first pipeline and ends it with `COMMIT` in its last (see
-    /// [`Conn::pipeline`]); it is rolled back if `op` fails. On an idle
-    /// connection that died unnoticed (a server restart), `op` runs once more
-    /// on a new one.
+    /// [`Conn::pipeline`]); it is rolled back if `op` fails. On a connection
+    /// that [died idle](pool::Pooled::died_idle), `op` runs once more on a new one.
     fn claim_tx<'a, T, F>(&'a self, op: F) -> BoxFuture<'a, Result<T>>
     where
         T: Send + 'a,
@@ -274,7 +271,7 @@ impl PostgresStore {
         async move {
             let mut conn = self.pool.get().await?;
             let mut result = op(&mut conn, &self.channels).await;
-            if result.is_err() && conn.reused && conn.client.is_closed() {
+            if result.is_err() && conn.died_idle() {
                 drop(conn);
                 conn = self.pool.get().await?;
                 result = op(&mut conn, &self.channels).await;
@@ -669,6 +666,18 @@ impl ActivityColumns {
     }
 }
 
+/// Runs one claim statement of activity rows (`RETURNING` their columns) as
+/// a claim's transaction, in one round trip: the rows claimed.
+async fn claim_activities(
+    c: &mut Conn,
+    channels: &Channels,
+    sql: &'static str,
+    params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)>,
+) -> Result<Vec<ActivityTask>> {
+    let mut answers = c.pipeline(Some(BEGIN_CLAIM), &[(sql, params)], Some(channels)).await?;
+    answers.pop().unwrap_or_default().iter().map(activity_from_row).collect()
+}
+
 /// Locks an open run's row; its task queue, or `None` if it is closed or unknown.
 async fn lock_open_run(conn: &mut Conn, run_id: &str) -> Result<Option<String>> {
     let row = conn
@@ -838,7 +847,7 @@ impl Store for PostgresStore {
                 let at = micros(now);
                 fire_timers(c, Some(BEGIN_CLAIM), Some(&worker.task_queues), None, at).await?;
                 if limit == 0 {
-                    c.pipeline(None, &[], Some(channels)).await?;
+                    c.commit(channels).await?;
                     return Ok(Vec::new());
                 }
                 let token = new_token();
@@ -1059,11 +1068,10 @@ impl Store for PostgresStore {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let mut answers = c
-                    .pipeline(
-                        Some(BEGIN_CLAIM),
-                        &[(
-                            activity_sql!("WITH c AS (
+                let mut tasks = claim_activities(
+                    c,
+                    channels,
+                    activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq, least($3 + start_to_close, close_deadline) AS att
                              FROM activity_tasks
                              WHERE NOT running AND task_queue = ANY($1) AND activity_type = ANY($2) AND ready_at <= $3
@@ -1082,20 +1090,16 @@ impl Store for PostgresStore {
                              lease_owner = $4, lease_token = $6, lease_deadline = least(d.att, d.hb)
                          FROM d WHERE a.run_id = d.rid AND a.seq = d.rseq
                          RETURNING ";),
-                            vec![
-                                &worker.task_queues,
-                                &worker.activity_types,
-                                &micros(now),
-                                &worker.worker_id,
-                                &(limit.min(i64::MAX as usize) as i64),
-                                &new_token(),
-                            ],
-                        )],
-                        Some(channels),
-                    )
-                    .await?;
-                let rows = answers.pop().unwrap_or_default();
-                let mut tasks: Vec<ActivityTask> = rows.iter().map(activity_from_row).collect::<Result<_>>()?;
+                    vec![
+                        &worker.task_queues,
+                        &worker.activity_types,
+                        &micros(now),
+                        &worker.worker_id,
+                        &(limit.min(i64::MAX as usize) as i64),
+                        &new_token(),
+                    ],
+                )
+                .await?;
                 tasks.sort_by_key(|t| (t.ready_at, t.scheduled_at));
                 Ok(tasks)
             }
@@ -1116,11 +1120,10 @@ impl Store for PostgresStore {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                let mut answers = c
-                    .pipeline(
-                        Some(BEGIN_CLAIM),
-                        &[(
-                            activity_sql!("WITH c AS (
+                let mut tasks = claim_activities(
+                    c,
+                    channels,
+                    activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq FROM activity_tasks
                              WHERE expires_at <= $1 AND (lease_token IS NULL OR lease_deadline <= $1)
                              ORDER BY expires_at
@@ -1130,19 +1133,15 @@ impl Store for PostgresStore {
                          UPDATE activity_tasks a SET lease_owner = $2, lease_token = $5, lease_deadline = $3
                          FROM c WHERE a.run_id = c.rid AND a.seq = c.rseq
                          RETURNING ";),
-                            vec![
-                                &micros(now),
-                                &worker_id,
-                                &after(now, lease),
-                                &(limit.min(i64::MAX as usize) as i64),
-                                &new_token(),
-                            ],
-                        )],
-                        Some(channels),
-                    )
-                    .await?;
-                let rows = answers.pop().unwrap_or_default();
-                let mut tasks: Vec<ActivityTask> = rows.iter().map(activity_from_row).collect::<Result<_>>()?;
+                    vec![
+                        &micros(now),
+                        &worker_id,
+                        &after(now, lease),
+                        &(limit.min(i64::MAX as usize) as i64),
+                        &new_token(),
+                    ],
+                )
+                .await?;
                 tasks.sort_by_key(|t| t.expires_at);
                 Ok(tasks)
             }

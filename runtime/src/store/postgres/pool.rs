@@ -125,19 +125,10 @@ impl Conn {
         self.batch("BEGIN").await
     }
 
-    /// Sends the notifications gathered (they are delivered at commit), then commits.
+    /// Sends the notifications gathered (they are delivered at commit) and
+    /// commits, in one round trip ([`Conn::pipeline`]).
     pub(super) async fn commit(&mut self, channels: &Channels) -> Result<()> {
-        if !self.notes.is_empty() {
-            let (names, payloads): (Vec<&str>, Vec<String>) = std::mem::take(&mut self.notes)
-                .into_iter()
-                .map(|(work, p)| (if work { &*channels.work } else { &*channels.closed }, p))
-                .unzip();
-            let s = self.stmt(NOTIFY).await?;
-            self.client.execute(&s, &[&names, &payloads]).await.map_err(|e| self.err(e))?;
-        }
-        self.batch("COMMIT").await?;
-        self.in_tx = false;
-        Ok(())
+        self.pipeline(None, &[], Some(channels)).await.map(drop)
     }
 
     /// Sends `statements` together and waits once for all their answers (a
@@ -265,8 +256,17 @@ pub(super) struct Pooled<'a> {
     pool: &'a Pool,
     conn: Option<Conn>,
     /// Whether the connection was idle in the pool (so it may have died unnoticed).
-    pub(super) reused: bool,
+    reused: bool,
     _permit: SemaphorePermit<'a>,
+}
+
+impl Pooled<'_> {
+    /// Whether this connection sat idle in the pool and has died meanwhile
+    /// (a server restart): a call that failed on it ran nothing on the
+    /// server, so it may try once more on a new connection.
+    pub(super) fn died_idle(&self) -> bool {
+        self.reused && self.client.is_closed()
+    }
 }
 
 impl std::ops::Deref for Pooled<'_> {
@@ -395,12 +395,5 @@ pub(super) fn connect_error(config: &tokio_postgres::Config, url: &Arc<str>, e: 
 /// or a unique index that refused a row (`unique_violation`, a created
 /// workflow id that has an open run). The transaction has then failed.
 pub(super) fn refused(e: &Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(error) = source {
-        if let Some(e) = error.downcast_ref::<tokio_postgres::Error>() {
-            return matches!(e.code().map(|c| c.code()), Some("22012" | "23505"));
-        }
-        source = error.source();
-    }
-    false
+    matches!(e.postgres_code(), Some("22012" | "23505"))
 }
