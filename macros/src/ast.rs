@@ -200,7 +200,7 @@ fn single_arg_is_self(args: &PathArguments) -> bool {
 }
 
 /// Inputs are decoded from history, so they are owned, concrete types.
-fn check_input(site: Site, input: &PatType, errors: &mut Errors) {
+pub(crate) fn check_input(site: Site, input: &PatType, errors: &mut Errors) {
     match &*input.ty {
         Type::Reference(r) => errors.spanned(
             r,
@@ -219,7 +219,7 @@ fn check_input(site: Site, input: &PatType, errors: &mut Errors) {
 
 /// The `T` of `Result<T, ActivityError>` (activities) or of
 /// `WorkflowResult<T>` / `Result<T, WorkflowError>` (workflows).
-fn result_type(site: Site, ty: &Type) -> Option<&Type> {
+pub(crate) fn result_type(site: Site, ty: &Type) -> Option<&Type> {
     let segment = last_segment(ty)?;
     let PathArguments::AngleBracketed(args) = &segment.arguments else { return None };
     let types: Vec<&Type> = args

@@ -132,6 +132,14 @@ fn free_stub(site: Site, args: &Args, original: &ItemFn, function: &Function<'_>
                     type Input = #input;
                     type Output = #output;
                     const NAME: &'static str = #name;
+                    type Definition = Self;
+                }
+
+                #[automatically_derived]
+                impl #private::WorkflowDefinition for #ident {
+                    type State = ();
+
+                    fn init(_: &Self::Input) {}
 
                     fn run(
                         ctx: #private::WorkflowContext,
@@ -141,10 +149,11 @@ fn free_stub(site: Site, args: &Args, original: &ItemFn, function: &Function<'_>
                         #destructure
                         #call
                     }
-                }
 
-                #[automatically_derived]
-                impl #private::WorkflowDefinition for #ident {}
+                    fn handlers() -> #private::Handlers<()> {
+                        #private::Handlers::new()
+                    }
+                }
             }
         }
         _ => {

@@ -16,6 +16,7 @@ mod errors;
 mod expand;
 mod heartbeat;
 mod options;
+mod workflow_impl;
 
 use proc_macro::TokenStream;
 
@@ -56,18 +57,37 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
     activities::impl_block(args.into(), item.into()).into()
 }
 
-/// Turns an `async fn` into a typed workflow stub, and rejects calls in its
-/// body that would break replay (`SystemTime::now`, `tokio::time::sleep`, ...).
+/// Turns an `async fn` into a typed workflow stub, or an impl block into a
+/// workflow with message handlers; rejects calls in workflow code that would
+/// break replay (`SystemTime::now`, `tokio::time::sleep`, ...).
 ///
 /// ```text
 /// #[workflow(name = "YourWorkflow")]
 /// pub async fn your_workflow(ctx: WorkflowContext, name: String) -> WorkflowResult<String> { .. }
+///
+/// #[workflow]
+/// impl Order {
+///     #[run] pub async fn run(ctx: WorkflowContext<Self>, input: OrderInput) -> WorkflowResult<Receipt> { .. }
+///     #[signal] pub fn approve(&mut self, approval: Approval) { .. }
+///     #[query] pub fn status(&self) -> Status { .. }
+///     #[update] pub fn set_quantity(&mut self, quantity: u32) -> WorkflowResult<u32> { .. }
+///     #[validator(set_quantity)] fn check_quantity(&self, quantity: &u32) -> Result<(), WorkflowError> { .. }
+/// }
 /// ```
 ///
-/// The function's name becomes a stub function whose definition type, of the
-/// same name, implements `weft::Workflow`.
-/// Several inputs travel as a tuple. Arguments: `name`, `crate`.
+/// On a function, its name becomes a stub function whose definition type, of
+/// the same name, implements `weft::Workflow`. On an impl block, the block's
+/// type is the workflow's state, `Type::run` its stub, and each handler's name
+/// a typed stub constant (`Order::approve`). Several inputs travel as a tuple.
+/// Arguments: `name`, `crate`.
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::function(args::Site::Workflow, args.into(), item.into()).into()
+    let item: proc_macro2::TokenStream = item.into();
+    let is_impl = item.clone().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+        && !item.clone().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "fn"));
+    if is_impl {
+        workflow_impl::impl_block(args.into(), item).into()
+    } else {
+        expand::function(args::Site::Workflow, args.into(), item).into()
+    }
 }

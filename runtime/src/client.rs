@@ -3,15 +3,16 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::description::{WorkerDescription, WorkflowDescription};
-use crate::engine::Inner;
+use crate::engine::{Inner, UpdateRequest};
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::query;
 pub use crate::store::WorkflowIdReusePolicy;
 use crate::store::{InboxItem, RunRecord, RunStatus};
-use crate::workflow::Workflow;
+use crate::workflow::{Query, Signal, Update, Workflow};
 use crate::{Error, Result};
 
 /// The longest workflow id, in bytes.
@@ -46,7 +47,7 @@ impl Client {
         workflow: W,
         workflow_id: impl Into<String>,
         input: W::Input,
-    ) -> Result<WorkflowHandle<W::Output>> {
+    ) -> Result<WorkflowHandle<W::Definition>> {
         self.start_workflow_with(workflow, WorkflowOptions::new(workflow_id), input).await
     }
 
@@ -67,8 +68,18 @@ impl Client {
         workflow: W,
         options: WorkflowOptions,
         input: W::Input,
-    ) -> Result<WorkflowHandle<W::Output>> {
+    ) -> Result<WorkflowHandle<W::Definition>> {
         let _ = workflow;
+        let input = self.encode(&options.workflow_id, &input)?;
+        self.start::<W>(options, input, None).await
+    }
+
+    async fn start<W: Workflow>(
+        &self,
+        options: WorkflowOptions,
+        input: Payload,
+        signal: Option<(String, Payload)>,
+    ) -> Result<WorkflowHandle<W::Definition>> {
         let WorkflowOptions { workflow_id, id_reuse_policy, task_queue } = options;
         if workflow_id.is_empty() {
             return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
@@ -81,8 +92,6 @@ impl Client {
         if self.inner.store.exclusive() && !self.inner.registry.workflows.contains_key(W::NAME) {
             return Err(Error::UnknownWorkflowType { workflow_type: W::NAME.to_owned() });
         }
-        let input = Payload::encode(&input, self.inner.config.payload_limit)
-            .map_err(|source| Error::Payload { workflow_id: workflow_id.clone(), source })?;
         // Version 7: time-ordered, so a new run's rows (history, tasks) go at
         // the end of their B-trees instead of onto a random page each.
         let run_id = uuid::Uuid::now_v7().to_string();
@@ -100,9 +109,154 @@ impl Client {
             lease: None,
             sticky: None,
         };
-        self.inner.start_run(run, input, id_reuse_policy).await?;
+        self.inner.start_run(run, input, signal, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
-        Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _output: PhantomData })
+        Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _workflow: PhantomData })
+    }
+
+    /// Signals the open run of the options' workflow id, or starts one with
+    /// `input` and the signal in its first step if no run is open: either
+    /// way the signal reaches exactly one run. The reuse policy applies to the start.
+    pub async fn signal_with_start<W: Workflow, I: Serialize>(
+        &self,
+        workflow: W,
+        options: WorkflowOptions,
+        input: W::Input,
+        signal: Signal<W::Definition, I>,
+        signal_input: I,
+    ) -> Result<WorkflowHandle<W::Definition>> {
+        let _ = workflow;
+        let workflow_id = options.workflow_id.clone();
+        let input = self.encode(&workflow_id, &input)?;
+        let encoded = self.encode(&workflow_id, &signal_input)?;
+        let item = || InboxItem::Signal { signal_name: signal.name().to_owned(), input: encoded.clone() };
+        // A run that closes between the look and the signal, or one started
+        // by someone else between the look and the start, sends us round again.
+        for _ in 0..16 {
+            if let Some(run) = self.inner.store.latest_run(workflow_id.clone()).await?
+                && run.status == RunStatus::Running
+                && self.inner.store.add_to_inbox(run.run_id.clone(), item()).await?
+            {
+                self.inner.wake_run(&run.run_id);
+                return Ok(self.handle(run));
+            }
+            let signal = Some((signal.name().to_owned(), encoded.clone()));
+            match self.start::<W>(options.clone(), input.clone(), signal).await {
+                Err(Error::AlreadyStarted { .. }) => {}
+                started => return started,
+            }
+        }
+        Err(Error::AlreadyStarted { workflow_id, run_id: String::new() })
+    }
+
+    /// Sends `signal` with `input` to the handle's run: recorded as
+    /// `WorkflowExecutionSignaled`, in order of arrival, then handed to the
+    /// workflow's handler (or kept for a signal channel). Returns once it is
+    /// stored; [`Error::NotRunning`] if the run has closed.
+    ///
+    /// Only compiles with a signal of the handle's workflow and its input type.
+    pub async fn signal<W, I: Serialize>(
+        &self,
+        handle: &WorkflowHandle<W>,
+        signal: Signal<W, I>,
+        input: I,
+    ) -> Result<()> {
+        let input = self.encode(&handle.workflow_id, &input)?;
+        let item = InboxItem::Signal { signal_name: signal.name().to_owned(), input };
+        if !self.inner.store.add_to_inbox(handle.run_id.clone(), item).await? {
+            return Err(self.not_running(handle).await);
+        }
+        self.inner.wake_run(&handle.run_id);
+        Ok(())
+    }
+
+    /// Asks the handle's run `query`, which takes no input; see [`query_with`](Self::query_with).
+    pub async fn query<W, O: DeserializeOwned>(&self, handle: &WorkflowHandle<W>, query: Query<W, (), O>) -> Result<O> {
+        self.query_with(handle, query, ()).await
+    }
+
+    /// Asks the handle's run `query` with `input`: answered from the
+    /// workflow's state, cached in this process or rebuilt by replaying the
+    /// run's history (closed runs answer too). Nothing is recorded.
+    ///
+    /// The engine must have the workflow registered. [`Error::UnknownQuery`]
+    /// for a name the workflow does not handle, [`Error::QueryFailed`] for a
+    /// handler that panicked, an answer over the payload limit, or a history
+    /// that does not replay.
+    pub async fn query_with<W, I: Serialize, O: DeserializeOwned>(
+        &self,
+        handle: &WorkflowHandle<W>,
+        query: Query<W, I, O>,
+        input: I,
+    ) -> Result<O> {
+        let input = self.encode(&handle.workflow_id, &input)?;
+        let run = self.run_of(handle).await?;
+        let answer = self.inner.query(&run, query.name(), &input).await?;
+        answer.decode().map_err(|source| Error::Payload { workflow_id: handle.workflow_id.clone(), source })
+    }
+
+    /// Sends `update` with `input` to the handle's run and waits for the
+    /// handler's result, under a fresh update id; see [`update_with`](Self::update_with).
+    pub async fn update<W, I: Serialize, O: DeserializeOwned>(
+        &self,
+        handle: &WorkflowHandle<W>,
+        update: Update<W, I, O>,
+        input: I,
+    ) -> Result<O> {
+        self.update_with(handle, update, input, UpdateOptions::new()).await
+    }
+
+    /// Sends `update` with `input` and waits for its outcome. Its validator
+    /// runs first: [`Error::UpdateRejected`] (and nothing recorded) if it
+    /// refuses. Accepted, it is recorded as `WorkflowExecutionUpdateAccepted`;
+    /// its handler's return as `WorkflowExecutionUpdateCompleted`, whose
+    /// result this returns ([`Error::UpdateFailed`] for an error). A call
+    /// with an update id the run accepted before returns that first outcome.
+    ///
+    /// [`Error::UnknownUpdate`] for a name the workflow does not handle,
+    /// [`Error::NotRunning`] if the run closed before the update completed.
+    pub async fn update_with<W, I: Serialize, O: DeserializeOwned>(
+        &self,
+        handle: &WorkflowHandle<W>,
+        update: Update<W, I, O>,
+        input: I,
+        options: UpdateOptions,
+    ) -> Result<O> {
+        let input = self.encode(&handle.workflow_id, &input)?;
+        let run = self.run_of(handle).await?;
+        let update_id = options.update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let request = UpdateRequest { update_id, update_name: update.name().to_owned(), input };
+        let result = self.inner.update(&run, request).await?;
+        result.decode().map_err(|source| Error::Payload { workflow_id: handle.workflow_id.clone(), source })
+    }
+
+    fn encode<T: Serialize>(&self, workflow_id: &str, value: &T) -> Result<Payload> {
+        Payload::encode(value, self.inner.config.payload_limit)
+            .map_err(|source| Error::Payload { workflow_id: workflow_id.to_owned(), source })
+    }
+
+    async fn run_of<W>(&self, handle: &WorkflowHandle<W>) -> Result<RunRecord> {
+        self.inner
+            .store
+            .run(handle.run_id.clone())
+            .await?
+            .ok_or_else(|| Error::WorkflowNotFound { workflow_id: handle.workflow_id.clone() })
+    }
+
+    async fn not_running<W>(&self, handle: &WorkflowHandle<W>) -> Error {
+        match self.run_of(handle).await {
+            Ok(run) => Error::NotRunning { workflow_id: run.workflow_id, run_id: run.run_id, status: run.status },
+            Err(error) => error,
+        }
+    }
+
+    fn handle<W>(&self, run: RunRecord) -> WorkflowHandle<W> {
+        WorkflowHandle {
+            client: self.clone(),
+            workflow_id: run.workflow_id,
+            run_id: run.run_id,
+            _workflow: PhantomData,
+        }
     }
 
     /// A handle on the newest run of `workflow_id`, typed by its workflow.
@@ -110,15 +264,9 @@ impl Client {
         &self,
         workflow: W,
         workflow_id: &str,
-    ) -> Result<WorkflowHandle<W::Output>> {
+    ) -> Result<WorkflowHandle<W::Definition>> {
         let _ = workflow;
-        let run = query::latest_run(&*self.inner.store, workflow_id).await?;
-        Ok(WorkflowHandle {
-            client: self.clone(),
-            workflow_id: run.workflow_id,
-            run_id: run.run_id,
-            _output: PhantomData,
-        })
+        Ok(self.handle(query::latest_run(&*self.inner.store, workflow_id).await?))
     }
 
     /// The history of the newest run of `workflow_id`.
@@ -238,32 +386,56 @@ impl ListFilter {
     }
 }
 
-/// A handle on one workflow run: wait for its result, read its history.
-pub struct WorkflowHandle<O> {
+/// Options of an update call.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct UpdateOptions {
+    update_id: Option<String>,
+}
+
+impl UpdateOptions {
+    /// A fresh update id per call.
+    pub fn new() -> Self {
+        UpdateOptions::default()
+    }
+
+    /// The update id: a run accepts an id once, so a call retried with the
+    /// same id returns the first call's outcome instead of running again.
+    pub fn update_id(mut self, id: impl Into<String>) -> Self {
+        self.update_id = Some(id.into());
+        self
+    }
+}
+
+/// A handle on one workflow run, typed by its workflow `W` (the definition
+/// type: the type named like a workflow function, or a `#[workflow]` impl
+/// block's type): wait for its result, read its history, send it messages
+/// through the [`Client`].
+pub struct WorkflowHandle<W> {
     client: Client,
     workflow_id: String,
     run_id: String,
-    _output: PhantomData<fn() -> O>,
+    _workflow: PhantomData<fn() -> W>,
 }
 
-impl<O> std::fmt::Debug for WorkflowHandle<O> {
+impl<W> std::fmt::Debug for WorkflowHandle<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkflowHandle").field("workflow_id", &self.workflow_id).field("run_id", &self.run_id).finish()
     }
 }
 
-impl<O> Clone for WorkflowHandle<O> {
+impl<W> Clone for WorkflowHandle<W> {
     fn clone(&self) -> Self {
         WorkflowHandle {
             client: self.client.clone(),
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id.clone(),
-            _output: PhantomData,
+            _workflow: PhantomData,
         }
     }
 }
 
-impl<O: DeserializeOwned> WorkflowHandle<O> {
+impl<W: Workflow> WorkflowHandle<W> {
     /// The workflow id.
     pub fn workflow_id(&self) -> &str {
         &self.workflow_id
@@ -281,7 +453,7 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
     /// [`EngineBuilder::store_unavailable_after`](crate::EngineBuilder::store_unavailable_after),
     /// it fails with [`Error::StoreUnavailable`]; the run goes on once the
     /// store takes its writes again, and a later call returns its result.
-    pub async fn result(&self) -> Result<O> {
+    pub async fn result(&self) -> Result<W::Output> {
         let inner = &self.client.inner;
         loop {
             let closed = inner.watch_close(&self.run_id);
@@ -314,7 +486,7 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
         }
     }
 
-    async fn close_result(&self, run: RunRecord) -> Result<O> {
+    async fn close_result(&self, run: RunRecord) -> Result<W::Output> {
         let store = &self.client.inner.store;
         let after = run.next_event_id.saturating_sub(2);
         let history = store.history(run.run_id.clone(), run.workflow_id.clone(), after).await?;
@@ -328,7 +500,7 @@ impl<O: DeserializeOwned> WorkflowHandle<O> {
     }
 
     /// The result a close event stands for.
-    fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Result<O> {
+    fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Result<W::Output> {
         match &close.attributes {
             EventAttributes::WorkflowExecutionCompleted { result } => {
                 result.decode().map_err(|source| Error::Payload { workflow_id: workflow_id.to_owned(), source })

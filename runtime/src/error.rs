@@ -271,6 +271,67 @@ pub enum Error {
         /// How long the call waited for a connection.
         waited: std::time::Duration,
     },
+    /// The workflow has no query of this name.
+    #[error("workflow `{}` (run {run_id}) has no query `{query_name}`", short(.workflow_id))]
+    UnknownQuery {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run queried.
+        run_id: String,
+        /// The name asked for.
+        query_name: String,
+    },
+    /// A query got no answer: its handler panicked, its input or answer was
+    /// refused (the payload limit), or the run's history does not replay.
+    #[error("query `{query_name}` of workflow `{}` (run {run_id}) failed: {reason}", short(.workflow_id))]
+    QueryFailed {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run queried.
+        run_id: String,
+        /// The query's name.
+        query_name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The workflow has no update of this name; nothing was recorded.
+    #[error("workflow `{}` (run {run_id}) has no update `{update_name}`", short(.workflow_id))]
+    UnknownUpdate {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run updated.
+        run_id: String,
+        /// The name asked for.
+        update_name: String,
+    },
+    /// The update's validator refused it (or the run no longer takes updates);
+    /// nothing was recorded, and the same update id may be sent again.
+    #[error("update `{update_id}` of workflow `{}` (run {run_id}) was rejected", short(.workflow_id))]
+    UpdateRejected {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run updated.
+        run_id: String,
+        /// The update id.
+        update_id: String,
+        /// What the validator returned.
+        #[source]
+        failure: Failure,
+    },
+    /// The update's handler returned an error (`WorkflowExecutionUpdateCompleted`
+    /// records it; a call with the same update id returns it again).
+    #[error("update `{update_id}` of workflow `{}` (run {run_id}) failed", short(.workflow_id))]
+    UpdateFailed {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run updated.
+        run_id: String,
+        /// The update id.
+        update_id: String,
+        /// What the handler returned.
+        #[source]
+        failure: Failure,
+    },
     /// Another connection held the store's write lock for longer than the busy timeout.
     #[error("store {path} is busy: another connection held its write lock for over {waited:?}; {holder}")]
     StoreBusy {

@@ -75,7 +75,9 @@ pub use activity::{
     Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
     TimeoutType,
 };
-pub use client::{Client, ListFilter, MAX_WORKFLOW_ID_LEN, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions};
+pub use client::{
+    Client, ListFilter, MAX_WORKFLOW_ID_LEN, UpdateOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions,
+};
 pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkerDescription, WorkflowDescription};
 pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder, WorkerStats};
 pub use error::{Error, ErrorChain, FileKind, PayloadError, Result};
@@ -147,7 +149,9 @@ pub mod __private {
         HasDefaultTimeout, Registrar, RetryPolicy,
     };
     pub use crate::workflow::definition::WorkflowDefinition;
-    pub use crate::workflow::{Workflow, WorkflowContext, WorkflowResult};
+    pub use crate::workflow::{
+        Handlers, Query, Signal, Update, Workflow, WorkflowContext, WorkflowError, WorkflowResult, WorkflowStub,
+    };
 
     /// The options an `#[activity(...)]` attribute declares; the macro has checked them.
     pub fn declared_options(

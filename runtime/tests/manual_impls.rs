@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use weft::activity::ActivityFn;
+use weft::workflow::{Handlers, WorkflowDefinition};
 use weft::{
     Activity, ActivityContext, ActivityError, ActivityOptions, Engine, Workflow, WorkflowContext, WorkflowResult,
 };
@@ -27,6 +28,14 @@ impl Workflow for Hello {
     type Input = String;
     type Output = String;
     const NAME: &'static str = "Hello";
+    type Definition = Self;
+}
+impl WorkflowDefinition for Hello {
+    type State = ();
+    fn init(_input: &String) {}
+    fn handlers() -> Handlers<()> {
+        Handlers::new()
+    }
     async fn run(ctx: WorkflowContext, input: String) -> WorkflowResult<String> {
         let a = ctx.execute_activity(Greet, input, ActivityOptions::start_to_close(Duration::from_secs(5))).await?;
         ctx.sleep(Duration::from_millis(10)).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::secs;
 use tokio::time::sleep;
 use weft::testing::{Replayer, TestEnv};
-use weft::{Engine, Error, RunStatus, Workflow, WorkflowContext, WorkflowResult, workflow};
+use weft::{Engine, Error, RunStatus, WorkflowContext, WorkflowResult, workflow};
 
 /// Sleeps on tokio's clock, imported (the compile-time check is told to look away).
 #[workflow]
@@ -20,36 +20,26 @@ async fn tokio_sleeper(ctx: WorkflowContext) -> WorkflowResult<()> {
     Ok(())
 }
 
-/// Awaits a tokio oneshot that never fires (written without the macro).
-#[derive(Clone, Copy)]
-struct OneshotWaiter;
-impl Workflow for OneshotWaiter {
-    type Input = ();
-    type Output = ();
-    const NAME: &'static str = "oneshot_waiter";
-    async fn run(ctx: WorkflowContext, _input: ()) -> WorkflowResult<()> {
-        ctx.sleep(secs(1)).await?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let _ = rx.await;
-        drop(tx);
-        Ok(())
-    }
+/// Awaits a tokio oneshot that never fires (the compile-time check is told to look away).
+#[workflow]
+async fn oneshot_waiter(ctx: WorkflowContext) -> WorkflowResult<()> {
+    ctx.sleep(secs(1)).await?;
+    #[nondeterministic]
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let _ = rx.await;
+    drop(tx);
+    Ok(())
 }
 
 /// A tokio oneshot that is sent on before it is awaited: ready at once, fine.
-#[derive(Clone, Copy)]
-struct ReadyOneshot;
-impl Workflow for ReadyOneshot {
-    type Input = ();
-    type Output = u32;
-    const NAME: &'static str = "ready_oneshot";
-    async fn run(ctx: WorkflowContext, _input: ()) -> WorkflowResult<u32> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = tx.send(7);
-        let n = rx.await.unwrap_or(0);
-        ctx.sleep(secs(1)).await?;
-        Ok(n)
-    }
+#[workflow]
+async fn ready_oneshot(ctx: WorkflowContext) -> WorkflowResult<u32> {
+    #[nondeterministic]
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = tx.send(7);
+    let n = rx.await.unwrap_or(0);
+    ctx.sleep(secs(1)).await?;
+    Ok(n)
 }
 
 /// Weft's own timers, alone and two at once.
@@ -66,8 +56,8 @@ async fn env() -> weft::Result<TestEnv> {
     TestEnv::start(
         Engine::builder()
             .register_workflow(tokio_sleeper)
-            .register_workflow(OneshotWaiter)
-            .register_workflow(ReadyOneshot)
+            .register_workflow(oneshot_waiter)
+            .register_workflow(ready_oneshot)
             .register_workflow(weft_sleeper),
     )
     .await
@@ -110,7 +100,7 @@ async fn a_workflow_awaiting_a_tokio_sleep_is_held_with_the_likely_causes() -> w
 #[tokio::test(start_paused = true)]
 async fn a_workflow_awaiting_a_tokio_oneshot_that_never_fires_is_held() -> weft::Result<()> {
     let env = env().await?;
-    let handle = env.client().start_workflow(OneshotWaiter, "oneshot", ()).await?;
+    let handle = env.client().start_workflow(oneshot_waiter, "oneshot", ()).await?;
     let reason = held(&env, "oneshot").await?.expect("the run is held");
     assert_names_the_causes(&reason);
     // Held at the step after its timer fired: that step did not commit.
@@ -125,7 +115,7 @@ async fn a_workflow_awaiting_a_tokio_oneshot_that_never_fires_is_held() -> weft:
         r#"{{"event_id":3,"timestamp":{timestamp},"event_type":"TimerFired","attributes":{{"started_event_id":2}}}}"#
     );
     let json = format!("{},{fired}]", recorded.trim_end_matches(']'));
-    let replayed = Replayer::new().register_workflow(OneshotWaiter).replay_json(&json);
+    let replayed = Replayer::new().register_workflow(oneshot_waiter).replay_json(&json);
     assert!(
         matches!(&replayed, Err(Error::WorkflowStalled { message, .. }) if message.contains("tokio")),
         "{replayed:?}"
@@ -138,7 +128,7 @@ async fn a_workflow_awaiting_a_tokio_oneshot_that_never_fires_is_held() -> weft:
 async fn a_workflow_awaiting_weft_timers_or_a_ready_future_is_not_held() -> weft::Result<()> {
     let env = env().await?;
     let sleeper = env.client().start_workflow(weft_sleeper, "weft-sleep", ()).await?;
-    let ready = env.client().start_workflow(ReadyOneshot, "ready", ()).await?;
+    let ready = env.client().start_workflow(ready_oneshot, "ready", ()).await?;
     tokio::time::sleep(secs(60)).await;
     let description = env.client().describe("weft-sleep").await?;
     assert_eq!(description.held, None);

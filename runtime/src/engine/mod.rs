@@ -12,6 +12,7 @@
 
 mod activity_task;
 mod clock;
+mod messages;
 mod outage;
 mod registry;
 #[cfg(test)]
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::clock::Clock;
+pub(crate) use self::messages::UpdateRequest;
 use self::outage::Outages;
 pub(crate) use self::registry::Registry;
 use self::timers::TimerQueue;
@@ -137,6 +139,8 @@ pub(crate) struct Inner {
     /// Callers waiting for a run to close.
     /// Waiting for a run to close: each gets the run's close event.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<HistoryEvent>>>>,
+    /// Runs whose steps a caller waits on (an update's outcome), by run id.
+    stepped: Mutex<HashMap<String, tokio::sync::watch::Sender<()>>>,
     /// Wakes the worker's claim loop.
     pub(crate) poller: Poller,
     /// What the claim loop has claimed.
@@ -431,6 +435,7 @@ impl EngineBuilder {
             attempts: Mutex::default(),
             cancelled: Mutex::default(),
             waiters: Mutex::default(),
+            stepped: Mutex::default(),
             poller: Poller::default(),
             claimed: ClaimCounters::default(),
             timers: TimerQueue::default(),
@@ -500,6 +505,7 @@ impl Inner {
         self.shutdown.cancel();
         self.tracker.close();
         self.waiters.lock().clear();
+        self.stepped.lock().clear();
     }
 
     /// Spawns engine work that ends with the engine.

@@ -9,7 +9,12 @@ use futures::future::BoxFuture;
 
 use crate::activity::{Activity, ActivityContext, ActivityError, ActivityFn, ActivityMethod};
 use crate::history::{Failure, Payload};
-use crate::workflow::machine::{WorkflowFactory, WorkflowFuture};
+use parking_lot::Mutex;
+
+use crate::workflow::context::WorkflowState;
+use crate::workflow::definition::WorkflowDefinition;
+use crate::workflow::machine::{Instance, WorkflowFactory, WorkflowFuture};
+use crate::workflow::messages::Typed;
 use crate::workflow::{Workflow, WorkflowContext};
 
 /// Runs one attempt of a type-erased activity: encoded input in, encoded result out.
@@ -24,16 +29,19 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn add_workflow<W: Workflow>(&mut self) {
-        let factory: WorkflowFactory = Arc::new(|ctx: WorkflowContext, input: &Payload| {
+        let handlers = Arc::new(<W::Definition as WorkflowDefinition>::handlers());
+        let factory: WorkflowFactory = Arc::new(move |state: Arc<Mutex<WorkflowState>>, input: &Payload| {
             let input: W::Input = input.decode()?;
-            let limit = ctx.state.lock().payload_limit;
-            let future: WorkflowFuture = Box::pin(W::run(ctx, input).map(move |result| match result {
+            let limit = state.lock().payload_limit;
+            let ctx = WorkflowContext::new(state, W::Definition::init(&input));
+            let messages = Box::new(Typed { ctx: ctx.clone(), handlers: handlers.clone() });
+            let future: WorkflowFuture = Box::pin(W::Definition::run(ctx, input).map(move |result| match result {
                 Ok(output) => Payload::encode(&output, limit).map_err(|e| {
                     Failure::new("PayloadError", format!("workflow result rejected: {e}")).non_retryable()
                 }),
                 Err(error) => Err(error.into_failure()),
             }));
-            Ok(future)
+            Ok(Instance { future, messages })
         });
         self.workflows.insert(W::NAME, factory);
     }

@@ -14,6 +14,8 @@ use crate::store::{
     ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, RunFilter, RunRecord, RunStart, StepCommit,
     Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
+use crate::workflow::Handlers;
+use crate::workflow::definition::WorkflowDefinition;
 use crate::{
     Activity, ActivityContext, ActivityError, ActivityOptions, Durability, Engine, Error, Result, Workflow,
     WorkflowContext, WorkflowResult,
@@ -45,10 +47,18 @@ impl Workflow for ProduceThenSleep {
     type Input = usize;
     type Output = usize;
     const NAME: &'static str = "produce_then_sleep";
+    type Definition = Self;
+}
+impl WorkflowDefinition for ProduceThenSleep {
+    type State = ();
+    fn init(_: &usize) {}
     async fn run(ctx: WorkflowContext, size: usize) -> WorkflowResult<usize> {
         let text = ctx.execute_activity(Produce, size, ActivityOptions::start_to_close(secs(60))).await?;
         ctx.sleep(secs(60)).await?;
         Ok(text.len())
+    }
+    fn handlers() -> Handlers<()> {
+        Handlers::new()
     }
 }
 
@@ -182,6 +192,13 @@ impl Store for Faulty {
     }
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.sqlite.pending(run_id)
+    }
+    fn update_rejection(
+        &self,
+        run_id: String,
+        request_id: String,
+    ) -> BoxFuture<'_, Result<Option<crate::history::Failure>>> {
+        self.sqlite.update_rejection(run_id, request_id)
     }
     fn close(&self) {
         Store::close(&*self.sqlite);
@@ -336,9 +353,17 @@ impl Workflow for CallGated {
     type Input = usize;
     type Output = usize;
     const NAME: &'static str = "call_gated";
+    type Definition = Self;
+}
+impl WorkflowDefinition for CallGated {
+    type State = ();
+    fn init(_: &usize) {}
     async fn run(ctx: WorkflowContext, size: usize) -> WorkflowResult<usize> {
         let text = ctx.execute_activity(Gated, size, ActivityOptions::start_to_close(secs(600))).await?;
         Ok(text.len())
+    }
+    fn handlers() -> Handlers<()> {
+        Handlers::new()
     }
 }
 

@@ -13,8 +13,8 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, RunRecord, RunStart,
-    RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, RejectedUpdate,
+    RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -28,6 +28,13 @@ enum StepWrite {
     CreateRun(WorkflowIdReusePolicy),
     /// A delivery recorded directly on a cached workflow.
     Deliver(Delivery),
+}
+
+/// What a step produced: its events, the inbox items it consumed, the update requests it rejected.
+struct Step {
+    events: Vec<HistoryEvent>,
+    consumed: Vec<i64>,
+    rejected: Vec<RejectedUpdate>,
 }
 
 /// The task rows a step's events imply, and what the engine does after it commits.
@@ -246,7 +253,8 @@ impl Inner {
             self.evict(&run.run_id);
             let event =
                 HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
-            return self.commit_step(&run, vec![event], consumed, None, StepWrite::Leased { token }).await;
+            let step = Step { events: vec![event], consumed, rejected: Vec::new() };
+            return self.commit_step(&run, step, None, StepWrite::Leased { token }).await;
         }
         let machine = match self.machine_for(&run).await {
             Err(stale @ Error::StaleTask { .. }) => {
@@ -268,8 +276,9 @@ impl Inner {
             }
             Err(error) => return self.hold(&run, token, error).await,
         };
+        let mut rejected = Vec::new();
         for entry in inbox {
-            if let Err(error) = record_inbox_item(&mut machine, &run, now, entry.item) {
+            if let Err(error) = record_inbox_item(&mut machine, &run, now, entry.item, &mut rejected) {
                 return self.hold(&run, token, error).await;
             }
         }
@@ -277,7 +286,8 @@ impl Inner {
             return self.hold(&run, token, error).await;
         }
         let events = machine.take_new_events();
-        self.commit_step(&run, events, consumed, Some(machine), StepWrite::Leased { token }).await
+        let step = Step { events, consumed, rejected };
+        self.commit_step(&run, step, Some(machine), StepWrite::Leased { token }).await
     }
 
     /// The cached machine, or one rebuilt by replaying the history.
@@ -341,18 +351,20 @@ impl Inner {
         self: &Arc<Self>,
         run: RunRecord,
         input: crate::history::Payload,
+        signal: Option<(String, crate::history::Payload)>,
         reuse: WorkflowIdReusePolicy,
     ) -> Result<()> {
         let now = run.created_at;
-        let start = InboxItem::Start { input };
+        let start = InboxItem::Start { input, signal };
         if self.runs_workflow(&run.task_queue, &run.workflow_type)
             && let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str())
         {
             let mut machine = WorkflowMachine::new(factory.clone(), info_of(&run), self.config.payload_limit);
-            let first = record_inbox_item(&mut machine, &run, now, start.clone()).and_then(|()| machine.flush(now));
+            let first = record_inbox_item(&mut machine, &run, now, start.clone(), &mut Vec::new())
+                .and_then(|()| machine.flush(now));
             if first.is_ok() {
-                let events = machine.take_new_events();
-                return self.commit_step(&run, events, Vec::new(), Some(machine), StepWrite::CreateRun(reuse)).await;
+                let step = Step { events: machine.take_new_events(), consumed: Vec::new(), rejected: Vec::new() };
+                return self.commit_step(&run, step, Some(machine), StepWrite::CreateRun(reuse)).await;
             }
         }
         self.store.create_run(run.clone(), RunStart::Inbox(start), reuse).await?;
@@ -421,11 +433,12 @@ impl Inner {
         };
         let now = self.clock.now();
         // A workflow that fails here is held by the ordinary step, from the inbox.
-        if record_inbox_item(&mut machine, &run, now, item).and_then(|()| machine.flush(now)).is_err() {
+        if record_inbox_item(&mut machine, &run, now, item, &mut Vec::new()).and_then(|()| machine.flush(now)).is_err()
+        {
             return Ok(false);
         }
-        let events = machine.take_new_events();
-        self.commit_step(&run, events, Vec::new(), Some(machine), StepWrite::Deliver(delivery)).await?;
+        let step = Step { events: machine.take_new_events(), consumed: Vec::new(), rejected: Vec::new() };
+        self.commit_step(&run, step, Some(machine), StepWrite::Deliver(delivery)).await?;
         Ok(true)
     }
 
@@ -471,11 +484,11 @@ impl Inner {
     async fn commit_step(
         self: &Arc<Self>,
         run: &RunRecord,
-        events: Vec<HistoryEvent>,
-        consumed: Vec<i64>,
+        step: Step,
         machine: Option<WorkflowMachine>,
         how: StepWrite,
     ) -> Result<()> {
+        let Step { events, consumed, rejected } = step;
         let mut rows = Rows::of(run, &events, machine.as_ref());
         let worker_id = self.worker.as_ref().map_or_else(String::new, |w| w.worker_id.clone());
         // First attempts this worker runs and has a free slot for start in
@@ -524,6 +537,7 @@ impl Inner {
             cancel_timers: rows.cancel_timers,
             close: rows.close,
             worker_id,
+            rejected_updates: rejected,
         };
         // What runs after the commit, kept before the commit takes the rows.
         let eager_tasks: Vec<ActivityTask> =
@@ -551,6 +565,7 @@ impl Inner {
         {
             tracing::warn!(workflow_id = %run.workflow_id, run_id = %run.run_id, events = last_event_id, "history is over 10 000 events; replay slows down");
         }
+        self.notify_stepped(&run.run_id);
         let closed = close_event.is_some() || rows.close.is_some();
         // Cached before any activity starts: an attempt that ends at once
         // finds the workflow in memory (and can close with its step).
@@ -597,7 +612,7 @@ impl Inner {
     }
 }
 
-fn info_of(run: &RunRecord) -> WorkflowInfo {
+pub(super) fn info_of(run: &RunRecord) -> WorkflowInfo {
     WorkflowInfo {
         workflow_id: run.workflow_id.clone(),
         run_id: run.run_id.clone(),
@@ -606,16 +621,18 @@ fn info_of(run: &RunRecord) -> WorkflowInfo {
     }
 }
 
-/// Turns one inbox item into events, applied to the machine as they are recorded.
+/// Turns one inbox item into events, applied to the machine as they are
+/// recorded; an update request it rejects goes to `rejected`, not to history.
 fn record_inbox_item(
     machine: &mut WorkflowMachine,
     run: &RunRecord,
     now: std::time::SystemTime,
     item: InboxItem,
+    rejected: &mut Vec<RejectedUpdate>,
 ) -> Result<(), MachineError> {
     use EventAttributes as E;
     match item {
-        InboxItem::Start { input } => {
+        InboxItem::Start { input, signal } => {
             machine.record(
                 now,
                 E::WorkflowExecutionStarted {
@@ -625,6 +642,17 @@ fn record_inbox_item(
                     input,
                 },
             )?;
+            if let Some((signal_name, input)) = signal {
+                machine.record(now, E::WorkflowExecutionSignaled { signal_name, input })?;
+            }
+        }
+        InboxItem::Signal { signal_name, input } => {
+            machine.record(now, E::WorkflowExecutionSignaled { signal_name, input })?;
+        }
+        InboxItem::Update { update_id, update_name, input, request_id } => {
+            if let Some(failure) = machine.admit_update(now, update_id, update_name, input)? {
+                rejected.push(RejectedUpdate { request_id, failure });
+            }
         }
         InboxItem::ActivityClosed { scheduled_event_id, attempt, last_failure, outcome } => {
             let started_event_id = if attempt > 0 {

@@ -209,6 +209,33 @@ pub enum EventAttributes {
         /// Why, as given by the requester.
         reason: String,
     },
+    /// A signal reached the run (from a client, a `weft` command or another
+    /// workflow), in order of arrival; its handler runs when the event applies.
+    WorkflowExecutionSignaled {
+        /// The signal's registered name.
+        signal_name: String,
+        /// The signal's input.
+        input: Payload,
+    },
+    /// An update passed its validator and its handler started. A rejected
+    /// update leaves no event.
+    WorkflowExecutionUpdateAccepted {
+        /// The update id the caller gave (or was given): one run accepts an id once.
+        update_id: String,
+        /// The update's registered name.
+        update_name: String,
+        /// The update's input.
+        input: Payload,
+    },
+    /// An update's handler returned (the UpdateCompleted command).
+    WorkflowExecutionUpdateCompleted {
+        /// The update id.
+        update_id: String,
+        /// The `WorkflowExecutionUpdateAccepted` event.
+        accepted_event_id: u64,
+        /// What the handler returned.
+        outcome: UpdateOutcome,
+    },
     /// The workflow returned a result.
     WorkflowExecutionCompleted {
         /// The workflow's result.
@@ -228,6 +255,22 @@ pub enum EventAttributes {
     },
 }
 
+/// What an update's handler returned, as `WorkflowExecutionUpdateCompleted` records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateOutcome {
+    /// The handler returned a result.
+    Completed {
+        /// The handler's result.
+        result: Payload,
+    },
+    /// The handler returned an error.
+    Failed {
+        /// The handler's error.
+        failure: Failure,
+    },
+}
+
 impl EventAttributes {
     /// The event's type name, e.g. `"ActivityTaskScheduled"`.
     pub fn event_type(&self) -> &'static str {
@@ -244,6 +287,9 @@ impl EventAttributes {
             EventAttributes::TimerFired { .. } => "TimerFired",
             EventAttributes::TimerCanceled { .. } => "TimerCanceled",
             EventAttributes::WorkflowExecutionCancelRequested { .. } => "WorkflowExecutionCancelRequested",
+            EventAttributes::WorkflowExecutionSignaled { .. } => "WorkflowExecutionSignaled",
+            EventAttributes::WorkflowExecutionUpdateAccepted { .. } => "WorkflowExecutionUpdateAccepted",
+            EventAttributes::WorkflowExecutionUpdateCompleted { .. } => "WorkflowExecutionUpdateCompleted",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

@@ -26,7 +26,7 @@ mod failure;
 mod finite;
 mod payload;
 
-pub use event::{EventAttributes, HistoryEvent};
+pub use event::{EventAttributes, HistoryEvent, UpdateOutcome};
 pub use failure::{ActivityFailureInfo, Failure, RetryState};
 pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, Payload};
 

@@ -128,7 +128,7 @@ impl Env {
     async fn start(&self) -> Result<String> {
         let run = self.run();
         let run_id = run.run_id.clone();
-        let start = RunStart::Inbox(InboxItem::Start { input: payload("1") });
+        let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
         self.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
         Ok(run_id)
     }
@@ -160,6 +160,7 @@ impl Env {
             cancel_timers: vec![],
             close: None,
             worker_id: worker_id.to_owned(),
+            rejected_updates: Vec::new(),
         }
     }
 
@@ -250,7 +251,7 @@ fn ids(tasks: &[WorkflowTask]) -> Vec<&str> {
 
 pub(crate) async fn create_run_refuses_an_open_id_and_follows_each_reuse_policy(store: Box<dyn Store>) -> Result<()> {
     let env = Env::new(store);
-    let start = || RunStart::Inbox(InboxItem::Start { input: payload("1") });
+    let start = || RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
     let first = env.run();
     let workflow_id = first.workflow_id.clone();
     let again = |status_hint: &str| RunRecord { run_id: unique(status_hint), ..first.clone() };
@@ -851,7 +852,7 @@ pub(crate) async fn list_runs_filters_by_status_and_type_newest_first(store: Box
     for i in 0..3 {
         let run = RunRecord { created_at: env.at_s(i), ..env.run() };
         made.push(run.run_id.clone());
-        let start = RunStart::Inbox(InboxItem::Start { input: payload("1") });
+        let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
         env.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
     }
     let mut close = env.step(&made[0], StepFence::Unleased, 1, 1, "w");

@@ -331,9 +331,26 @@ pub(crate) enum ActivityOutcome {
 /// turns it into events. The store keeps it as it is, without reading it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum InboxItem {
-    /// The run was started; the first workflow step records `WorkflowExecutionStarted`.
+    /// The run was started; the first workflow step records
+    /// `WorkflowExecutionStarted` (and the signal it was started with, if any).
     Start {
         input: Payload,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<(String, Payload)>,
+    },
+    /// A signal: the next step records `WorkflowExecutionSignaled`.
+    Signal {
+        signal_name: String,
+        input: Payload,
+    },
+    /// An update request: the next step runs its validator, then records
+    /// `WorkflowExecutionUpdateAccepted` or its rejection ([`RejectedUpdate`]).
+    Update {
+        update_id: String,
+        update_name: String,
+        input: Payload,
+        /// Names this request's rejection, apart from other requests of the update id.
+        request_id: String,
     },
     ActivityClosed {
         scheduled_event_id: u64,
@@ -417,6 +434,16 @@ pub(crate) struct StepCommit {
     pub(crate) close: Option<(RunStatus, SystemTime)>,
     /// The worker committing: it becomes the run's sticky worker.
     pub(crate) worker_id: String,
+    /// Update requests the step rejected: kept for their callers, outside the history.
+    pub(crate) rejected_updates: Vec<RejectedUpdate>,
+}
+
+/// An update request that its validator (or the workflow) refused; it left
+/// no event. Kept by request id until the run is removed.
+#[derive(Debug, Clone)]
+pub(crate) struct RejectedUpdate {
+    pub(crate) request_id: String,
+    pub(crate) failure: Failure,
 }
 
 /// How a new run starts.
@@ -633,6 +660,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// A run's events with ids above `after`, checked (contiguous ids,
     /// checksums): `CorruptHistory` (with `workflow_id`) otherwise.
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
+
+    /// The rejection of update request `request_id` of run `run_id`, once a step refused it.
+    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>>;
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;

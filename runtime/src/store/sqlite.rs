@@ -33,7 +33,7 @@ use super::{
 };
 use super::{host_name, lock, new_token};
 use crate::activity::ActivityOptions;
-use crate::history::{HistoryEvent, Payload};
+use crate::history::{Failure, HistoryEvent, Payload};
 use crate::{Error, Result};
 
 /// The schema version this build writes; older stores are migrated, newer refused.
@@ -133,6 +133,18 @@ CREATE TABLE inbox (
     item   TEXT NOT NULL
 );
 CREATE INDEX inbox_by_run ON inbox (run_id, id);
+";
+
+/// Rejected update requests, for their callers (no event records them).
+/// Additive, like `weft_engine`: older builds ignore it, so the schema
+/// version stays; every opening (the `weft` command's too) creates it.
+const UPDATE_REJECTIONS: &str = "
+CREATE TABLE IF NOT EXISTS update_rejections (
+    run_id     TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    failure    TEXT NOT NULL,
+    PRIMARY KEY (run_id, request_id)
+) WITHOUT ROWID;
 ";
 
 /// What version 2 adds to either schema: the claim indexes and the workers.
@@ -345,6 +357,7 @@ impl SqliteStore {
                         path.display()
                     )));
                 }
+                conn.execute_batch(UPDATE_REJECTIONS)?;
                 let mode = Mode::Inline(Mutex::new(Some(conn)));
                 Ok(SqliteStore::new(mode, Some(claim), Some((path.clone(), *busy_timeout)), None))
             }
@@ -503,6 +516,7 @@ fn prepare(conn: &Connection, file: Option<(Durability, &Path)>, foreign_tables:
         migrate_v1(&tx)?;
         tx.commit()?;
     }
+    conn.execute_batch(UPDATE_REJECTIONS)?;
     Ok(())
 }
 
@@ -1308,6 +1322,12 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
         conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
             .execute(params![run_id, *started_event_id as i64])?;
     }
+    for rejected in &c.rejected_updates {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO update_rejections (run_id, request_id, failure) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![run_id, rejected.request_id, to_json(&rejected.failure)?])?;
+    }
     if let Some((status, closed_at)) = c.close {
         conn.prepare_cached("UPDATE runs SET status = ?2, closed_at = ?3, inbox_count = 0 WHERE run_id = ?1")?
             .execute(params![run_id, status.as_str(), micros(closed_at)])?;
@@ -1730,6 +1750,16 @@ impl Store for SqliteStore {
 
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
+    }
+
+    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>> {
+        self.read(move |conn| {
+            let json: Option<String> = conn
+                .prepare_cached("SELECT failure FROM update_rejections WHERE run_id = ?1 AND request_id = ?2")?
+                .query_row(params![run_id, request_id], |r| r.get(0))
+                .optional()?;
+            json.map(|j| from_json(&j)).transpose()
+        })
     }
 
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {

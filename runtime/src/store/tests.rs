@@ -128,6 +128,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         cancel_timers: vec![],
         close: None,
         worker_id: "w".into(),
+        rejected_updates: Vec::new(),
     };
     store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
     Ok(key)
@@ -495,7 +496,7 @@ async fn the_wal_stays_below_its_bound() -> Result<()> {
     let start = |i: usize, input: &Payload| {
         store.create_run(
             run(&format!("wf-{i}"), &format!("r{i}")),
-            RunStart::Inbox(InboxItem::Start { input: input.clone() }),
+            RunStart::Inbox(InboxItem::Start { input: input.clone(), signal: None }),
             WorkflowIdReusePolicy::default(),
         )
     };

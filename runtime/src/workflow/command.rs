@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::activity::ActivityOptions;
-use crate::history::{EventAttributes, Failure, Payload};
+use crate::history::{EventAttributes, Failure, Payload, UpdateOutcome};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
@@ -14,6 +14,7 @@ pub(crate) enum Command {
     RequestCancelActivity { seq: u32 },
     StartTimer { seq: u32, duration: Duration },
     CancelTimer { seq: u32 },
+    CompleteUpdate { update_id: String, outcome: UpdateOutcome },
     CompleteWorkflow { result: Payload },
     FailWorkflow { failure: Failure },
     CancelWorkflow,
@@ -33,6 +34,7 @@ impl Command {
                 format!("StartTimer(seq {seq}, {})", humantime::format_duration(*duration))
             }
             Command::CancelTimer { seq } => format!("CancelTimer(seq {seq})"),
+            Command::CompleteUpdate { update_id, .. } => format!("CompleteUpdate(`{update_id}`)"),
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
@@ -47,6 +49,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
             format!("ActivityTaskScheduled(seq {seq}, type `{activity_type}`)")
         }
         EventAttributes::TimerStarted { seq, .. } => format!("TimerStarted(seq {seq})"),
+        EventAttributes::WorkflowExecutionUpdateCompleted { update_id, .. } => {
+            format!("WorkflowExecutionUpdateCompleted(`{update_id}`)")
+        }
         other => other.event_type().to_owned(),
     }
 }

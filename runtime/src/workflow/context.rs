@@ -1,6 +1,6 @@
 //! The workflow context: the only door from workflow code to the world.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -21,9 +21,38 @@ use crate::history::{Failure, Payload, RetryState};
 /// all recorded in history so that replay sees the same values.
 ///
 /// Passed as the first argument of every `#[workflow]` function. Cloning is cheap.
-#[derive(Clone)]
-pub struct WorkflowContext {
+///
+/// `S` is the state a `#[workflow]` impl block shares between its `#[run]`
+/// body and its message handlers (`()` for a function workflow): read it
+/// with [`state`](Self::state), change it with [`state_mut`](Self::state_mut),
+/// wait on it with [`wait_condition`](Self::wait_condition).
+pub struct WorkflowContext<S = ()> {
     pub(crate) state: Arc<Mutex<WorkflowState>>,
+    pub(crate) shared: Arc<Shared<S>>,
+}
+
+impl<S> Clone for WorkflowContext<S> {
+    fn clone(&self) -> Self {
+        WorkflowContext { state: self.state.clone(), shared: self.shared.clone() }
+    }
+}
+
+/// The workflow's own state, shared by its body and its handlers. Only one
+/// of them runs at a time (the machine polls them in turn), so the lock is
+/// never contended; taking it again from inside is a bug, reported as a panic.
+pub(crate) struct Shared<S>(Mutex<S>);
+
+impl<S> Shared<S> {
+    pub(crate) fn new(state: S) -> Self {
+        Shared(Mutex::new(state))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        let mut guard = self.0.try_lock().unwrap_or_else(|| {
+            panic!("the workflow's state is already borrowed: `ctx.state(..)` or `ctx.state_mut(..)` called from inside another")
+        });
+        f(&mut guard)
+    }
 }
 
 /// Identity of the run, as seen by workflow code.
@@ -88,6 +117,17 @@ pub(crate) struct WorkflowState {
     pub(crate) payload_limit: usize,
     /// Set while the machine tears the workflow down: drops issue no commands then.
     pub(crate) closing: bool,
+    /// Signals no handler took, by name, oldest first: kept for a
+    /// [`SignalChannel`](super::SignalChannel) of that name.
+    pub(crate) signals: HashMap<String, VecDeque<Payload>>,
+    /// Futures waiting on messages or on the state (signal channels,
+    /// conditions): woken to look again after anything happened.
+    pub(crate) message_wakers: Vec<Waker>,
+    /// Counts what may change the state or wake a condition: the machine
+    /// looks at conditions again while it moves.
+    pub(crate) progress: u64,
+    /// The run may close while update handlers still run.
+    pub(crate) allow_unfinished_handlers: bool,
 }
 
 impl WorkflowState {
@@ -106,6 +146,10 @@ impl WorkflowState {
             rng,
             payload_limit,
             closing: false,
+            signals: HashMap::new(),
+            message_wakers: Vec::new(),
+            progress: 0,
+            allow_unfinished_handlers: false,
         }
     }
 
@@ -119,7 +163,9 @@ impl WorkflowState {
     /// event will then wake it. (A handle never polled counts too: its
     /// resolution may be what the workflow waits for next.)
     pub(crate) fn awaits_weft(&self) -> bool {
-        self.activities.values().any(|s| s.result.is_none()) || self.timers.values().any(|s| s.result.is_none())
+        self.activities.values().any(|s| s.result.is_none())
+            || self.timers.values().any(|s| s.result.is_none())
+            || !self.message_wakers.is_empty()
     }
 
     /// Requests cancellation of activity `seq`, as its cancellation type says.
@@ -167,9 +213,55 @@ impl WorkflowState {
     }
 }
 
-impl WorkflowContext {
-    pub(crate) fn new(state: Arc<Mutex<WorkflowState>>) -> Self {
-        WorkflowContext { state }
+impl<S> WorkflowContext<S> {
+    pub(crate) fn new(state: Arc<Mutex<WorkflowState>>, shared: S) -> Self {
+        WorkflowContext { state, shared: Arc::new(Shared::new(shared)) }
+    }
+
+    /// Reads the workflow's state (what its handlers share with its body).
+    pub fn state<R>(&self, f: impl FnOnce(&S) -> R) -> R {
+        self.shared.with(|s| f(s))
+    }
+
+    /// Changes the workflow's state.
+    pub fn state_mut<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        let result = self.shared.with(f);
+        self.state.lock().progress += 1;
+        result
+    }
+
+    /// Waits until `predicate` holds on the workflow's state, as handlers
+    /// change it: looked at again after every event and every change, the
+    /// same way on every replay. `Err(Canceled)` if the workflow is
+    /// cancelled while it waits.
+    ///
+    /// ```
+    /// # use weft::{workflow, WorkflowContext, WorkflowResult};
+    /// # #[derive(Default)] struct Order { approved: bool }
+    /// # async fn body(ctx: WorkflowContext<Order>) -> WorkflowResult<()> {
+    /// ctx.wait_condition(|order| order.approved).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_condition<F: FnMut(&S) -> bool + Unpin>(&self, predicate: F) -> super::WaitCondition<S, F> {
+        let cancelled_at_start = self.state.lock().cancel_requested;
+        super::WaitCondition { state: self.state.clone(), shared: self.shared.clone(), predicate, cancelled_at_start }
+    }
+
+    /// The signals named like `signal` that reach this run, in order of
+    /// arrival, decoded; those that came before the channel was made (and
+    /// that no `#[signal]` handler took) are waiting in it.
+    pub fn signal_channel<W, I: serde::de::DeserializeOwned>(
+        &self,
+        signal: super::Signal<W, I>,
+    ) -> super::SignalChannel<I> {
+        super::SignalChannel::new(self.state.clone(), signal.name())
+    }
+
+    /// Lets the run close while update handlers still run: their callers
+    /// get [`Error::NotRunning`](crate::Error::NotRunning). By default a
+    /// workflow whose body returned closes only once its handlers are done.
+    pub fn allow_unfinished_handlers(&self) {
+        self.state.lock().allow_unfinished_handlers = true;
     }
 
     /// The workflow id.
@@ -231,14 +323,14 @@ impl WorkflowContext {
         let options = options.resolve();
         let activity_type = A::NAME.to_owned();
         if let Err(source) = options.validate() {
-            return ActivityHandle::failed(self, ActivityFailure::InvalidOptions { activity_type, source });
+            return ActivityHandle::failed(&self.state, ActivityFailure::InvalidOptions { activity_type, source });
         }
         let mut s = self.state.lock();
         let input = match Payload::encode(&input, s.payload_limit) {
             Ok(input) => input,
             Err(source) => {
                 drop(s);
-                return ActivityHandle::failed(self, ActivityFailure::Payload { activity_type, source });
+                return ActivityHandle::failed(&self.state, ActivityFailure::Payload { activity_type, source });
             }
         };
         let seq = s.next_seq();
@@ -254,7 +346,7 @@ impl WorkflowContext {
         });
         drop(s);
         ActivityHandle {
-            ctx: self.clone(),
+            state: self.state.clone(),
             seq,
             activity_type: A::NAME,
             activity_id,
@@ -286,7 +378,7 @@ impl WorkflowContext {
         let seq = s.next_seq();
         s.timers.insert(seq, Slot::default());
         s.commands.push(Command::StartTimer { seq, duration });
-        Timer { ctx: self.clone(), seq, fired: false }
+        Timer { state: self.state.clone(), seq, fired: false }
     }
 
     /// Whether cancellation of this workflow was requested. Its activities
@@ -297,7 +389,7 @@ impl WorkflowContext {
     }
 }
 
-impl std::fmt::Debug for WorkflowContext {
+impl<S> std::fmt::Debug for WorkflowContext<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.state.lock();
         f.debug_struct("WorkflowContext")
@@ -313,7 +405,7 @@ impl std::fmt::Debug for WorkflowContext {
 /// runs to its end and its result is recorded, but nobody reads it.
 #[must_use = "an activity handle does nothing unless awaited; drop does not cancel it"]
 pub struct ActivityHandle<O> {
-    ctx: WorkflowContext,
+    state: Arc<Mutex<WorkflowState>>,
     seq: u32,
     activity_type: &'static str,
     activity_id: String,
@@ -324,9 +416,9 @@ pub struct ActivityHandle<O> {
 }
 
 impl<O> ActivityHandle<O> {
-    fn failed(ctx: &WorkflowContext, failure: ActivityFailure) -> Self {
+    fn failed(state: &Arc<Mutex<WorkflowState>>, failure: ActivityFailure) -> Self {
         ActivityHandle {
-            ctx: ctx.clone(),
+            state: state.clone(),
             seq: 0,
             activity_type: "",
             activity_id: String::new(),
@@ -352,7 +444,7 @@ impl<O> ActivityHandle<O> {
         if self.early.is_some() {
             return;
         }
-        self.ctx.state.lock().cancel_activity(self.seq);
+        self.state.lock().cancel_activity(self.seq);
     }
 }
 
@@ -363,7 +455,7 @@ impl<O: DeserializeOwned> Future for ActivityHandle<O> {
         if let Some(failure) = self.early.take() {
             return Poll::Ready(Err(failure));
         }
-        let mut s = self.ctx.state.lock();
+        let mut s = self.state.lock();
         let Some(slot) = s.activities.get_mut(&self.seq) else {
             panic!("`ActivityHandle` polled after it completed");
         };
@@ -433,7 +525,7 @@ pub struct Canceled;
 /// `Err(Canceled)` if the workflow is cancelled first.
 #[must_use = "a timer does nothing unless awaited"]
 pub struct Timer {
-    ctx: WorkflowContext,
+    state: Arc<Mutex<WorkflowState>>,
     seq: u32,
     fired: bool,
 }
@@ -442,7 +534,7 @@ impl Future for Timer {
     type Output = Result<(), Canceled>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = self.ctx.state.lock();
+        let mut s = self.state.lock();
         let slot = s.timers.get_mut(&self.seq).expect("a timer's slot lives until the timer is dropped");
         if let Some(fired) = slot.result {
             drop(s);
@@ -457,7 +549,7 @@ impl Future for Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        let mut s = self.ctx.state.lock();
+        let mut s = self.state.lock();
         let fired = s.timers.remove(&self.seq).is_some_and(|slot| slot.result.is_some()) || self.fired;
         if !fired && !s.closing {
             s.commands.push(Command::CancelTimer { seq: self.seq });

@@ -2,19 +2,22 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::WorkflowContext;
+use super::messages::Handlers;
 use crate::__private::StubToken;
 use crate::history::Failure;
 
 /// A typed workflow stub: its registered name and its input and output types.
 ///
 /// `#[workflow]` implements it on a type named after the function, and on
-/// the stub function that keeps the function's name; pass that name to
-/// [`Client::start_workflow`](crate::Client::start_workflow) and
+/// the stub function that keeps the function's name; on an impl block, on
+/// the block's type and on its `run` constant (`Order::run`). Pass the stub
+/// to [`Client::start_workflow`](crate::Client::start_workflow) and
 /// [`EngineBuilder::register_workflow`](crate::EngineBuilder::register_workflow).
 pub trait Workflow: Send + Sync + 'static {
     /// The input: the function's argument after the context, a tuple of several, or `()`.
@@ -23,26 +26,38 @@ pub trait Workflow: Send + Sync + 'static {
     type Output: Serialize + DeserializeOwned + Send + 'static;
     /// The registered name (the function's name unless `name = "..."`).
     const NAME: &'static str;
+    /// The definition type: what [`WorkflowHandle`](crate::WorkflowHandle)s
+    /// and message stubs ([`Signal`](super::Signal), ...) are typed by. The
+    /// type named like the function, or the impl block's type.
+    type Definition: WorkflowDefinition<Input = Self::Input, Output = Self::Output>;
+}
+
+/// The definition type of a workflow: how a run is made and what messages
+/// it takes. `#[workflow]` implements it; by hand, a function workflow has
+/// state `()` and no handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    label = "expected the stub of a `#[workflow] async fn` or of a `#[workflow]` impl block",
+    note = "activities are registered with `register_activity` / `register_activities` and run from a \
+            workflow with `ctx.execute_activity(..)`"
+)]
+pub trait WorkflowDefinition: Workflow {
+    /// What the body shares with the handlers (`()` for a function workflow).
+    type State: Send + 'static;
+
+    /// The state a run starts with.
+    fn init(input: &Self::Input) -> Self::State;
 
     /// Runs the workflow's code. The engine may run it many times over (replay);
     /// it must be deterministic (see `docs/determinism.md`).
     fn run(
-        ctx: WorkflowContext,
+        ctx: WorkflowContext<Self::State>,
         input: Self::Input,
     ) -> impl Future<Output = WorkflowResult<Self::Output>> + Send + 'static;
-}
 
-/// The definition type of a `#[workflow]` stub (the struct named like the
-/// function): the stub function implements [`Workflow`] through it.
-/// Implemented by generated code only.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a workflow",
-    label = "expected the stub of a `#[workflow] async fn`",
-    note = "activities are registered with `register_activity` / `register_activities` and run from a \
-            workflow with `ctx.execute_activity(..)`"
-)]
-pub trait WorkflowDefinition: Workflow {}
+    /// The message handlers, by name.
+    fn handlers() -> Handlers<Self::State>;
+}
 
 /// The stub function of a `#[workflow]` is what its definition type `D` is.
 impl<F, D> Workflow for F
@@ -53,13 +68,39 @@ where
     type Input = D::Input;
     type Output = D::Output;
     const NAME: &'static str = D::NAME;
+    type Definition = D;
+}
 
-    fn run(
-        ctx: WorkflowContext,
-        input: Self::Input,
-    ) -> impl Future<Output = WorkflowResult<Self::Output>> + Send + 'static {
-        D::run(ctx, input)
+/// The `run` constant of a `#[workflow]` impl block (`Order::run`): the
+/// block's workflow, as a value to start and register.
+pub struct WorkflowStub<D>(PhantomData<fn() -> D>);
+
+impl<D> WorkflowStub<D> {
+    #[doc(hidden)]
+    pub const fn __new() -> Self {
+        WorkflowStub(PhantomData)
     }
+}
+
+impl<D> Clone for WorkflowStub<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for WorkflowStub<D> {}
+
+impl<D: WorkflowDefinition> fmt::Debug for WorkflowStub<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WorkflowStub").field(&D::NAME).finish()
+    }
+}
+
+impl<D: WorkflowDefinition> Workflow for WorkflowStub<D> {
+    type Input = D::Input;
+    type Output = D::Output;
+    const NAME: &'static str = D::NAME;
+    type Definition = D;
 }
 
 /// The result type of a workflow function.

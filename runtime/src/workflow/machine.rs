@@ -39,16 +39,23 @@ use futures::task::ArcWake;
 use parking_lot::Mutex;
 
 use super::command::{Command, describe_event};
-use super::context::{ActivityResolution, WorkflowContext, WorkflowInfo, WorkflowState};
+use super::context::{ActivityResolution, WorkflowInfo, WorkflowState};
+use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture};
 use crate::PayloadError;
-use crate::history::{EventAttributes, Failure, HistoryEvent, Payload};
+use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
 
 /// The workflow's future, type-erased: it yields its encoded result.
 pub(crate) type WorkflowFuture = Pin<Box<dyn Future<Output = Result<Payload, Failure>> + Send>>;
 
-/// Builds a workflow's future from its context and encoded input.
+/// One run's workflow: its body's future, and its state with the handlers over it.
+pub(crate) struct Instance {
+    pub(crate) future: WorkflowFuture,
+    pub(crate) messages: Box<dyn Messages>,
+}
+
+/// Builds a run's workflow from its engine state and encoded input.
 pub(crate) type WorkflowFactory =
-    Arc<dyn Fn(WorkflowContext, &Payload) -> Result<WorkflowFuture, PayloadError> + Send + Sync>;
+    Arc<dyn Fn(Arc<Mutex<WorkflowState>>, &Payload) -> Result<Instance, PayloadError> + Send + Sync>;
 
 /// A workflow that wakes itself this many times in one step is stuck in a loop.
 const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
@@ -98,6 +105,14 @@ pub(crate) struct WorkflowMachine {
     factory: WorkflowFactory,
     state: Arc<Mutex<WorkflowState>>,
     future: Option<WorkflowFuture>,
+    /// The run's state and handlers; kept after the run closes, for queries.
+    messages: Option<Box<dyn Messages>>,
+    /// Update handlers still running, in the order they were accepted.
+    running_updates: Vec<(String, UpdateFuture)>,
+    /// Accepted update ids -> their `WorkflowExecutionUpdateAccepted` event.
+    accepted_updates: HashMap<String, u64>,
+    /// What the body returned, while the close waits for update handlers.
+    returned: Option<Result<Payload, Failure>>,
     /// Commands issued by the code and not yet matched with an event.
     pending: VecDeque<Command>,
     next_event_id: u64,
@@ -119,6 +134,10 @@ impl WorkflowMachine {
             factory,
             state: Arc::new(Mutex::new(WorkflowState::new(info, payload_limit))),
             future: None,
+            messages: None,
+            running_updates: Vec::new(),
+            accepted_updates: HashMap::new(),
+            returned: None,
             pending: VecDeque::new(),
             next_event_id: 1,
             new_events: Vec::new(),
@@ -206,6 +225,10 @@ impl WorkflowMachine {
                 Command::CancelTimer { seq } => {
                     EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] }
                 }
+                Command::CompleteUpdate { update_id, outcome } => {
+                    let accepted_event_id = self.accepted_updates.get(&update_id).copied().unwrap_or_default();
+                    EventAttributes::WorkflowExecutionUpdateCompleted { update_id, accepted_event_id, outcome }
+                }
                 Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
                 Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
                 Command::CancelWorkflow => EventAttributes::WorkflowExecutionCanceled {},
@@ -228,16 +251,20 @@ impl WorkflowMachine {
                 if self.future.is_some() || event.event_id != 1 {
                     return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
                 }
-                let ctx = WorkflowContext::new(self.state.clone());
-                match (self.factory)(ctx, input) {
-                    Ok(future) => self.future = Some(future),
-                    Err(e) => {
+                let made = std::panic::catch_unwind(AssertUnwindSafe(|| (self.factory)(self.state.clone(), input)));
+                match made {
+                    Ok(Ok(instance)) => {
+                        self.future = Some(instance.future);
+                        self.messages = Some(instance.messages);
+                    }
+                    Ok(Err(e)) => {
                         // The input does not decode: the workflow fails at once, deterministically.
                         let failure =
                             Failure::new("PayloadError", format!("workflow input rejected: {e}")).non_retryable();
                         self.pending.push_back(Command::FailWorkflow { failure });
                         return Ok(());
                     }
+                    Err(panic) => return Err(MachineError::Panic(panic_message(&*panic))),
                 }
                 self.activate()
             }
@@ -306,6 +333,19 @@ impl WorkflowMachine {
                 self.state.lock().cancel_workflow();
                 self.activate()
             }
+            E::WorkflowExecutionSignaled { signal_name, input } => {
+                self.signal(signal_name, input)?;
+                self.activate()
+            }
+            E::WorkflowExecutionUpdateAccepted { update_id, update_name, input } => {
+                if self.accepted_updates.insert(update_id.clone(), event.event_id).is_some() {
+                    return Err(MachineError::Corrupt(format!("update `{update_id}` accepted twice")));
+                }
+                self.start_update(update_id, update_name, input)?;
+                self.activate()
+            }
+            E::WorkflowExecutionUpdateCompleted { update_id, .. } => self
+                .match_command(event, |c| matches!(c, Command::CompleteUpdate { update_id: u, .. } if u == update_id)),
             E::WorkflowExecutionCompleted { .. } => {
                 self.match_command(event, |c| matches!(c, Command::CompleteWorkflow { .. }))?;
                 self.teardown();
@@ -387,44 +427,126 @@ impl WorkflowMachine {
         self.activate()
     }
 
-    /// Polls the workflow until it is idle, then queues the commands it issued.
-    fn activate(&mut self) -> Result<(), MachineError> {
-        let Some(future) = self.future.as_mut() else {
-            return Ok(());
+    /// Hands a signal to its handler, or keeps it for a signal channel.
+    fn signal(&mut self, name: &str, input: &Payload) -> Result<(), MachineError> {
+        let handled = self.messages.as_ref().and_then(|m| m.signal(name, input));
+        match handled {
+            Some(Ok(())) => {}
+            Some(Err(SignalError::Panic(message))) => return Err(MachineError::Panic(message)),
+            Some(Err(SignalError::Payload(error))) => {
+                let s = self.state.lock();
+                tracing::warn!(workflow_id = %s.info.workflow_id, run_id = %s.info.run_id, signal = name, %error,
+                    "signal input does not decode to the handler's type; skipped");
+            }
+            None => {
+                let mut s = self.state.lock();
+                s.signals.entry(name.to_owned()).or_default().push_back(input.clone());
+                s.progress += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts an accepted update's handler (live, or on replay).
+    fn start_update(&mut self, update_id: &str, name: &str, input: &Payload) -> Result<(), MachineError> {
+        let limit = self.state.lock().payload_limit;
+        let started = self.messages.as_ref().and_then(|m| m.update(name, input, limit));
+        let future: UpdateFuture = match started {
+            Some(Ok(future)) => future,
+            Some(Err(SignalError::Panic(message))) => return Err(MachineError::Panic(message)),
+            Some(Err(SignalError::Payload(e))) => {
+                let failure = Failure::new("PayloadError", format!("update input rejected: {e}")).non_retryable();
+                Box::pin(std::future::ready(UpdateOutcome::Failed { failure }))
+            }
+            None => {
+                let failure =
+                    Failure::new(super::messages::UNKNOWN_UPDATE, format!("the workflow has no update `{name}`"));
+                Box::pin(std::future::ready(UpdateOutcome::Failed { failure }))
+            }
         };
+        self.running_updates.push((update_id.to_owned(), future));
+        Ok(())
+    }
+
+    /// An update request, live: `Ok(None)` if it was accepted (recorded, its
+    /// handler started) or was accepted before (an update id is accepted
+    /// once); `Ok(Some(..))` if it was rejected, which records nothing.
+    pub(crate) fn admit_update(
+        &mut self,
+        timestamp: SystemTime,
+        update_id: String,
+        update_name: String,
+        input: Payload,
+    ) -> Result<Option<Failure>, MachineError> {
+        if self.accepted_updates.contains_key(&update_id) {
+            return Ok(None);
+        }
+        if self.future.is_none() || self.returned.is_some() {
+            let failure = Failure::new("WorkflowClosing", "the workflow has returned; it takes no new updates");
+            return Ok(Some(failure.non_retryable()));
+        }
+        let verdict = match &self.messages {
+            Some(messages) => messages.validate(&update_name, &input),
+            None => Err(Rejection::Unknown),
+        };
+        if let Err(rejection) = verdict {
+            return Ok(Some(rejection.into_failure(&update_name)));
+        }
+        self.record(timestamp, EventAttributes::WorkflowExecutionUpdateAccepted { update_id, update_name, input })?;
+        Ok(None)
+    }
+
+    /// Answers a query from the run's state as of its last event.
+    pub(crate) fn query(&self, name: &str, input: &Payload, limit: usize) -> Result<Payload, QueryError> {
+        match &self.messages {
+            Some(messages) => messages.query(name, input, limit),
+            None => Err(QueryError::Unknown),
+        }
+    }
+
+    /// Polls the body and the running update handlers until they are idle,
+    /// then queues the commands they issued.
+    fn activate(&mut self) -> Result<(), MachineError> {
+        if self.future.is_none() && self.running_updates.is_empty() {
+            return Ok(());
+        }
         let waker = futures::task::waker(self.wake.clone());
         let mut cx = Context::from_waker(&waker);
         self.wake.0.store(true, Ordering::Release);
+        self.state.lock().progress += 1;
         let mut polls = 0;
-        let mut outcome = None;
-        while self.wake.0.swap(false, Ordering::AcqRel) {
-            polls += 1;
-            if polls > MAX_POLLS_PER_ACTIVATION {
-                return Err(MachineError::Panic(format!(
-                    "the workflow woke itself {MAX_POLLS_PER_ACTIVATION} times without waiting on the engine (a busy loop?)"
-                )));
-            }
-            // Unconstrained: tokio's cooperative budget must not make a ready
-            // tokio future return `Pending` (with a deferred wake) in a workflow.
-            let poll = || std::pin::pin!(tokio::task::coop::unconstrained(future.as_mut())).poll(&mut cx);
-            match std::panic::catch_unwind(AssertUnwindSafe(poll)) {
-                Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(result)) => {
-                    outcome = Some(result);
-                    break;
+        let mut looked_at = None;
+        loop {
+            while self.wake.0.swap(false, Ordering::AcqRel) {
+                polls += 1;
+                if polls > MAX_POLLS_PER_ACTIVATION {
+                    return Err(MachineError::Panic(format!(
+                        "the workflow woke itself {MAX_POLLS_PER_ACTIVATION} times without waiting on the engine (a busy loop?)"
+                    )));
                 }
-                Err(panic) => return Err(MachineError::Panic(panic_message(&*panic))),
+                self.poll_once(&mut cx)?;
             }
+            // Conditions and signal channels look again while anything moves.
+            let mut s = self.state.lock();
+            if s.message_wakers.is_empty() || looked_at == Some(s.progress) {
+                break;
+            }
+            looked_at = Some(s.progress);
+            let wakers = std::mem::take(&mut s.message_wakers);
+            drop(s);
+            wakers.into_iter().for_each(std::task::Waker::wake);
         }
         let stalled = {
             let mut state = self.state.lock();
             self.pending.extend(state.commands.drain(..));
-            outcome.is_none() && !state.awaits_weft()
+            self.future.is_some() && self.returned.is_none() && !state.awaits_weft()
         };
         if stalled {
             return Err(MachineError::Stalled);
         }
-        if let Some(result) = outcome {
+        let allow_unfinished = self.state.lock().allow_unfinished_handlers;
+        if self.returned.is_some() && (self.running_updates.is_empty() || allow_unfinished) {
+            let result = self.returned.take().expect("checked above");
             self.teardown();
             let cancelled = self.state.lock().cancel_requested;
             self.pending.push_back(match result {
@@ -436,10 +558,45 @@ impl WorkflowMachine {
         Ok(())
     }
 
-    /// Drops the workflow future; its timers issue no commands while dropped.
+    /// Polls the body (until it returns) and each running update handler, in order.
+    fn poll_once(&mut self, cx: &mut Context<'_>) -> Result<(), MachineError> {
+        // Unconstrained: tokio's cooperative budget must not make a ready
+        // tokio future return `Pending` (with a deferred wake) in a workflow.
+        fn poll<F: Future + Unpin + ?Sized>(
+            future: &mut F,
+            cx: &mut Context<'_>,
+        ) -> Result<Poll<F::Output>, MachineError> {
+            let poll = || std::pin::pin!(tokio::task::coop::unconstrained(&mut *future)).poll(cx);
+            std::panic::catch_unwind(AssertUnwindSafe(poll))
+                .map_err(|panic| MachineError::Panic(panic_message(&*panic)))
+        }
+        if self.returned.is_none()
+            && let Some(future) = self.future.as_mut()
+            && let Poll::Ready(result) = poll(future, cx)?
+        {
+            self.returned = Some(result);
+            self.state.lock().progress += 1;
+        }
+        let mut i = 0;
+        while i < self.running_updates.len() {
+            if let Poll::Ready(outcome) = poll(&mut self.running_updates[i].1, cx)? {
+                let (update_id, _) = self.running_updates.remove(i);
+                let mut s = self.state.lock();
+                s.commands.push(Command::CompleteUpdate { update_id, outcome });
+                s.progress += 1;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the workflow's futures (its state stays, for queries); their
+    /// timers issue no commands while dropped.
     fn teardown(&mut self) {
         self.state.lock().closing = true;
         self.future = None;
+        self.running_updates.clear();
         self.state.lock().commands.clear();
     }
 }

@@ -30,10 +30,12 @@
 //! ```
 
 mod command;
-mod context;
+pub(crate) mod context;
 pub(crate) mod definition;
 pub(crate) mod machine;
+pub(crate) mod messages;
 
 pub(crate) use context::WorkflowInfo;
 pub use context::{ActivityHandle, Canceled, Timer, WorkflowContext};
-pub use definition::{Workflow, WorkflowError, WorkflowResult};
+pub use definition::{Workflow, WorkflowDefinition, WorkflowError, WorkflowResult, WorkflowStub};
+pub use messages::{Handlers, Query, Recv, Signal, SignalChannel, Update, WaitCondition};

@@ -543,6 +543,8 @@ struct Changes<'w> {
     cancel_activities: (Vec<&'w str>, Vec<i64>),
     timers: NewTimers<'w>,
     cancel_timers: (Vec<&'w str>, Vec<i64>),
+    /// Rejected update requests: run id, request id, failure.
+    rejections: (Vec<&'w str>, Vec<&'w str>, Vec<String>),
     closed: Vec<&'w str>,
     steps: StepRuns<'w>,
 }
@@ -655,6 +657,11 @@ impl<'w> Changes<'w> {
                 ch.cancel_timers.0.push(run_id);
                 ch.cancel_timers.1.push(id as i64);
             }
+            for rejected in &step.rejected_updates {
+                ch.rejections.0.push(run_id);
+                ch.rejections.1.push(&rejected.request_id);
+                ch.rejections.2.push(to_json(&rejected.failure)?);
+            }
             if step.close.is_some() {
                 ch.closed.push(run_id);
                 c.notify_closed(run_id);
@@ -750,6 +757,15 @@ impl<'w> Changes<'w> {
                 "DELETE FROM timers t USING unnest($1::text[], $2::bigint[]) AS d (r, e)
                  WHERE t.run_id = d.r AND t.started_event_id = d.e",
                 vec![&t.0, &t.1],
+            ));
+        }
+        if !self.rejections.0.is_empty() {
+            let r = &self.rejections;
+            s.push((
+                "INSERT INTO update_rejections (run_id, request_id, failure)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (run_id, request_id) DO UPDATE SET failure = excluded.failure",
+                vec![&r.0, &r.1, &r.2],
             ));
         }
         if !self.closed.is_empty() {

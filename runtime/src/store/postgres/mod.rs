@@ -54,7 +54,7 @@ use super::{
     InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, Store, StoreListener, TimerTask,
     WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
-use crate::history::{HistoryEvent, Payload};
+use crate::history::{Failure, HistoryEvent, Payload};
 use crate::{Error, Result};
 
 /// The schema version this build writes; older stores are migrated, newer refused.
@@ -325,6 +325,15 @@ enum Contents {
     Foreign,
 }
 
+/// Rejected update requests, for their callers (no event records them).
+/// Additive: older builds ignore it, so the schema version stays.
+const UPDATE_REJECTIONS: &str = "CREATE TABLE IF NOT EXISTS update_rejections (
+    run_id     text NOT NULL,
+    request_id text NOT NULL,
+    failure    text NOT NULL,
+    PRIMARY KEY (run_id, request_id)
+)";
+
 /// Creates the schema (and the PostgreSQL schema it lives in) on an empty
 /// one, checks its version otherwise; returns the PostgreSQL schema's name.
 async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool) -> Result<String> {
@@ -363,7 +372,10 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
             Contents::Weft(v) if v > SCHEMA_VERSION => {
                 Err(Error::UnsupportedSchema { found: v, supported: SCHEMA_VERSION })
             }
-            Contents::Weft(v) if v == SCHEMA_VERSION => Ok(name),
+            Contents::Weft(v) if v == SCHEMA_VERSION => {
+                conn.batch(UPDATE_REJECTIONS).await?;
+                Ok(name)
+            }
             Contents::Foreign if !foreign_tables => {
                 Err(Error::NotAWeftDatabase { url: pool.url.to_string(), schema: name })
             }
@@ -371,6 +383,7 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
             Contents::Weft(v) => Err(Error::store(format!("store schema version {v} cannot be migrated"))),
             Contents::Empty | Contents::Foreign => {
                 conn.batch(SCHEMA).await?;
+                conn.batch(UPDATE_REJECTIONS).await?;
                 conn.execute("INSERT INTO weft_schema (version) VALUES ($1)", &[&(SCHEMA_VERSION as i32)]).await?;
                 Ok(name)
             }
@@ -1340,6 +1353,21 @@ impl Store for PostgresStore {
                     events.push(check_event(&run_id, &workflow_id, expected, stored)?);
                 }
                 Ok(events)
+            }
+            .boxed()
+        })
+    }
+
+    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>> {
+        self.read(move |c| {
+            async move {
+                let row = c
+                    .query_opt(
+                        "SELECT failure FROM update_rejections WHERE run_id = $1 AND request_id = $2",
+                        &[&run_id, &request_id],
+                    )
+                    .await?;
+                row.map(|r| get::<String>(&r, 0).and_then(|j| from_json(&j))).transpose()
             }
             .boxed()
         })

@@ -126,7 +126,7 @@ fn run_record(run_id: &str) -> RunRecord {
 
 /// Creates run `run_id` with a `Start` in its inbox.
 async fn start(store: &PostgresStore, run_id: &str) {
-    let start = RunStart::Inbox(InboxItem::Start { input: payload("1") });
+    let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
     store.create_run(run_record(run_id), start, WorkflowIdReusePolicy::default()).await.unwrap();
 }
 
@@ -158,6 +158,7 @@ fn step(task: &WorkflowTask, worker_id: &str, n: u64) -> StepCommit {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: worker_id.into(),
+        rejected_updates: Vec::new(),
     }
 }
 
@@ -449,7 +450,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
         store
             .create_run(
                 run_record("r1b"),
-                RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
                 WorkflowIdReusePolicy::default()
             )
             .await
@@ -461,7 +462,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
     let error = store
         .create_run(
             same_id,
-            RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
             WorkflowIdReusePolicy::default(),
         )
         .await
@@ -636,6 +637,7 @@ async fn a_delivered_timer_commits_unleased_and_a_damaged_history_is_corrupt() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
+        rejected_updates: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(deliver(9)).await), "no such timer");
     store.commit_workflow_task(deliver(1)).await.unwrap();
@@ -775,7 +777,7 @@ async fn load(store: Arc<PostgresStore>, id: usize, stop: Arc<AtomicBool>, ok: A
         let created = store
             .create_run(
                 run_record(&run_id),
-                RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
                 WorkflowIdReusePolicy::default(),
             )
             .await;
@@ -981,6 +983,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
+        rejected_updates: Vec::new(),
     };
     store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
@@ -1002,6 +1005,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
+        rejected_updates: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
     assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
@@ -1031,7 +1035,7 @@ fn create(run_id: &str, workflow_id: &str) -> Write {
     run.workflow_id = workflow_id.into();
     Write::Create {
         run,
-        start: RunStart::Inbox(InboxItem::Start { input: payload("1") }),
+        start: RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
         reuse: WorkflowIdReusePolicy::AllowDuplicate,
     }
 }
