@@ -7,9 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::description::{WorkerDescription, WorkflowDescription};
-use crate::engine::{Inner, UpdateRequest};
+use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
-use crate::query;
+use crate::query::{self, UpdateRequest};
 pub use crate::store::WorkflowIdReusePolicy;
 use crate::store::{InboxItem, RunRecord, RunStatus};
 use crate::workflow::{Query, Signal, Update, Workflow};
@@ -162,10 +162,8 @@ impl Client {
         input: I,
     ) -> Result<()> {
         let input = self.encode(&handle.workflow_id, &input)?;
-        let item = InboxItem::Signal { signal_name: signal.name().to_owned(), input };
-        if !self.inner.store.add_to_inbox(handle.run_id.clone(), item).await? {
-            return Err(self.not_running(handle).await);
-        }
+        let run = self.run_of(handle).await?;
+        query::signal(&*self.inner.store, &run, signal.name(), input).await?;
         self.inner.wake_run(&handle.run_id);
         Ok(())
     }
@@ -241,13 +239,6 @@ impl Client {
             .run(handle.run_id.clone())
             .await?
             .ok_or_else(|| Error::WorkflowNotFound { workflow_id: handle.workflow_id.clone() })
-    }
-
-    async fn not_running<W>(&self, handle: &WorkflowHandle<W>) -> Error {
-        match self.run_of(handle).await {
-            Ok(run) => Error::NotRunning { workflow_id: run.workflow_id, run_id: run.run_id, status: run.status },
-            Err(error) => error,
-        }
     }
 
     fn handle<W>(&self, run: RunRecord) -> WorkflowHandle<W> {

@@ -3,10 +3,11 @@
 //! An [`Inspector`] opens an existing store file without taking the engine's
 //! lock and without running anything, so it works next to a running engine
 //! (SQLite's WAL lets readers and one writer share the file). It lists runs,
-//! describes them and reads their histories; [`cancel_workflow`](Inspector::cancel_workflow)
-//! and [`terminate_workflow`](Inspector::terminate_workflow) put a request in
-//! the run's inbox, which a running engine picks up within its poll interval
-//! (one second by default) and a stopped one on its next start.
+//! describes them and reads their histories; [`cancel_workflow`](Inspector::cancel_workflow),
+//! [`terminate_workflow`](Inspector::terminate_workflow), [`signal`](Inspector::signal),
+//! [`update`](Inspector::update) and [`query`](Inspector::query) put a
+//! request in the run's inbox, which wakes a running engine at once (a
+//! datagram, or PostgreSQL's `NOTIFY`) and a stopped one on its next start.
 //!
 //! # Examples
 //!
@@ -25,7 +26,7 @@ use std::time::Duration;
 use crate::Result;
 use crate::client::ListFilter;
 use crate::description::{WorkerDescription, WorkflowDescription};
-use crate::history::HistoryEvent;
+use crate::history::{HistoryEvent, Payload};
 use crate::query;
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{InboxItem, Store};
@@ -93,6 +94,54 @@ impl Inspector {
     /// Asks the open run of `workflow_id` to cancel (see [`Client::cancel_workflow`](crate::Client::cancel_workflow)).
     pub async fn cancel_workflow(&self, workflow_id: &str, reason: impl Into<String>) -> Result<()> {
         query::deliver(&*self.store, workflow_id, InboxItem::CancelRequested { reason: reason.into() }).await.map(drop)
+    }
+
+    /// Signals the newest run of `workflow_id` with a JSON input (see
+    /// [`Client::signal`](crate::Client::signal)); [`Error::NotRunning`](crate::Error::NotRunning)
+    /// if it has closed. The input is not checked against the handler's type
+    /// (this process has no workflow code): one that does not decode is
+    /// recorded and skipped by the workflow, with a warning in its log.
+    pub async fn signal(&self, workflow_id: &str, signal_name: &str, input_json: &str) -> Result<()> {
+        let run = query::latest_run(&*self.store, workflow_id).await?;
+        let input = self.payload(workflow_id, input_json)?;
+        query::signal(&*self.store, &run, signal_name, input).await
+    }
+
+    /// Sends an update with a JSON input to the newest run of `workflow_id`
+    /// and waits for its result, as JSON (see [`Client::update_with`](crate::Client::update_with)).
+    /// `update_id` makes a retried call return the first call's outcome.
+    pub async fn update(
+        &self,
+        workflow_id: &str,
+        update_name: &str,
+        input_json: &str,
+        update_id: Option<String>,
+    ) -> Result<Payload> {
+        let run = query::latest_run(&*self.store, workflow_id).await?;
+        let input = self.payload(workflow_id, input_json)?;
+        let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let request = query::UpdateRequest { update_id, update_name: update_name.to_owned(), input };
+        query::update(&*self.store, &run, request, None, || ()).await
+    }
+
+    /// Queries the open newest run of `workflow_id` with a JSON input and
+    /// returns the answer, as JSON. This process has no workflow code, so
+    /// the run's worker answers, with its next workflow task (which records
+    /// nothing); a closed run is queried with [`Client::query`](crate::Client::query)
+    /// from a process that registers its workflow.
+    pub async fn query(&self, workflow_id: &str, query_name: &str, input_json: &str) -> Result<Payload> {
+        let run = query::latest_run(&*self.store, workflow_id).await?;
+        let input = self.payload(workflow_id, input_json)?;
+        query::ask(&*self.store, &run, query_name, input).await
+    }
+
+    fn payload(&self, workflow_id: &str, json: &str) -> Result<Payload> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| crate::Error::Payload {
+            workflow_id: workflow_id.to_owned(),
+            source: crate::PayloadError::Decode(e.to_string()),
+        })?;
+        Payload::encode(&value, crate::history::DEFAULT_PAYLOAD_LIMIT)
+            .map_err(|source| crate::Error::Payload { workflow_id: workflow_id.to_owned(), source })
     }
 
     /// Terminates the open run of `workflow_id` (see [`Client::terminate_workflow`](crate::Client::terminate_workflow)).

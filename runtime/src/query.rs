@@ -2,11 +2,21 @@
 //! (inside an engine) and the [`Inspector`](crate::inspect::Inspector) (a store
 //! opened from outside, by the `weft` command).
 
+use std::time::Duration;
+
+use tokio::sync::watch;
+
 use crate::client::ListFilter;
 use crate::description::{WorkerDescription, WorkflowDescription};
-use crate::history::HistoryEvent;
-use crate::store::{InboxItem, RunFilter, RunRecord, RunStatus, Store};
+use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
+use crate::store::{InboxItem, ReplyBody, RunFilter, RunRecord, RunStatus, Store};
+use crate::workflow::messages::UNKNOWN_UPDATE;
 use crate::{Error, Result};
+
+/// How often a caller waiting on a run that another process steps reads
+/// the store again, at first and at most.
+const POLL_MIN: Duration = Duration::from_millis(2);
+const POLL_MAX: Duration = Duration::from_millis(200);
 
 pub(crate) async fn latest_run(store: &dyn Store, workflow_id: &str) -> Result<RunRecord> {
     store
@@ -44,4 +54,186 @@ pub(crate) async fn deliver(store: &dyn Store, workflow_id: &str, item: InboxIte
         return Err(Error::NotRunning { workflow_id: run.workflow_id, run_id: run.run_id, status: run.status });
     }
     Ok(run.run_id)
+}
+
+/// Puts a signal in the open run `run`'s inbox; [`Error::NotRunning`] if it closed.
+pub(crate) async fn signal(store: &dyn Store, run: &RunRecord, signal_name: &str, input: Payload) -> Result<()> {
+    let item = InboxItem::Signal { signal_name: signal_name.to_owned(), input };
+    if !store.add_to_inbox(run.run_id.clone(), item).await? {
+        return Err(not_running(store, run).await);
+    }
+    Ok(())
+}
+
+async fn not_running(store: &dyn Store, run: &RunRecord) -> Error {
+    match store.run(run.run_id.clone()).await {
+        Ok(now) => Error::NotRunning {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            status: now.map_or(RunStatus::Terminated, |r| r.status),
+        },
+        Err(error) => error,
+    }
+}
+
+/// An update request, as a caller sends it.
+pub(crate) struct UpdateRequest {
+    pub(crate) update_id: String,
+    pub(crate) update_name: String,
+    pub(crate) input: Payload,
+}
+
+/// Waits for a run's next step: on `steps` (this process steps the run and
+/// says when), else by reading the store again, less often as time goes on.
+struct StepWait {
+    steps: Option<watch::Receiver<()>>,
+    poll: Duration,
+}
+
+impl StepWait {
+    async fn next(&mut self) -> Result<()> {
+        match &mut self.steps {
+            Some(steps) => steps.changed().await.map_err(|_| Error::Shutdown),
+            None => {
+                tokio::time::sleep(self.poll).await;
+                self.poll = (self.poll * 2).min(POLL_MAX);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sends an update to `run` and waits for its outcome: the handler's
+/// result, its error, or the rejection. An update id the run accepted
+/// before is not sent again: its first outcome is returned, closed run or
+/// not. `wake` tells the run's worker, if this process has it, of the request.
+pub(crate) async fn update(
+    store: &dyn Store,
+    run: &RunRecord,
+    request: UpdateRequest,
+    steps: Option<watch::Receiver<()>>,
+    wake: impl FnOnce(),
+) -> Result<Payload> {
+    let UpdateRequest { update_id, update_name, input } = request;
+    let mut wait = StepWait { steps, poll: POLL_MIN };
+    let history = store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
+    let mut seen = history.len() as u64;
+    if let Some(outcome) = completed(&history, &update_id) {
+        return update_outcome(run, &update_id, outcome);
+    }
+    if closed(&history).is_some() {
+        return Err(not_running(store, run).await);
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let item = InboxItem::Update {
+        update_id: update_id.clone(),
+        update_name: update_name.clone(),
+        input,
+        request_id: request_id.clone(),
+    };
+    if !store.add_to_inbox(run.run_id.clone(), item).await? {
+        return Err(not_running(store, run).await);
+    }
+    wake();
+    loop {
+        wait.next().await?;
+        let history = store.history(run.run_id.clone(), run.workflow_id.clone(), seen).await?;
+        seen += history.len() as u64;
+        if let Some(outcome) = completed(&history, &update_id) {
+            return update_outcome(run, &update_id, outcome);
+        }
+        if let Some(ReplyBody::UpdateRejected { failure }) = store.reply(run.run_id.clone(), request_id.clone()).await?
+        {
+            return Err(rejected(run, &update_id, &update_name, failure));
+        }
+        if let Some(status) = closed(&history) {
+            return Err(Error::NotRunning { workflow_id: run.workflow_id.clone(), run_id: run.run_id.clone(), status });
+        }
+    }
+}
+
+/// Asks the open run `run` a query through its inbox, for a process without
+/// the workflow's code (the `weft` command): the run's worker answers with
+/// its next step, which records nothing.
+pub(crate) async fn ask(store: &dyn Store, run: &RunRecord, query_name: &str, input: Payload) -> Result<Payload> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let item = InboxItem::Query { query_name: query_name.to_owned(), input, request_id: request_id.clone() };
+    if !store.add_to_inbox(run.run_id.clone(), item).await? {
+        return Err(not_running(store, run).await);
+    }
+    let mut wait = StepWait { steps: None, poll: POLL_MIN };
+    loop {
+        wait.next().await?;
+        let failed = |reason| Error::QueryFailed {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            query_name: query_name.to_owned(),
+            reason,
+        };
+        match store.reply(run.run_id.clone(), request_id.clone()).await? {
+            Some(ReplyBody::QueryAnswered { answer }) => return Ok(answer),
+            Some(ReplyBody::QueryFailed { unknown: true, .. }) => {
+                return Err(Error::UnknownQuery {
+                    workflow_id: run.workflow_id.clone(),
+                    run_id: run.run_id.clone(),
+                    query_name: query_name.to_owned(),
+                });
+            }
+            Some(ReplyBody::QueryFailed { reason, .. }) => return Err(failed(reason)),
+            Some(ReplyBody::UpdateRejected { .. }) => return Err(failed("the reply is not a query's".to_owned())),
+            None => {}
+        }
+        if let Some(now) = store.run(run.run_id.clone()).await?
+            && now.status != RunStatus::Running
+        {
+            return Err(Error::NotRunning {
+                workflow_id: run.workflow_id.clone(),
+                run_id: run.run_id.clone(),
+                status: now.status,
+            });
+        }
+    }
+}
+
+fn update_outcome(run: &RunRecord, update_id: &str, outcome: UpdateOutcome) -> Result<Payload> {
+    match outcome {
+        UpdateOutcome::Completed { result } => Ok(result),
+        UpdateOutcome::Failed { failure } => Err(Error::UpdateFailed {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            update_id: update_id.to_owned(),
+            failure,
+        }),
+    }
+}
+
+fn rejected(run: &RunRecord, update_id: &str, update_name: &str, failure: Failure) -> Error {
+    if failure.error_type() == UNKNOWN_UPDATE {
+        return Error::UnknownUpdate {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            update_name: update_name.to_owned(),
+        };
+    }
+    Error::UpdateRejected {
+        workflow_id: run.workflow_id.clone(),
+        run_id: run.run_id.clone(),
+        update_id: update_id.to_owned(),
+        failure,
+    }
+}
+
+/// The outcome `events` record for update `update_id`, if they do.
+fn completed(events: &[HistoryEvent], update_id: &str) -> Option<UpdateOutcome> {
+    events.iter().find_map(|e| match &e.attributes {
+        EventAttributes::WorkflowExecutionUpdateCompleted { update_id: id, outcome, .. } if id == update_id => {
+            Some(outcome.clone())
+        }
+        _ => None,
+    })
+}
+
+/// How the run closed, if `events` hold its close.
+fn closed(events: &[HistoryEvent]) -> Option<RunStatus> {
+    events.last().and_then(|e| RunStatus::after(&e.attributes))
 }

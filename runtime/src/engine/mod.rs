@@ -12,7 +12,7 @@
 
 mod activity_task;
 mod clock;
-mod messages;
+pub(crate) mod messages;
 mod outage;
 mod registry;
 #[cfg(test)]
@@ -34,7 +34,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::clock::Clock;
-pub(crate) use self::messages::UpdateRequest;
 use self::outage::Outages;
 pub(crate) use self::registry::Registry;
 use self::timers::TimerQueue;

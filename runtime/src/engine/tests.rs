@@ -193,12 +193,8 @@ impl Store for Faulty {
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.sqlite.pending(run_id)
     }
-    fn update_rejection(
-        &self,
-        run_id: String,
-        request_id: String,
-    ) -> BoxFuture<'_, Result<Option<crate::history::Failure>>> {
-        self.sqlite.update_rejection(run_id, request_id)
+    fn reply(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<crate::store::ReplyBody>>> {
+        self.sqlite.reply(run_id, request_id)
     }
     fn close(&self) {
         Store::close(&*self.sqlite);

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, RejectedUpdate,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, Reply, ReplyBody,
     RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::workflow::WorkflowInfo;
@@ -30,11 +30,11 @@ enum StepWrite {
     Deliver(Delivery),
 }
 
-/// What a step produced: its events, the inbox items it consumed, the update requests it rejected.
+/// What a step produced: its events, the inbox items it consumed, its replies to requests.
 struct Step {
     events: Vec<HistoryEvent>,
     consumed: Vec<i64>,
-    rejected: Vec<RejectedUpdate>,
+    replies: Vec<Reply>,
 }
 
 /// The task rows a step's events imply, and what the engine does after it commits.
@@ -253,7 +253,7 @@ impl Inner {
             self.evict(&run.run_id);
             let event =
                 HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
-            let step = Step { events: vec![event], consumed, rejected: Vec::new() };
+            let step = Step { events: vec![event], consumed, replies: Vec::new() };
             return self.commit_step(&run, step, None, StepWrite::Leased { token }).await;
         }
         let machine = match self.machine_for(&run).await {
@@ -276,9 +276,9 @@ impl Inner {
             }
             Err(error) => return self.hold(&run, token, error).await,
         };
-        let mut rejected = Vec::new();
+        let mut replies = Vec::new();
         for entry in inbox {
-            if let Err(error) = record_inbox_item(&mut machine, &run, now, entry.item, &mut rejected) {
+            if let Err(error) = record_inbox_item(&mut machine, &run, now, entry.item, &mut replies) {
                 return self.hold(&run, token, error).await;
             }
         }
@@ -286,7 +286,7 @@ impl Inner {
             return self.hold(&run, token, error).await;
         }
         let events = machine.take_new_events();
-        let step = Step { events, consumed, rejected };
+        let step = Step { events, consumed, replies };
         self.commit_step(&run, step, Some(machine), StepWrite::Leased { token }).await
     }
 
@@ -363,7 +363,7 @@ impl Inner {
             let first = record_inbox_item(&mut machine, &run, now, start.clone(), &mut Vec::new())
                 .and_then(|()| machine.flush(now));
             if first.is_ok() {
-                let step = Step { events: machine.take_new_events(), consumed: Vec::new(), rejected: Vec::new() };
+                let step = Step { events: machine.take_new_events(), consumed: Vec::new(), replies: Vec::new() };
                 return self.commit_step(&run, step, Some(machine), StepWrite::CreateRun(reuse)).await;
             }
         }
@@ -437,7 +437,7 @@ impl Inner {
         {
             return Ok(false);
         }
-        let step = Step { events: machine.take_new_events(), consumed: Vec::new(), rejected: Vec::new() };
+        let step = Step { events: machine.take_new_events(), consumed: Vec::new(), replies: Vec::new() };
         self.commit_step(&run, step, Some(machine), StepWrite::Deliver(delivery)).await?;
         Ok(true)
     }
@@ -488,7 +488,7 @@ impl Inner {
         machine: Option<WorkflowMachine>,
         how: StepWrite,
     ) -> Result<()> {
-        let Step { events, consumed, rejected } = step;
+        let Step { events, consumed, replies } = step;
         let mut rows = Rows::of(run, &events, machine.as_ref());
         let worker_id = self.worker.as_ref().map_or_else(String::new, |w| w.worker_id.clone());
         // First attempts this worker runs and has a free slot for start in
@@ -537,7 +537,7 @@ impl Inner {
             cancel_timers: rows.cancel_timers,
             close: rows.close,
             worker_id,
-            rejected_updates: rejected,
+            replies,
         };
         // What runs after the commit, kept before the commit takes the rows.
         let eager_tasks: Vec<ActivityTask> =
@@ -622,13 +622,13 @@ pub(super) fn info_of(run: &RunRecord) -> WorkflowInfo {
 }
 
 /// Turns one inbox item into events, applied to the machine as they are
-/// recorded; an update request it rejects goes to `rejected`, not to history.
+/// recorded; what it answers (a rejected update, a query) goes to `replies`, not to history.
 fn record_inbox_item(
     machine: &mut WorkflowMachine,
     run: &RunRecord,
     now: std::time::SystemTime,
     item: InboxItem,
-    rejected: &mut Vec<RejectedUpdate>,
+    replies: &mut Vec<Reply>,
 ) -> Result<(), MachineError> {
     use EventAttributes as E;
     match item {
@@ -651,8 +651,12 @@ fn record_inbox_item(
         }
         InboxItem::Update { update_id, update_name, input, request_id } => {
             if let Some(failure) = machine.admit_update(now, update_id, update_name, input)? {
-                rejected.push(RejectedUpdate { request_id, failure });
+                replies.push(Reply { request_id, body: ReplyBody::UpdateRejected { failure } });
             }
+        }
+        InboxItem::Query { query_name, input, request_id } => {
+            let body = super::messages::reply_to_query(machine.query(&query_name, &input, machine.payload_limit()));
+            replies.push(Reply { request_id, body });
         }
         InboxItem::ActivityClosed { scheduled_event_id, attempt, last_failure, outcome } => {
             let started_event_id = if attempt > 0 {

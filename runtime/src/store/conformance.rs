@@ -160,7 +160,7 @@ impl Env {
             cancel_timers: vec![],
             close: None,
             worker_id: worker_id.to_owned(),
-            rejected_updates: Vec::new(),
+            replies: Vec::new(),
         }
     }
 

@@ -344,12 +344,19 @@ pub(crate) enum InboxItem {
         input: Payload,
     },
     /// An update request: the next step runs its validator, then records
-    /// `WorkflowExecutionUpdateAccepted` or its rejection ([`RejectedUpdate`]).
+    /// `WorkflowExecutionUpdateAccepted` or replies with its rejection ([`Reply`]).
     Update {
         update_id: String,
         update_name: String,
         input: Payload,
-        /// Names this request's rejection, apart from other requests of the update id.
+        /// Names this request's reply, apart from other requests of the update id.
+        request_id: String,
+    },
+    /// A query from a process without the workflow's code (the `weft`
+    /// command): the next step answers it with a [`Reply`] and records nothing.
+    Query {
+        query_name: String,
+        input: Payload,
         request_id: String,
     },
     ActivityClosed {
@@ -434,16 +441,29 @@ pub(crate) struct StepCommit {
     pub(crate) close: Option<(RunStatus, SystemTime)>,
     /// The worker committing: it becomes the run's sticky worker.
     pub(crate) worker_id: String,
-    /// Update requests the step rejected: kept for their callers, outside the history.
-    pub(crate) rejected_updates: Vec<RejectedUpdate>,
+    /// Replies to requests the step consumed (a rejected update, a query):
+    /// kept for their callers, outside the history.
+    pub(crate) replies: Vec<Reply>,
 }
 
-/// An update request that its validator (or the workflow) refused; it left
-/// no event. Kept by request id until the run is removed.
+/// A step's reply to one request of its inbox, kept by request id (until
+/// the run is removed) for a caller that may be in another process.
 #[derive(Debug, Clone)]
-pub(crate) struct RejectedUpdate {
+pub(crate) struct Reply {
     pub(crate) request_id: String,
-    pub(crate) failure: Failure,
+    pub(crate) body: ReplyBody,
+}
+
+/// What a [`Reply`] says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReplyBody {
+    /// The update's validator (or the workflow) refused it; it left no event.
+    UpdateRejected { failure: Failure },
+    /// The query's answer.
+    QueryAnswered { answer: Payload },
+    /// The query got no answer: no handler of its name (`unknown`), or why not.
+    QueryFailed { unknown: bool, reason: String },
 }
 
 /// How a new run starts.
@@ -661,8 +681,8 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// checksums): `CorruptHistory` (with `workflow_id`) otherwise.
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>>;
 
-    /// The rejection of update request `request_id` of run `run_id`, once a step refused it.
-    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>>;
+    /// The reply to request `request_id` of run `run_id`, once a step gave one.
+    fn reply(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<ReplyBody>>>;
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;

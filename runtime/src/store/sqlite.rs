@@ -31,9 +31,9 @@ use super::{
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
-use super::{host_name, lock, new_token};
+use super::{ReplyBody, host_name, lock, new_token};
 use crate::activity::ActivityOptions;
-use crate::history::{Failure, HistoryEvent, Payload};
+use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
 
 /// The schema version this build writes; older stores are migrated, newer refused.
@@ -135,14 +135,15 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_by_run ON inbox (run_id, id);
 ";
 
-/// Rejected update requests, for their callers (no event records them).
-/// Additive, like `weft_engine`: older builds ignore it, so the schema
-/// version stays; every opening (the `weft` command's too) creates it.
-const UPDATE_REJECTIONS: &str = "
-CREATE TABLE IF NOT EXISTS update_rejections (
+/// Steps' replies to requests (rejected updates, queries from the `weft`
+/// command), for their callers: no event records them. Additive, like
+/// `weft_engine`: older builds ignore it, so the schema version stays;
+/// every opening (the `weft` command's too) creates it.
+const REPLIES: &str = "
+CREATE TABLE IF NOT EXISTS replies (
     run_id     TEXT NOT NULL,
     request_id TEXT NOT NULL,
-    failure    TEXT NOT NULL,
+    reply      TEXT NOT NULL,
     PRIMARY KEY (run_id, request_id)
 ) WITHOUT ROWID;
 ";
@@ -357,7 +358,7 @@ impl SqliteStore {
                         path.display()
                     )));
                 }
-                conn.execute_batch(UPDATE_REJECTIONS)?;
+                conn.execute_batch(REPLIES)?;
                 let mode = Mode::Inline(Mutex::new(Some(conn)));
                 Ok(SqliteStore::new(mode, Some(claim), Some((path.clone(), *busy_timeout)), None))
             }
@@ -516,7 +517,7 @@ fn prepare(conn: &Connection, file: Option<(Durability, &Path)>, foreign_tables:
         migrate_v1(&tx)?;
         tx.commit()?;
     }
-    conn.execute_batch(UPDATE_REJECTIONS)?;
+    conn.execute_batch(REPLIES)?;
     Ok(())
 }
 
@@ -1322,11 +1323,9 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
         conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
             .execute(params![run_id, *started_event_id as i64])?;
     }
-    for rejected in &c.rejected_updates {
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO update_rejections (run_id, request_id, failure) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![run_id, rejected.request_id, to_json(&rejected.failure)?])?;
+    for reply in &c.replies {
+        conn.prepare_cached("INSERT OR REPLACE INTO replies (run_id, request_id, reply) VALUES (?1, ?2, ?3)")?
+            .execute(params![run_id, reply.request_id, to_json(&reply.body)?])?;
     }
     if let Some((status, closed_at)) = c.close {
         conn.prepare_cached("UPDATE runs SET status = ?2, closed_at = ?3, inbox_count = 0 WHERE run_id = ?1")?
@@ -1752,10 +1751,10 @@ impl Store for SqliteStore {
         self.read(move |conn| history(conn, &run_id, &workflow_id, after))
     }
 
-    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>> {
+    fn reply(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<ReplyBody>>> {
         self.read(move |conn| {
             let json: Option<String> = conn
-                .prepare_cached("SELECT failure FROM update_rejections WHERE run_id = ?1 AND request_id = ?2")?
+                .prepare_cached("SELECT reply FROM replies WHERE run_id = ?1 AND request_id = ?2")?
                 .query_row(params![run_id, request_id], |r| r.get(0))
                 .optional()?;
             json.map(|j| from_json(&j)).transpose()

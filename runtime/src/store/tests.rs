@@ -128,7 +128,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         cancel_timers: vec![],
         close: None,
         worker_id: "w".into(),
-        rejected_updates: Vec::new(),
+        replies: Vec::new(),
     };
     store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
     Ok(key)

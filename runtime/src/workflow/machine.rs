@@ -150,6 +150,11 @@ impl WorkflowMachine {
         }
     }
 
+    /// The largest payload the workflow may make.
+    pub(crate) fn payload_limit(&self) -> usize {
+        self.state.lock().payload_limit
+    }
+
     /// The id the next event will get.
     pub(crate) fn next_event_id(&self) -> u64 {
         self.next_event_id

@@ -543,8 +543,8 @@ struct Changes<'w> {
     cancel_activities: (Vec<&'w str>, Vec<i64>),
     timers: NewTimers<'w>,
     cancel_timers: (Vec<&'w str>, Vec<i64>),
-    /// Rejected update requests: run id, request id, failure.
-    rejections: (Vec<&'w str>, Vec<&'w str>, Vec<String>),
+    /// Replies to requests: run id, request id, reply.
+    replies: (Vec<&'w str>, Vec<&'w str>, Vec<String>),
     closed: Vec<&'w str>,
     steps: StepRuns<'w>,
 }
@@ -657,10 +657,10 @@ impl<'w> Changes<'w> {
                 ch.cancel_timers.0.push(run_id);
                 ch.cancel_timers.1.push(id as i64);
             }
-            for rejected in &step.rejected_updates {
-                ch.rejections.0.push(run_id);
-                ch.rejections.1.push(&rejected.request_id);
-                ch.rejections.2.push(to_json(&rejected.failure)?);
+            for reply in &step.replies {
+                ch.replies.0.push(run_id);
+                ch.replies.1.push(&reply.request_id);
+                ch.replies.2.push(to_json(&reply.body)?);
             }
             if step.close.is_some() {
                 ch.closed.push(run_id);
@@ -759,12 +759,12 @@ impl<'w> Changes<'w> {
                 vec![&t.0, &t.1],
             ));
         }
-        if !self.rejections.0.is_empty() {
-            let r = &self.rejections;
+        if !self.replies.0.is_empty() {
+            let r = &self.replies;
             s.push((
-                "INSERT INTO update_rejections (run_id, request_id, failure)
+                "INSERT INTO replies (run_id, request_id, reply)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                 ON CONFLICT (run_id, request_id) DO UPDATE SET failure = excluded.failure",
+                 ON CONFLICT (run_id, request_id) DO UPDATE SET reply = excluded.reply",
                 vec![&r.0, &r.1, &r.2],
             ));
         }

@@ -48,13 +48,14 @@ use self::listen::listen;
 pub(crate) use self::pool::redact;
 use self::pool::{Channels, Conn, PgError, Pool};
 
+use super::ReplyBody;
 use super::codec::{StoredEvent, check_event, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Durability, InboxEntry,
     InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, Store, StoreListener, TimerTask,
     WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
-use crate::history::{Failure, HistoryEvent, Payload};
+use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
 
 /// The schema version this build writes; older stores are migrated, newer refused.
@@ -325,12 +326,13 @@ enum Contents {
     Foreign,
 }
 
-/// Rejected update requests, for their callers (no event records them).
-/// Additive: older builds ignore it, so the schema version stays.
-const UPDATE_REJECTIONS: &str = "CREATE TABLE IF NOT EXISTS update_rejections (
+/// Steps' replies to requests (rejected updates, queries from the `weft`
+/// command), for their callers: no event records them. Additive: older
+/// builds ignore it, so the schema version stays.
+const REPLIES: &str = "CREATE TABLE IF NOT EXISTS replies (
     run_id     text NOT NULL,
     request_id text NOT NULL,
-    failure    text NOT NULL,
+    reply      text NOT NULL,
     PRIMARY KEY (run_id, request_id)
 )";
 
@@ -373,7 +375,7 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
                 Err(Error::UnsupportedSchema { found: v, supported: SCHEMA_VERSION })
             }
             Contents::Weft(v) if v == SCHEMA_VERSION => {
-                conn.batch(UPDATE_REJECTIONS).await?;
+                conn.batch(REPLIES).await?;
                 Ok(name)
             }
             Contents::Foreign if !foreign_tables => {
@@ -383,7 +385,7 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
             Contents::Weft(v) => Err(Error::store(format!("store schema version {v} cannot be migrated"))),
             Contents::Empty | Contents::Foreign => {
                 conn.batch(SCHEMA).await?;
-                conn.batch(UPDATE_REJECTIONS).await?;
+                conn.batch(REPLIES).await?;
                 conn.execute("INSERT INTO weft_schema (version) VALUES ($1)", &[&(SCHEMA_VERSION as i32)]).await?;
                 Ok(name)
             }
@@ -1358,12 +1360,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn update_rejection(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<Failure>>> {
+    fn reply(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<ReplyBody>>> {
         self.read(move |c| {
             async move {
                 let row = c
                     .query_opt(
-                        "SELECT failure FROM update_rejections WHERE run_id = $1 AND request_id = $2",
+                        "SELECT reply FROM replies WHERE run_id = $1 AND request_id = $2",
                         &[&run_id, &request_id],
                     )
                     .await?;

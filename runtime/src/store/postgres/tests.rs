@@ -158,7 +158,7 @@ fn step(task: &WorkflowTask, worker_id: &str, n: u64) -> StepCommit {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: worker_id.into(),
-        rejected_updates: Vec::new(),
+        replies: Vec::new(),
     }
 }
 
@@ -637,7 +637,7 @@ async fn a_delivered_timer_commits_unleased_and_a_damaged_history_is_corrupt() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
-        rejected_updates: Vec::new(),
+        replies: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(deliver(9)).await), "no such timer");
     store.commit_workflow_task(deliver(1)).await.unwrap();
@@ -983,7 +983,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
-        rejected_updates: Vec::new(),
+        replies: Vec::new(),
     };
     store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
@@ -1005,7 +1005,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         cancel_timers: Vec::new(),
         close: None,
         worker_id: "w1".into(),
-        rejected_updates: Vec::new(),
+        replies: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
     assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
