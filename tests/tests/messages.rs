@@ -438,6 +438,37 @@ async fn an_update_racing_the_completion_gets_a_result_or_a_typed_error() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_signal_racing_the_close_is_recorded_or_refused_never_dropped() {
+    for cache in [0, 100] {
+        let env = TestEnv::start(Engine::builder().cache_size(cache).register_workflow(Finisher::run)).await.unwrap();
+        let client = env.client();
+        for i in 0..10 {
+            let handle = client.start_workflow(Finisher::run, format!("closing-{cache}-{i}"), false).await.unwrap();
+            let senders: Vec<_> = (0..5)
+                .map(|_| {
+                    let (client, handle) = (client.clone(), handle.clone());
+                    tokio::spawn(async move { client.signal(&handle, Finisher::finish, ()).await })
+                })
+                .collect();
+            let mut accepted = 0;
+            for sender in senders {
+                match sender.await.unwrap() {
+                    Ok(()) => accepted += 1,
+                    Err(Error::NotRunning { .. }) => {}
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+            handle.result().await.unwrap();
+            let history = handle.history().await.unwrap();
+            let recorded = event_types(&history).iter().filter(|t| **t == "WorkflowExecutionSignaled").count();
+            assert_eq!(recorded, accepted, "every signal the client sent is in the history");
+            assert_eq!(event_types(&history).last(), Some(&"WorkflowExecutionCompleted"));
+        }
+        env.shutdown().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn bad_names_and_payloads_are_typed_errors_that_record_nothing() {
     let env = TestEnv::start(engine().payload_limit(1000)).await.unwrap();
     let client = env.client();

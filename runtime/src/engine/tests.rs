@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 
 use crate::activity::ActivityFn;
-use crate::history::HistoryEvent;
+use crate::history::{HistoryEvent, Payload};
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{
     ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, RunFilter, RunRecord, RunStart, StepCommit,
@@ -63,9 +63,12 @@ impl WorkflowDefinition for ProduceThenSleep {
 }
 
 /// A store whose writes fail with SQLite's "database or disk is full" while `full` is set.
+/// With `interlope` set, the next closing commit finds a signal that came
+/// in after its step read the inbox.
 struct Faulty {
     sqlite: Arc<SqliteStore>,
     full: Arc<AtomicBool>,
+    interlope: Arc<AtomicBool>,
 }
 
 impl Faulty {
@@ -135,6 +138,14 @@ impl Store for Faulty {
         self.write(|| self.sqlite.claim_workflow_task(worker, run_id, now, lease))
     }
     fn commit_workflow_task(&self, commit: StepCommit) -> BoxFuture<'_, Result<bool>> {
+        if commit.close.is_some() && self.interlope.swap(false, Ordering::SeqCst) {
+            let signal =
+                InboxItem::Signal { signal_name: "late".into(), input: Payload::from_json("1".into()).unwrap() };
+            return Box::pin(async move {
+                assert!(self.sqlite.add_to_inbox(commit.run_id.clone(), signal).await?);
+                self.sqlite.commit_workflow_task(commit).await
+            });
+        }
         self.write(|| self.sqlite.commit_workflow_task(commit))
     }
     fn release_workflow_task(&self, run_id: String, token: i64) -> BoxFuture<'_, Result<()>> {
@@ -204,7 +215,7 @@ impl Store for Faulty {
 /// An engine on `sqlite`, behind a switch that fails its writes.
 async fn engine_on(sqlite: Arc<SqliteStore>) -> Result<(Engine, Arc<AtomicBool>)> {
     let full = Arc::new(AtomicBool::new(false));
-    let store = Faulty { sqlite, full: full.clone() };
+    let store = Faulty { sqlite, full: full.clone(), interlope: Arc::new(AtomicBool::new(false)) };
     let engine = Engine::builder()
         .register_workflow(ProduceThenSleep)
         .register_activity(Produce)
@@ -425,5 +436,28 @@ async fn a_close_refused_by_a_full_tmpfs_is_retried_until_space_returns() -> Res
     assert_eq!(event_count(&handle.history().await?, "ActivityTaskCompleted"), 1);
     engine.shutdown().await;
     drop(tmpfs);
+    Ok(())
+}
+
+/// Issue 13: a signal that reaches the inbox while the closing step runs
+/// is not dropped with the inbox: the close is refused, the step runs again
+/// with the signal, and then the run closes.
+#[tokio::test(start_paused = true)]
+async fn a_signal_that_arrives_during_the_closing_step_is_recorded_before_the_close() -> Result<()> {
+    let sqlite = Arc::new(SqliteStore::open(&Location::Memory)?);
+    let interlope = Arc::new(AtomicBool::new(true));
+    let store = Faulty { sqlite, full: Arc::new(AtomicBool::new(false)), interlope: interlope.clone() };
+    let engine = Engine::builder()
+        .register_workflow(ProduceThenSleep)
+        .register_activity(Produce)
+        .build_on(Box::new(store))
+        .await?;
+    let handle = engine.client().start_workflow(ProduceThenSleep, "late-signal", 3).await?;
+    assert_eq!(handle.result().await?, 3);
+    assert!(!interlope.load(Ordering::SeqCst), "the closing commit met the signal");
+    let history = handle.history().await?;
+    let types: Vec<&str> = history.iter().map(HistoryEvent::event_type).collect();
+    assert_eq!(types[types.len() - 3..], ["TimerFired", "WorkflowExecutionSignaled", "WorkflowExecutionCompleted"]);
+    engine.shutdown().await;
     Ok(())
 }

@@ -13,8 +13,9 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, InboxItem, Reply, ReplyBody,
-    RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem, Reply,
+    ReplyBody, RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask,
+    new_token,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -215,6 +216,15 @@ impl Inner {
         };
         match self.persist(&run_id, step).instrument(span).await {
             Ok(()) => {}
+            Err(Error::StaleTask { reason: INBOX_GREW, .. }) => {
+                // The close waits for what arrived meanwhile: this worker,
+                // which still holds the task, claims it again with those items.
+                tracing::debug!(run_id = %run_id, "new inbox items arrived as the run closed; stepped again");
+                self.evict(&run_id);
+                if let Some(again) = self.busy.lock().get_mut(&run_id) {
+                    *again = true;
+                }
+            }
             Err(Error::StaleTask { .. }) => {
                 tracing::debug!(run_id = %run_id, "the workflow task's lease was lost; its new holder runs it");
                 self.evict(&run_id);

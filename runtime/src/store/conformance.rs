@@ -41,7 +41,8 @@ macro_rules! store_conformance {
             history_returns_the_events_after_an_id,
             workers_register_heartbeat_and_leave,
             list_runs_filters_by_status_and_type_newest_first,
-            release_hold_and_targeted_claims
+            release_hold_and_targeted_claims,
+            a_step_s_replies_are_kept_by_request_id
         );
     };
     (@tests $open:path; $($test:ident),* $(,)?) => {
@@ -207,6 +208,21 @@ impl Env {
         Ok(key)
     }
 
+    /// A step closing `run_id` at `first` with `status`: it claims the run's
+    /// task and consumes its inbox, as a close must (see [`INBOX_GREW`]).
+    async fn closing(&self, run_id: &str, first: u64, status: RunStatus) -> Result<StepCommit> {
+        let worker = self.worker("closer");
+        let task = self.store.claim_workflow_task(worker.clone(), run_id.to_owned(), self.t0, secs(10)).await?;
+        let (fence, consumed) = match task {
+            Some(task) => (StepFence::Leased { token: task.lease.token }, task.inbox.iter().map(|e| e.id).collect()),
+            None => (StepFence::Unleased, Vec::new()),
+        };
+        let mut step = self.step(run_id, fence, first, 1, &worker.worker_id);
+        step.consumed = consumed;
+        step.close = Some((status, self.at_s(1)));
+        Ok(step)
+    }
+
     async fn claim(&self, worker: &Arc<WorkerInfo>, now: SystemTime) -> Result<Vec<WorkflowTask>> {
         self.store.claim_workflow_tasks(worker.clone(), now, secs(10), 100).await
     }
@@ -263,11 +279,8 @@ pub(crate) async fn create_run_refuses_an_open_id_and_follows_each_reuse_policy(
     assert_eq!((stored.status, stored.next_event_id, stored.lease.is_none()), (RunStatus::Running, 1, true));
 
     // Closed completed: only AllowDuplicate starts again.
-    let close = |run_id: &str, status| {
-        let mut step = env.step(run_id, StepFence::Unleased, 1, 1, "w");
-        step.close = Some((status, env.at_s(1)));
-        env.store.commit_workflow_task(step)
-    };
+    let close =
+        async |run_id: &str, status| env.store.commit_workflow_task(env.closing(run_id, 1, status).await?).await;
     close(&first.run_id, RunStatus::Completed).await?;
     for reuse in [WorkflowIdReusePolicy::AllowDuplicateFailedOnly, WorkflowIdReusePolicy::RejectDuplicate] {
         let err = env.store.create_run(again("r"), start(), reuse).await.unwrap_err();
@@ -698,7 +711,17 @@ pub(crate) async fn closing_a_run_removes_its_rows(store: Box<dyn Store>) -> Res
         })
         .await?;
     assert!(env.store.add_to_inbox(run_id.clone(), InboxItem::CancelRequested { reason: "r".into() }).await?);
+    // A close that did not see an inbox item is refused: the item would be lost.
     let mut step = env.step(&run_id, StepFence::Unleased, 4, 1, &worker.worker_id);
+    step.close = Some((RunStatus::Canceled, env.at_s(2)));
+    match env.store.commit_workflow_task(step).await {
+        Err(Error::StaleTask { reason, .. }) => assert_eq!(reason, super::INBOX_GREW),
+        other => panic!("expected a refused close, got {other:?}"),
+    }
+    assert_eq!(env.history_len(&run_id).await?, 3, "nothing written");
+    let [task] = &env.claim(&worker, env.at_s(1)).await?[..] else { panic!("the item makes the run ready") };
+    let mut step = env.step(&run_id, StepFence::Leased { token: task.lease.token }, 4, 1, &worker.worker_id);
+    step.consumed = task.inbox.iter().map(|e| e.id).collect();
     step.close = Some((RunStatus::Canceled, env.at_s(2)));
     assert!(!env.store.commit_workflow_task(step).await?, "a closed run's inbox is removed");
     let run = env.store.run(run_id.clone()).await?.unwrap();
@@ -855,9 +878,7 @@ pub(crate) async fn list_runs_filters_by_status_and_type_newest_first(store: Box
         let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
         env.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
     }
-    let mut close = env.step(&made[0], StepFence::Unleased, 1, 1, "w");
-    close.close = Some((RunStatus::Completed, env.at_s(5)));
-    env.store.commit_workflow_task(close).await?;
+    env.store.commit_workflow_task(env.closing(&made[0], 1, RunStatus::Completed).await?).await?;
     let list = |status, limit| {
         env.store.list_runs(RunFilter { status, workflow_type: Some(env.workflow_type.clone()), limit })
     };
@@ -914,5 +935,34 @@ pub(crate) async fn release_hold_and_targeted_claims(store: Box<dyn Store>) -> R
     let run = env.store.run(run_id.clone()).await?.unwrap();
     assert_eq!((run.held, run.held_at), (None, None));
     assert!(env.store.claim_workflow_task(env.worker("z"), unique("missing"), env.t0, secs(1)).await?.is_none());
+    Ok(())
+}
+
+pub(crate) async fn a_step_s_replies_are_kept_by_request_id(store: Box<dyn Store>) -> Result<()> {
+    let env = Env::new(store);
+    let worker = env.worker("w");
+    let run_id = env.start_with(1, |_| {}).await?;
+    assert!(env.store.reply(run_id.clone(), "q1".into()).await?.is_none());
+    let item = InboxItem::Query { query_name: "status".into(), input: payload("null"), request_id: "q1".into() };
+    assert!(env.store.add_to_inbox(run_id.clone(), item).await?);
+    let [task] = &env.claim(&worker, env.at_s(1)).await?[..] else { panic!("a query makes the run ready") };
+    // A step with replies and no events (a query, a rejected update).
+    let mut step = env.step(&run_id, StepFence::Leased { token: task.lease.token }, 2, 0, &worker.worker_id);
+    step.consumed = task.inbox.iter().map(|e| e.id).collect();
+    step.replies = vec![
+        Reply { request_id: "q1".into(), body: ReplyBody::QueryAnswered { answer: payload("\"open\"") } },
+        Reply { request_id: "u1".into(), body: ReplyBody::UpdateRejected { failure: Failure::new("Invalid", "no") } },
+    ];
+    assert!(!env.store.commit_workflow_task(step).await?);
+    assert_eq!(env.history_len(&run_id).await?, 1, "replies are not history");
+    match env.store.reply(run_id.clone(), "q1".into()).await? {
+        Some(ReplyBody::QueryAnswered { answer }) => assert_eq!(answer.as_json(), "\"open\""),
+        other => panic!("{other:?}"),
+    }
+    match env.store.reply(run_id.clone(), "u1".into()).await? {
+        Some(ReplyBody::UpdateRejected { failure }) => assert_eq!(failure.error_type(), "Invalid"),
+        other => panic!("{other:?}"),
+    }
+    assert!(env.store.reply("another run".into(), "q1".into()).await?.is_none());
     Ok(())
 }

@@ -597,7 +597,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Option<WorkflowTask>>>;
 
     /// Commits one workflow step, fenced by `commit.fence` and on the run's
-    /// `next_event_id` (`StaleTask` if either fails, with nothing written):
+    /// `next_event_id` (`StaleTask` if either fails, with nothing written),
+    /// and, if it closes the run, on the run's inbox holding nothing but what
+    /// the step consumed (`StaleTask` with reason [`INBOX_GREW`]):
     /// appends the events (their ids must continue the run's), removes the
     /// consumed inbox items and the delivered row, applies the row changes,
     /// clears the run's hold, releases the lease and makes the committer the
@@ -690,6 +692,11 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
 }
+
+/// Why a closing step is refused when its run's inbox got items the step
+/// did not see (a signal, an update): the run closes only with an empty
+/// inbox, so the step runs again with them instead of dropping them.
+pub(crate) const INBOX_GREW: &str = "new inbox items arrived before the run could close";
 
 /// A fresh lease token, for every claim (by a store or by the engine itself,
 /// for an eager start): random, so that claims by different processes on a

@@ -31,7 +31,7 @@ use super::{
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
-use super::{ReplyBody, host_name, lock, new_token};
+use super::{INBOX_GREW, ReplyBody, host_name, lock, new_token};
 use crate::activity::ActivityOptions;
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -1257,6 +1257,13 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
     }
     if next_event_id != c.first_event_id as i64 {
         return Err(stale(run_id, task, "the run's history moved on"));
+    }
+    if c.close.is_some() {
+        let mut inbox = conn.prepare_cached("SELECT id FROM inbox WHERE run_id = ?1")?;
+        let ids = inbox.query_map([run_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+        if ids.iter().any(|id| !c.consumed.contains(id)) {
+            return Err(stale(run_id, task, INBOX_GREW));
+        }
     }
     match &c.delivered {
         Some(Delivery::ActivityClosed(fence)) => {

@@ -21,7 +21,9 @@ use tokio_postgres::types::ToSql;
 use super::pool::{Channels, Conn, Pool, refused};
 use super::{ActivityColumns, INSERT_ACTIVITIES, LOCK_CLASS, activity_task_name, get, stale};
 use crate::store::codec::{checksum, micros, to_json};
-use crate::store::{Delivery, RunRecord, RunStart, RunStatus, StepCommit, StepFence, WorkflowIdReusePolicy};
+use crate::store::{
+    Delivery, INBOX_GREW, RunRecord, RunStart, RunStatus, StepCommit, StepFence, WorkflowIdReusePolicy,
+};
 use crate::{Error, Result};
 
 /// The most writes one batch holds.
@@ -320,6 +322,9 @@ struct Fences<'w> {
     expected: (Vec<&'w str>, Vec<i64>, Vec<Option<i64>>),
     activities: (Vec<&'w str>, Vec<i64>, Vec<i64>, Vec<i64>),
     timers: (Vec<&'w str>, Vec<i64>),
+    /// Runs the steps close, and every inbox item those steps consumed: the
+    /// run's inbox must hold nothing else ([`INBOX_GREW`]).
+    closing: (Vec<&'w str>, Vec<i64>),
     /// After [`Fences::check`]: the fenced rows of the steps' runs (created ones included).
     runs: HashMap<String, RunState>,
 }
@@ -334,6 +339,7 @@ impl<'w> Fences<'w> {
             expected: Default::default(),
             activities: Default::default(),
             timers: Default::default(),
+            closing: Default::default(),
             runs: HashMap::new(),
         };
         for (i, (write, _)) in writes.iter().zip(outcomes).enumerate().filter(|(_, (_, o))| o.is_none()) {
@@ -344,6 +350,10 @@ impl<'w> Fences<'w> {
                     fences.workflow_ids.push(&run.workflow_id);
                 }
                 Write::Step(step) => {
+                    if step.close.is_some() {
+                        fences.closing.0.push(&step.run_id);
+                        fences.closing.1.extend(&step.consumed);
+                    }
                     fences.runs_locked.push(&step.run_id);
                     fences.expected.0.push(&step.run_id);
                     fences.expected.1.push(step.first_event_id as i64);
@@ -412,6 +422,15 @@ impl<'w> Fences<'w> {
                 vec![&self.timers.0, &self.timers.1],
             ));
         }
+        if !self.closing.0.is_empty() {
+            // After the runs' locks: an item added meanwhile waited for them.
+            statements.push((
+                "SELECT 1 / (NOT EXISTS (
+                     SELECT 1 FROM inbox WHERE run_id = ANY($1) AND id <> ALL($2)
+                 ))::int",
+                vec![&self.closing.0, &self.closing.1],
+            ));
+        }
         statements
     }
 
@@ -452,6 +471,12 @@ impl<'w> Fences<'w> {
                      ON t.run_id = d.r AND t.seq = d.s
                  FOR UPDATE OF t",
                 vec![&self.timers.0, &self.timers.1],
+            ));
+        }
+        if !self.closing.0.is_empty() {
+            statements.push((
+                "SELECT DISTINCT run_id FROM inbox WHERE run_id = ANY($1) AND id <> ALL($2)",
+                vec![&self.closing.0, &self.closing.1],
             ));
         }
         statements
@@ -503,10 +528,19 @@ impl<'w> Fences<'w> {
                 delivered.insert(get(row, 0)?);
             }
         }
+        let mut grown: HashSet<String> = HashSet::new();
+        if !self.closing.0.is_empty() {
+            for row in &next()? {
+                grown.insert(get(row, 0)?);
+            }
+        }
         for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
             let Some(step) = write.step().filter(|_| outcome.is_none()) else { continue };
             let refused = match check_fence(step, self.runs.get(&step.run_id)) {
                 Err(e) => Some(e),
+                Ok(()) if step.close.is_some() && grown.contains(&step.run_id) => {
+                    Some(stale(&step.run_id, "workflow task", INBOX_GREW))
+                }
                 Ok(()) if delivered.contains(&step.run_id) => None,
                 Ok(()) => match &step.delivered {
                     Some(Delivery::ActivityClosed(fence)) => Some(stale(
