@@ -195,6 +195,45 @@ async fn door(ctx: WorkflowContext) -> WorkflowResult<Vec<String>> {
 
 const KNOCK: Signal<door, String> = Signal::new("knock");
 
+/// Knocks on another workflow's door, then on a door that is not there.
+#[workflow]
+async fn pinger(ctx: WorkflowContext, target: String) -> WorkflowResult<String> {
+    ctx.signal_external(target, KNOCK, "from pinger".to_owned()).await?;
+    match ctx.signal_external("nobody-home", KNOCK, "lost".to_owned()).await {
+        Err(error) => Ok(error.reason),
+        Ok(()) => Ok("delivered".to_owned()),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_workflow_signals_another_and_both_histories_record_it() {
+    for cache in [0, 100] {
+        let env = TestEnv::start(engine().cache_size(cache).register_workflow(pinger)).await.unwrap();
+        let client = env.client();
+        let door_handle = client.start_workflow(door, "door-2", ()).await.unwrap();
+        client.signal(&door_handle, KNOCK, "a".to_owned()).await.unwrap();
+        let ping = client.start_workflow(pinger, "pinger", "door-2".to_owned()).await.unwrap();
+        assert!(ping.result().await.unwrap().contains("no open run"));
+        client.signal(&door_handle, KNOCK, "c".to_owned()).await.unwrap();
+        assert_eq!(door_handle.result().await.unwrap(), ["a", "from pinger", "c"]);
+        let sent = ping.history().await.unwrap();
+        assert_eq!(
+            event_types(&sent)[1..5],
+            [
+                "SignalExternalWorkflowExecutionInitiated",
+                "ExternalWorkflowExecutionSignaled",
+                "SignalExternalWorkflowExecutionInitiated",
+                "SignalExternalWorkflowExecutionFailed"
+            ]
+        );
+        let received = door_handle.history().await.unwrap();
+        assert_eq!(event_types(&received).iter().filter(|t| **t == "WorkflowExecutionSignaled").count(), 3);
+        Replayer::new().register_workflow(pinger).replay(&sent).unwrap();
+        Replayer::new().register_workflow(door).replay(&received).unwrap();
+        env.shutdown().await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_function_workflow_reads_signals_from_a_channel_and_signal_with_start_starts_once() {
     let env = env(0).await;

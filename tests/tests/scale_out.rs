@@ -216,3 +216,98 @@ fn postgres_settings_apply_in_any_order() {
         client.shutdown().await;
     });
 }
+
+/// The worker process's mailbox (issue 13), registered here for its stubs
+/// and to answer queries by replay: this process runs nothing.
+#[derive(Debug, Default)]
+struct Mailbox {
+    letters: u32,
+}
+
+#[workflow]
+impl Mailbox {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, expected: u32, notify: String) -> WorkflowResult<u32> {
+        ctx.wait_condition(move |s| s.letters >= expected).await?;
+        ctx.signal_external(notify, Mailbox::letter, 0).await?;
+        Ok(ctx.state(|s| s.letters))
+    }
+
+    #[signal]
+    fn letter(&mut self, _n: u32) {
+        self.letters += 1;
+    }
+
+    #[query]
+    fn letters(&self) -> u32 {
+        self.letters
+    }
+}
+
+/// Signals sent from this (client-only) process reach a workflow that a
+/// worker in another process runs, woken by PostgreSQL's notifications (its
+/// poll interval is 60 s); that workflow then signals another one; queries
+/// from here answer by replaying the shared history.
+#[test]
+fn signals_reach_a_worker_process_by_notification() {
+    let Ok(url) = std::env::var("WEFT_TEST_POSTGRES") else {
+        println!("skipped: WEFT_TEST_POSTGRES is not set (see README.md, Tests)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let schema = format!("weft_messages_{}", std::process::id());
+    let mut workers =
+        Workers { url: url.clone(), schema: schema.clone(), witness: dir.path().join("witness.log"), children: vec![] };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        // The client creates the schema before the worker starts.
+        let engine = Engine::builder()
+            .postgres(&url)
+            .postgres_schema(&schema)
+            .client_only()
+            .register_workflow(Mailbox::run)
+            .build()
+            .await
+            .expect("connect the client");
+        let child = workers.spawn();
+        workers.children.push(child);
+        let client = engine.client();
+        let sink = client.start_workflow(Mailbox::run, "sink", (1, "nobody".to_owned())).await.unwrap();
+        let mailbox = client.start_workflow(Mailbox::run, "mailbox", (20, "sink".to_owned())).await.unwrap();
+        let started = Instant::now();
+        let mut waits = Vec::new();
+        for i in 0..20 {
+            let sent = Instant::now();
+            client.signal(&mailbox, Mailbox::letter, i).await.unwrap();
+            loop {
+                // The last letter closes the run; a closed run answers too.
+                match client.query(&mailbox, Mailbox::letters).await {
+                    Ok(letters) if letters > i => break,
+                    Ok(_) => {}
+                    Err(Error::QueryFailed { reason, .. }) if reason.contains("not started") => {}
+                    Err(other) => panic!("{other:?}"),
+                }
+                assert!(started.elapsed() < Duration::from_secs(30), "letter {i} not delivered");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            waits.push(sent.elapsed());
+        }
+        assert_eq!(mailbox.result().await.unwrap(), 20);
+        // The sink got the mailbox's letter, then signalled a workflow that does not exist.
+        match sink.result().await {
+            Err(Error::WorkflowFailed { failure, .. }) => {
+                assert_eq!(failure.error_type(), "ExternalSignalError");
+                assert!(failure.message().contains("`nobody` has no open run"), "{failure:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        waits.sort();
+        println!("signal to recorded, seen from another process: median {:?}, max {:?}", waits[10], waits[19]);
+        let history = mailbox.history().await.unwrap();
+        let types: Vec<&str> = history.iter().map(|e| e.event_type()).collect();
+        assert_eq!(types.iter().filter(|t| **t == "WorkflowExecutionSignaled").count(), 20);
+        assert!(types.contains(&"ExternalWorkflowExecutionSignaled"), "{types:?}");
+        Replayer::new().register_workflow(Mailbox::run).replay(&history).unwrap();
+        engine.shutdown().await;
+    });
+}

@@ -28,7 +28,7 @@ impl Inner {
         });
         let answer = match cached {
             Some(answer) => answer,
-            None => self.replayed(run).await?.query(name, input, limit),
+            None => self.replayed(run, name).await?.query(name, input, limit),
         };
         answer.map_err(|error| match error {
             QueryError::Unknown => Error::UnknownQuery {
@@ -40,19 +40,26 @@ impl Inner {
         })
     }
 
-    /// A machine rebuilt from `run`'s whole history, for a query.
-    async fn replayed(&self, run: &RunRecord) -> Result<WorkflowMachine> {
+    /// A machine rebuilt from `run`'s whole history, for query `name`.
+    async fn replayed(&self, run: &RunRecord, name: &str) -> Result<WorkflowMachine> {
         let factory = self
             .registry
             .workflows
             .get(run.workflow_type.as_str())
             .ok_or_else(|| Error::UnknownWorkflowType { workflow_type: run.workflow_type.clone() })?;
         let history = self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
+        if history.is_empty() {
+            return Err(query_failed(
+                run,
+                name,
+                "the run has not started yet: its first workflow task has not run".into(),
+            ));
+        }
         let mut machine = WorkflowMachine::new(factory.clone(), info_of(run), self.config.payload_limit);
         match machine.replay(&history) {
             Ok(()) => Ok(machine),
             Err(MachineError::Stalled) => Ok(machine),
-            Err(error) => Err(query_failed(run, "", format!("the run's history does not replay: {error}"))),
+            Err(error) => Err(query_failed(run, name, format!("the run's history does not replay: {error}"))),
         }
     }
 

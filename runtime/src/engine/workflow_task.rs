@@ -13,9 +13,9 @@ use tracing::Instrument;
 use super::Inner;
 use crate::history::{EventAttributes, HistoryEvent};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem, Reply,
-    ReplyBody, RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask,
-    new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem,
+    OutgoingSignal, Reply, ReplyBody, RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask,
+    WorkflowIdReusePolicy, WorkflowTask, new_token,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -47,6 +47,7 @@ struct Rows {
     cancel_timers: Vec<u64>,
     /// Activities of this step whose cancellation this process delivers.
     cancel_keys: Vec<ActivityKey>,
+    signals_out: Vec<OutgoingSignal>,
     close: Option<(RunStatus, SystemTime)>,
 }
 
@@ -93,6 +94,14 @@ impl Rows {
                         .unwrap_or(event.timestamp + crate::activity::MAX_DURATION),
                 }),
                 E::TimerCanceled { started_event_id } => rows.cancel_timers.push(*started_event_id),
+                E::SignalExternalWorkflowExecutionInitiated { workflow_id, signal_name, input, .. } => {
+                    rows.signals_out.push(OutgoingSignal {
+                        initiated_event_id: event.event_id,
+                        workflow_id: workflow_id.clone(),
+                        signal_name: signal_name.clone(),
+                        input: input.clone(),
+                    });
+                }
                 E::ActivityTaskCancelRequested { scheduled_event_id } => {
                     rows.cancel_activities.push(*scheduled_event_id);
                     if let Some(seq) = machine.and_then(|m| m.activity_seq_of(*scheduled_event_id)) {
@@ -548,11 +557,13 @@ impl Inner {
             close: rows.close,
             worker_id,
             replies,
+            signals_out: rows.signals_out,
         };
         // What runs after the commit, kept before the commit takes the rows.
         let eager_tasks: Vec<ActivityTask> =
             commit.new_activities.iter().filter(|t| t.lease.is_some()).cloned().collect();
-        let queued = commit.new_activities.len() > eager_tasks.len();
+        // A signal to another workflow may be to a run of this process.
+        let queued = commit.new_activities.len() > eager_tasks.len() || !commit.signals_out.is_empty();
         let timers = commit.new_timers.clone();
         let committed = match how {
             StepWrite::CreateRun(reuse) => {
@@ -663,6 +674,13 @@ fn record_inbox_item(
             if let Some(failure) = machine.admit_update(now, update_id, update_name, input)? {
                 replies.push(Reply { request_id, body: ReplyBody::UpdateRejected { failure } });
             }
+        }
+        InboxItem::ExternalSignaled { initiated_event_id, outcome } => {
+            let event = match outcome {
+                Ok(run_id) => E::ExternalWorkflowExecutionSignaled { initiated_event_id, run_id },
+                Err(reason) => E::SignalExternalWorkflowExecutionFailed { initiated_event_id, reason },
+            };
+            machine.record(now, event)?;
         }
         InboxItem::Query { query_name, input, request_id } => {
             let body = super::messages::reply_to_query(machine.query(&query_name, &input, machine.payload_limit()));

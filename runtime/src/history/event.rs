@@ -236,6 +236,32 @@ pub enum EventAttributes {
         /// What the handler returned.
         outcome: UpdateOutcome,
     },
+    /// The workflow signalled another workflow (the SignalExternalWorkflowExecution command).
+    SignalExternalWorkflowExecutionInitiated {
+        /// The command's sequence number in the run.
+        seq: u32,
+        /// The workflow signalled: its open run gets the signal.
+        workflow_id: String,
+        /// The signal's registered name.
+        signal_name: String,
+        /// The signal's input.
+        input: Payload,
+    },
+    /// The signal reached the other workflow's open run (recorded there as
+    /// `WorkflowExecutionSignaled`, in the same transaction).
+    ExternalWorkflowExecutionSignaled {
+        /// The `SignalExternalWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// The run that got it.
+        run_id: String,
+    },
+    /// The other workflow had no open run: nothing was delivered.
+    SignalExternalWorkflowExecutionFailed {
+        /// The `SignalExternalWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// Why.
+        reason: String,
+    },
     /// The workflow returned a result.
     WorkflowExecutionCompleted {
         /// The workflow's result.
@@ -290,6 +316,11 @@ impl EventAttributes {
             EventAttributes::WorkflowExecutionSignaled { .. } => "WorkflowExecutionSignaled",
             EventAttributes::WorkflowExecutionUpdateAccepted { .. } => "WorkflowExecutionUpdateAccepted",
             EventAttributes::WorkflowExecutionUpdateCompleted { .. } => "WorkflowExecutionUpdateCompleted",
+            EventAttributes::SignalExternalWorkflowExecutionInitiated { .. } => {
+                "SignalExternalWorkflowExecutionInitiated"
+            }
+            EventAttributes::ExternalWorkflowExecutionSignaled { .. } => "ExternalWorkflowExecutionSignaled",
+            EventAttributes::SignalExternalWorkflowExecutionFailed { .. } => "SignalExternalWorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

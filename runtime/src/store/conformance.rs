@@ -162,6 +162,7 @@ impl Env {
             close: None,
             worker_id: worker_id.to_owned(),
             replies: Vec::new(),
+            signals_out: Vec::new(),
         }
     }
 

@@ -352,6 +352,12 @@ pub(crate) enum InboxItem {
         /// Names this request's reply, apart from other requests of the update id.
         request_id: String,
     },
+    /// Whether a signal this run sent another workflow was delivered (to
+    /// that run id) or not (why): the next step records which.
+    ExternalSignaled {
+        initiated_event_id: u64,
+        outcome: Result<String, String>,
+    },
     /// A query from a process without the workflow's code (the `weft`
     /// command): the next step answers it with a [`Reply`] and records nothing.
     Query {
@@ -441,9 +447,36 @@ pub(crate) struct StepCommit {
     pub(crate) close: Option<(RunStatus, SystemTime)>,
     /// The worker committing: it becomes the run's sticky worker.
     pub(crate) worker_id: String,
+    /// Signals to other workflows: each goes to the inbox of its workflow's
+    /// open run, and its outcome ([`InboxItem::ExternalSignaled`]) to this
+    /// run's (unless this step closes it), in the step's transaction.
+    pub(crate) signals_out: Vec<OutgoingSignal>,
     /// Replies to requests the step consumed (a rejected update, a query):
     /// kept for their callers, outside the history.
     pub(crate) replies: Vec<Reply>,
+}
+
+/// A signal a step sends to another workflow.
+#[derive(Debug, Clone)]
+pub(crate) struct OutgoingSignal {
+    /// The sender's `SignalExternalWorkflowExecutionInitiated` event.
+    pub(crate) initiated_event_id: u64,
+    pub(crate) workflow_id: String,
+    pub(crate) signal_name: String,
+    pub(crate) input: Payload,
+}
+
+impl OutgoingSignal {
+    /// What the receiving run's inbox gets.
+    pub(crate) fn item(&self) -> InboxItem {
+        InboxItem::Signal { signal_name: self.signal_name.clone(), input: self.input.clone() }
+    }
+
+    /// What the sender's inbox gets: delivered to `run_id`, or not.
+    pub(crate) fn outcome(&self, run_id: Option<String>) -> InboxItem {
+        let outcome = run_id.ok_or_else(|| format!("workflow `{}` has no open run", self.workflow_id));
+        InboxItem::ExternalSignaled { initiated_event_id: self.initiated_event_id, outcome }
+    }
 }
 
 /// A step's reply to one request of its inbox, kept by request id (until

@@ -1330,6 +1330,20 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
         conn.prepare_cached("DELETE FROM timers WHERE run_id = ?1 AND started_event_id = ?2")?
             .execute(params![run_id, *started_event_id as i64])?;
     }
+    for signal in &c.signals_out {
+        let target: Option<String> = conn
+            .prepare_cached("SELECT run_id FROM runs WHERE workflow_id = ?1 AND status = 'running'")?
+            .query_row([&signal.workflow_id], |r| r.get(0))
+            .optional()?;
+        // A run closing in this step takes no signal, its own included.
+        let target = target.filter(|t| !(c.close.is_some() && t == run_id));
+        if let Some(target) = &target {
+            push_inbox(conn, target, &signal.item())?;
+        }
+        if c.close.is_none() {
+            push_inbox(conn, run_id, &signal.outcome(target))?;
+        }
+    }
     for reply in &c.replies {
         conn.prepare_cached("INSERT OR REPLACE INTO replies (run_id, request_id, reply) VALUES (?1, ?2, ?3)")?
             .execute(params![run_id, reply.request_id, to_json(&reply.body)?])?;

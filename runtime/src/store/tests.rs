@@ -129,6 +129,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         close: None,
         worker_id: "w".into(),
         replies: Vec::new(),
+        signals_out: Vec::new(),
     };
     store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
     Ok(key)

@@ -15,6 +15,7 @@ pub(crate) enum Command {
     StartTimer { seq: u32, duration: Duration },
     CancelTimer { seq: u32 },
     CompleteUpdate { update_id: String, outcome: UpdateOutcome },
+    SignalExternal { seq: u32, workflow_id: String, signal_name: String, input: Payload },
     CompleteWorkflow { result: Payload },
     FailWorkflow { failure: Failure },
     CancelWorkflow,
@@ -35,6 +36,9 @@ impl Command {
             }
             Command::CancelTimer { seq } => format!("CancelTimer(seq {seq})"),
             Command::CompleteUpdate { update_id, .. } => format!("CompleteUpdate(`{update_id}`)"),
+            Command::SignalExternal { seq, workflow_id, signal_name, .. } => {
+                format!("SignalExternalWorkflowExecution(seq {seq}, `{signal_name}` to `{workflow_id}`)")
+            }
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
@@ -49,6 +53,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
             format!("ActivityTaskScheduled(seq {seq}, type `{activity_type}`)")
         }
         EventAttributes::TimerStarted { seq, .. } => format!("TimerStarted(seq {seq})"),
+        EventAttributes::SignalExternalWorkflowExecutionInitiated { seq, workflow_id, signal_name, .. } => {
+            format!("SignalExternalWorkflowExecutionInitiated(seq {seq}, `{signal_name}` to `{workflow_id}`)")
+        }
         EventAttributes::WorkflowExecutionUpdateCompleted { update_id, .. } => {
             format!("WorkflowExecutionUpdateCompleted(`{update_id}`)")
         }

@@ -112,6 +112,8 @@ pub(crate) struct WorkflowState {
     pub(crate) activities: HashMap<u32, Slot<ActivityResolution>>,
     /// `true` when fired, `false` when cancelled with the workflow.
     pub(crate) timers: HashMap<u32, Slot<bool>>,
+    /// Signals to other workflows: `Err(reason)` if nothing got them.
+    pub(crate) external_signals: HashMap<u32, Slot<Result<(), String>>>,
     pub(crate) cancel_requested: bool,
     pub(crate) rng: u64,
     pub(crate) payload_limit: usize,
@@ -142,6 +144,7 @@ impl WorkflowState {
             commands: Vec::new(),
             activities: HashMap::new(),
             timers: HashMap::new(),
+            external_signals: HashMap::new(),
             cancel_requested: false,
             rng,
             payload_limit,
@@ -165,6 +168,7 @@ impl WorkflowState {
     pub(crate) fn awaits_weft(&self) -> bool {
         self.activities.values().any(|s| s.result.is_none())
             || self.timers.values().any(|s| s.result.is_none())
+            || self.external_signals.values().any(|s| s.result.is_none())
             || !self.message_wakers.is_empty()
     }
 
@@ -255,6 +259,46 @@ impl<S> WorkflowContext<S> {
         signal: super::Signal<W, I>,
     ) -> super::SignalChannel<I> {
         super::SignalChannel::new(self.state.clone(), signal.name())
+    }
+
+    /// Signals the open run of `workflow_id` (`SignalExternalWorkflowExecutionInitiated`
+    /// here, `WorkflowExecutionSignaled` there, in one transaction); the
+    /// future resolves once it is delivered, with an error if that workflow
+    /// has no open run. Dropping it does not take the signal back.
+    pub fn signal_external<W, I: serde::Serialize>(
+        &self,
+        workflow_id: impl Into<String>,
+        signal: super::Signal<W, I>,
+        input: I,
+    ) -> ExternalSignal {
+        let workflow_id = workflow_id.into();
+        let signal_name = signal.name();
+        let mut s = self.state.lock();
+        let input = match Payload::encode(&input, s.payload_limit) {
+            Ok(input) => input,
+            Err(e) => {
+                let error = ExternalSignalError { workflow_id, signal_name, reason: format!("input rejected: {e}") };
+                return ExternalSignal {
+                    state: self.state.clone(),
+                    seq: 0,
+                    early: Some(error),
+                    workflow_id: String::new(),
+                    signal_name,
+                };
+            }
+        };
+        let seq = s.next_seq();
+        let slot =
+            Slot { result: None, waker: None, cancel_requested: false, cancellation_type: CancellationType::default() };
+        s.external_signals.insert(seq, slot);
+        s.commands.push(Command::SignalExternal {
+            seq,
+            workflow_id: workflow_id.clone(),
+            signal_name: signal_name.to_owned(),
+            input,
+        });
+        drop(s);
+        ExternalSignal { state: self.state.clone(), seq, early: None, workflow_id, signal_name }
     }
 
     /// Lets the run close while update handlers still run: their callers
@@ -513,6 +557,64 @@ impl<O> std::fmt::Debug for ActivityHandle<O> {
             .field("activity_id", &self.activity_id)
             .finish()
     }
+}
+
+/// A signal sent to another workflow with [`WorkflowContext::signal_external`]:
+/// resolves once it is delivered (`Ok`) or found undeliverable.
+#[must_use = "the signal is sent either way; await it to know whether it was delivered"]
+pub struct ExternalSignal {
+    state: Arc<Mutex<WorkflowState>>,
+    seq: u32,
+    early: Option<ExternalSignalError>,
+    workflow_id: String,
+    signal_name: &'static str,
+}
+
+impl Future for ExternalSignal {
+    type Output = Result<(), ExternalSignalError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(error) = self.early.take() {
+            return Poll::Ready(Err(error));
+        }
+        let mut s = self.state.lock();
+        let Some(slot) = s.external_signals.get_mut(&self.seq) else {
+            panic!("`ExternalSignal` polled after it completed");
+        };
+        let Some(result) = slot.result.clone() else {
+            slot.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        };
+        s.external_signals.remove(&self.seq);
+        drop(s);
+        Poll::Ready(result.map_err(|reason| ExternalSignalError {
+            workflow_id: self.workflow_id.clone(),
+            signal_name: self.signal_name,
+            reason,
+        }))
+    }
+}
+
+impl std::fmt::Debug for ExternalSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalSignal")
+            .field("workflow_id", &self.workflow_id)
+            .field("signal", &self.signal_name)
+            .finish()
+    }
+}
+
+/// A signal to another workflow was not delivered: that workflow has no
+/// open run (or the input was refused). `?` turns it into a `WorkflowError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signal `{signal_name}` to workflow `{workflow_id}` was not delivered: {reason}")]
+pub struct ExternalSignalError {
+    /// The workflow signalled.
+    pub workflow_id: String,
+    /// The signal's name.
+    pub signal_name: &'static str,
+    /// Why it was not delivered.
+    pub reason: String,
 }
 
 /// The workflow was cancelled while this timer ran. `?` turns it into a

@@ -120,6 +120,8 @@ pub(crate) struct WorkflowMachine {
     /// `ActivityTaskScheduled` event id -> command seq, and seq -> event id.
     activity_by_event: HashMap<u64, u32>,
     activity_event: HashMap<u32, u64>,
+    /// `SignalExternalWorkflowExecutionInitiated` event id -> seq.
+    external_by_event: HashMap<u64, u32>,
     /// `TimerStarted` event id -> seq, and seq -> event id.
     timer_by_event: HashMap<u64, u32>,
     timer_event: HashMap<u32, u64>,
@@ -143,6 +145,7 @@ impl WorkflowMachine {
             new_events: Vec::new(),
             activity_by_event: HashMap::new(),
             activity_event: HashMap::new(),
+            external_by_event: HashMap::new(),
             timer_by_event: HashMap::new(),
             timer_event: HashMap::new(),
             started_attempt: HashMap::new(),
@@ -229,6 +232,9 @@ impl WorkflowMachine {
                 Command::StartTimer { seq, duration } => EventAttributes::TimerStarted { seq, duration },
                 Command::CancelTimer { seq } => {
                     EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] }
+                }
+                Command::SignalExternal { seq, workflow_id, signal_name, input } => {
+                    EventAttributes::SignalExternalWorkflowExecutionInitiated { seq, workflow_id, signal_name, input }
                 }
                 Command::CompleteUpdate { update_id, outcome } => {
                     let accepted_event_id = self.accepted_updates.get(&update_id).copied().unwrap_or_default();
@@ -349,6 +355,17 @@ impl WorkflowMachine {
                 self.start_update(update_id, update_name, input)?;
                 self.activate()
             }
+            E::SignalExternalWorkflowExecutionInitiated { seq, .. } => {
+                self.match_command(event, |c| matches!(c, Command::SignalExternal { seq: s, .. } if s == seq))?;
+                self.external_by_event.insert(event.event_id, *seq);
+                Ok(())
+            }
+            E::ExternalWorkflowExecutionSignaled { initiated_event_id, .. } => {
+                self.resolve_external(*initiated_event_id, Ok(()))
+            }
+            E::SignalExternalWorkflowExecutionFailed { initiated_event_id, reason } => {
+                self.resolve_external(*initiated_event_id, Err(reason.clone()))
+            }
             E::WorkflowExecutionUpdateCompleted { update_id, .. } => self
                 .match_command(event, |c| matches!(c, Command::CompleteUpdate { update_id: u, .. } if u == update_id)),
             E::WorkflowExecutionCompleted { .. } => {
@@ -428,6 +445,18 @@ impl WorkflowMachine {
             if slot.result.is_none() {
                 slot.resolve(resolution);
             }
+        }
+        self.activate()
+    }
+
+    fn resolve_external(&mut self, initiated_event_id: u64, result: Result<(), String>) -> Result<(), MachineError> {
+        let seq = self.external_by_event.get(&initiated_event_id).copied().ok_or_else(|| {
+            MachineError::Corrupt(format!(
+                "event refers to event {initiated_event_id}, which is not `SignalExternalWorkflowExecutionInitiated`"
+            ))
+        })?;
+        if let Some(slot) = self.state.lock().external_signals.get_mut(&seq) {
+            slot.resolve(result);
         }
         self.activate()
     }

@@ -36,6 +36,6 @@ pub(crate) mod machine;
 pub(crate) mod messages;
 
 pub(crate) use context::WorkflowInfo;
-pub use context::{ActivityHandle, Canceled, Timer, WorkflowContext};
+pub use context::{ActivityHandle, Canceled, ExternalSignal, ExternalSignalError, Timer, WorkflowContext};
 pub use definition::{Workflow, WorkflowDefinition, WorkflowError, WorkflowResult, WorkflowStub};
 pub use messages::{Handlers, Query, Recv, Signal, SignalChannel, Update, WaitCondition};

@@ -3,7 +3,8 @@
 //! killed. Every activity attempt appends `workflow activity attempt pid`
 //! to a witness file before it returns.
 //!
-//! The network test's `one_slow_step` workflow runs here too.
+//! The network test's `one_slow_step` workflow and the messages test's
+//! `Mailbox` run here too.
 //!
 //! Usage: `scale_worker URL SCHEMA WITNESS`
 
@@ -79,6 +80,32 @@ async fn three_steps(ctx: WorkflowContext, n: u32, witness: String) -> WorkflowR
     Ok(sum)
 }
 
+/// Counts the signals it gets until `expected`; then tells workflow `notify` it is done.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    letters: u32,
+}
+
+#[workflow]
+impl Mailbox {
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>, expected: u32, notify: String) -> WorkflowResult<u32> {
+        ctx.wait_condition(move |s| s.letters >= expected).await?;
+        ctx.signal_external(notify, Mailbox::letter, 0).await?;
+        Ok(ctx.state(|s| s.letters))
+    }
+
+    #[signal]
+    pub fn letter(&mut self, _n: u32) {
+        self.letters += 1;
+    }
+
+    #[query]
+    pub fn letters(&self) -> u32 {
+        self.letters
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -98,6 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .register_activity(step)
         .register_workflow(one_slow_step)
         .register_activity(slow_step)
+        .register_workflow(Mailbox::run)
+        // Work reaches it by notification; polling would take this long.
+        .poll_interval(Duration::from_secs(60))
         .build()
         .await?;
     println!("worker ready");

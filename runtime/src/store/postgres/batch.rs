@@ -227,7 +227,7 @@ impl Target {
         };
         let result = async {
             fences.check(&writes, answers?, &mut outcomes)?;
-            let changes = Changes::of(&writes, &mut outcomes, &mut conn)?;
+            let changes = Changes::of(&writes, &mut outcomes, &mut conn, &self.channels.work)?;
             let answers = conn.pipeline(None, &changes.statements(), Some(&self.channels)).await?;
             changes.ready(&writes, answers, &mut outcomes)?;
             Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect())
@@ -244,7 +244,7 @@ impl Target {
     /// (the transaction has then been rolled back).
     async fn write_hoping(&self, conn: &mut Conn, writes: &[Write], fences: &Fences<'_>) -> Result<Vec<Result<bool>>> {
         let mut outcomes: Vec<Option<Result<bool>>> = writes.iter().map(|_| None).collect();
-        let changes = Changes::of(writes, &mut outcomes, conn)?;
+        let changes = Changes::of(writes, &mut outcomes, conn, &self.channels.work)?;
         let mut statements = fences.assertions();
         statements.extend(changes.statements());
         let answers = conn.pipeline(Some("BEGIN"), &statements, Some(&self.channels)).await?;
@@ -579,6 +579,13 @@ struct Changes<'w> {
     cancel_timers: (Vec<&'w str>, Vec<i64>),
     /// Replies to requests: run id, request id, reply.
     replies: (Vec<&'w str>, Vec<&'w str>, Vec<String>),
+    /// Signals to other workflows: the receiving workflow id, the item.
+    signals: (Vec<&'w str>, Vec<String>),
+    /// Their outcomes, for senders that stay open: sender run id, initiated
+    /// event id, receiving workflow id, the item if nothing receives it.
+    signal_outcomes: (Vec<&'w str>, Vec<i64>, Vec<&'w str>, Vec<String>),
+    /// The channel that announces new work (the receivers' queues).
+    work_channel: &'w str,
     closed: Vec<&'w str>,
     steps: StepRuns<'w>,
 }
@@ -626,8 +633,13 @@ struct StepRuns<'w> {
 
 impl<'w> Changes<'w> {
     /// The changes of the writes not refused; gathers their notifications on `c`.
-    fn of(writes: &'w [Write], outcomes: &mut [Option<Result<bool>>], c: &mut Conn) -> Result<Changes<'w>> {
-        let mut ch = Changes::default();
+    fn of(
+        writes: &'w [Write],
+        outcomes: &mut [Option<Result<bool>>],
+        c: &mut Conn,
+        work_channel: &'w str,
+    ) -> Result<Changes<'w>> {
+        let mut ch = Changes { work_channel, ..Changes::default() };
         let mut activities = Vec::new();
         for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
             if outcome.is_some() {
@@ -690,6 +702,16 @@ impl<'w> Changes<'w> {
             for &id in &step.cancel_timers {
                 ch.cancel_timers.0.push(run_id);
                 ch.cancel_timers.1.push(id as i64);
+            }
+            for signal in &step.signals_out {
+                ch.signals.0.push(&signal.workflow_id);
+                ch.signals.1.push(to_json(&signal.item())?);
+                if step.close.is_none() {
+                    ch.signal_outcomes.0.push(run_id);
+                    ch.signal_outcomes.1.push(signal.initiated_event_id as i64);
+                    ch.signal_outcomes.2.push(&signal.workflow_id);
+                    ch.signal_outcomes.3.push(to_json(&signal.outcome(None))?);
+                }
             }
             for reply in &step.replies {
                 ch.replies.0.push(run_id);
@@ -806,6 +828,43 @@ impl<'w> Changes<'w> {
             s.push(("DELETE FROM activity_tasks WHERE run_id = ANY($1)", vec![&self.closed]));
             s.push(("DELETE FROM timers WHERE run_id = ANY($1)", vec![&self.closed]));
             s.push(("DELETE FROM inbox WHERE run_id = ANY($1)", vec![&self.closed]));
+        }
+        if !self.signals.0.is_empty() {
+            // A run that closes in this batch takes no signal (its inbox is gone).
+            let sg = &self.signals;
+            s.push((
+                "INSERT INTO inbox (run_id, item)
+                 SELECT r.run_id, u.item FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (wf, item, n)
+                 JOIN runs r ON r.workflow_id = u.wf AND r.status = 'running' AND r.run_id <> ALL($3)
+                 ORDER BY u.n",
+                vec![&sg.0, &sg.1, &self.closed],
+            ));
+            s.push((
+                "UPDATE runs r SET inbox_count = (SELECT count(*) FROM inbox i WHERE i.run_id = r.run_id)
+                 FROM (SELECT run_id FROM runs WHERE workflow_id = ANY($1) AND status = 'running'
+                       AND run_id <> ALL($2) ORDER BY run_id FOR UPDATE) t
+                 WHERE r.run_id = t.run_id",
+                vec![&sg.0, &self.closed],
+            ));
+            s.push((
+                "SELECT pg_notify($1, q) FROM (SELECT DISTINCT task_queue AS q FROM runs
+                     WHERE workflow_id = ANY($2) AND status = 'running' AND run_id <> ALL($3)) t",
+                vec![&self.work_channel, &sg.0, &self.closed],
+            ));
+        }
+        if !self.signal_outcomes.0.is_empty() {
+            let o = &self.signal_outcomes;
+            s.push((
+                "INSERT INTO inbox (run_id, item)
+                 SELECT u.sender, CASE WHEN r.run_id IS NULL THEN u.undelivered ELSE json_build_object(
+                     'ExternalSignaled', json_build_object('initiated_event_id', u.e, 'outcome',
+                         json_build_object('Ok', r.run_id)))::text END
+                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
+                     AS u (sender, e, wf, undelivered, n)
+                 LEFT JOIN runs r ON r.workflow_id = u.wf AND r.status = 'running' AND r.run_id <> ALL($5)
+                 ORDER BY u.n",
+                vec![&o.0, &o.1, &o.2, &o.3, &self.closed],
+            ));
         }
         let u = &self.steps;
         if !u.run_id.is_empty() {

@@ -159,6 +159,7 @@ fn step(task: &WorkflowTask, worker_id: &str, n: u64) -> StepCommit {
         close: None,
         worker_id: worker_id.into(),
         replies: Vec::new(),
+        signals_out: Vec::new(),
     }
 }
 
@@ -638,6 +639,7 @@ async fn a_delivered_timer_commits_unleased_and_a_damaged_history_is_corrupt() {
         close: None,
         worker_id: "w1".into(),
         replies: Vec::new(),
+        signals_out: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(deliver(9)).await), "no such timer");
     store.commit_workflow_task(deliver(1)).await.unwrap();
@@ -984,6 +986,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         close: None,
         worker_id: "w1".into(),
         replies: Vec::new(),
+        signals_out: Vec::new(),
     };
     store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
@@ -1006,6 +1009,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         close: None,
         worker_id: "w1".into(),
         replies: Vec::new(),
+        signals_out: Vec::new(),
     };
     assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
     assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
