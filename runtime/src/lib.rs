@@ -118,6 +118,8 @@ mod user_guide {
     struct Determinism;
     #[doc = include_str!("../../docs/durability.md")]
     struct Durability;
+    #[doc = include_str!("../../docs/messages.md")]
+    struct Messages;
     #[doc = include_str!("../../docs/history-format.md")]
     struct HistoryFormat;
     #[doc = include_str!("../../docs/cli.md")]

@@ -240,7 +240,7 @@ impl<S> WorkflowContext<S> {
     /// cancelled while it waits.
     ///
     /// ```
-    /// # use weft::{workflow, WorkflowContext, WorkflowResult};
+    /// # use weft::{WorkflowContext, WorkflowResult};
     /// # #[derive(Default)] struct Order { approved: bool }
     /// # async fn body(ctx: WorkflowContext<Order>) -> WorkflowResult<()> {
     /// ctx.wait_condition(|order| order.approved).await?;
