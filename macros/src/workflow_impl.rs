@@ -44,6 +44,12 @@ impl Kind {
         }
     }
 
+    /// The attribute with its article: "an `#[update]`".
+    fn a(self) -> String {
+        let article = if matches!(self, Kind::Init | Kind::Update) { "an" } else { "a" };
+        format!("{article} `{}`", self.attribute())
+    }
+
     fn of(attr: &Attribute) -> Option<Kind> {
         let ident = attr.path().get_ident()?;
         Some(match ident.to_string().as_str() {
@@ -70,6 +76,8 @@ struct Method {
     name_span: Span,
     is_async: bool,
     input_types: Vec<Type>,
+    /// Where each input's pattern is (an `#[init]`'s or a validator's type mismatch is reported there).
+    input_spans: Vec<Span>,
     /// The answer (query) or the `T` of `WorkflowResult<T>` (run, update).
     output: Option<Type>,
     /// The update a validator validates.
@@ -127,6 +135,21 @@ pub(crate) fn impl_block(args: TokenStream, item: TokenStream) -> TokenStream {
     if let [_, second, ..] = inits.as_slice() {
         errors.push(second.ident.span(), "a workflow has at most one `#[init]` method".to_owned());
     }
+    if let ([run], [init, ..]) = (runs.as_slice(), inits.as_slice())
+        && init.input_types.len() != run.input_types.len()
+    {
+        errors.push(
+            init.ident.span(),
+            format!(
+                "`#[init]` `{}` takes {} input(s), `#[run]` `{}` takes {}: it builds the state from the run's inputs, \
+                 each by reference",
+                init.ident,
+                init.input_types.len(),
+                run.ident,
+                run.input_types.len()
+            ),
+        );
+    }
     check_names(&methods, &mut errors);
     check_validators(&methods, &mut errors);
 
@@ -157,10 +180,12 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
     let positions: Vec<usize> =
         method.attrs.iter().enumerate().filter(|(_, a)| Kind::of(a).is_some()).map(|(i, _)| i).collect();
     let &first = positions.first()?;
-    if let Some(&second) = positions.get(1) {
-        errors.spanned(&method.attrs[second], "a method plays one part in a workflow: one of `#[init]`, `#[run]`, `#[signal]`, `#[query]`, `#[update]`, `#[validator(..)]`".to_owned());
+    for &other in &positions[1..] {
+        errors.spanned(&method.attrs[other], "a method plays one part in a workflow: one of `#[init]`, `#[run]`, `#[signal]`, `#[query]`, `#[update]`, `#[validator(..)]`".to_owned());
     }
-    let attr = method.attrs.remove(first);
+    let attr = method.attrs[first].clone();
+    // All of them go: an attribute left behind would not resolve outside the macro.
+    method.attrs.retain(|a| Kind::of(a).is_none());
     let kind = Kind::of(&attr)?;
     let sig = &method.sig;
     let ident = sig.ident.clone();
@@ -211,13 +236,7 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
     let is_async = sig.asyncness.is_some();
     let mut params = sig.inputs.iter().peekable();
     let receiver = match params.next_if(|p| matches!(p, FnArg::Receiver(_))) {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.colon_token.is_none() => {
-            Some((r.mutability.is_some(), r.span()))
-        }
-        Some(FnArg::Receiver(r)) => {
-            local.spanned(r, "take the state as `&self` or `&mut self`".to_owned());
-            None
-        }
+        Some(FnArg::Receiver(r)) => Some(r),
         _ => None,
     };
     let context = params.next_if(|p| matches!(p, FnArg::Typed(t) if is_context(&t.ty)));
@@ -240,9 +259,9 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
             if !is_async {
                 local.push(sig.fn_token.span, "the `#[run]` body is an `async fn`".to_owned());
             }
-            if receiver.is_some() {
-                local.push(
-                    receiver.map_or(sig_span, |r| r.1),
+            if let Some(receiver) = receiver {
+                local.spanned(
+                    receiver,
                     "the `#[run]` body takes no `self`: it reaches the state through its context, \
                      `ctx.state(..)`, `ctx.state_mut(..)`, `ctx.wait_condition(..)`"
                         .to_owned(),
@@ -268,6 +287,7 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
                         .to_owned(),
                 );
             }
+            by_reference(kind, &inputs, "the run's input", &mut local);
         }
         Kind::Signal => {
             if is_async {
@@ -304,9 +324,9 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
         }
         Kind::Update => {
             if is_async {
-                if let Some((_, span)) = receiver {
-                    local.push(
-                        span,
+                if let Some(receiver) = receiver {
+                    local.spanned(
+                        receiver,
                         "an async update takes no `self`: it reaches the state through its context, \
                          `ctx.state_mut(..)`"
                             .to_owned(),
@@ -348,11 +368,7 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
             if !unit_ok {
                 local.push(sig_span, "a validator returns `Result<(), WorkflowError>`".to_owned());
             }
-            for input in &inputs {
-                if !matches!(&*input.ty, Type::Reference(r) if r.mutability.is_none()) {
-                    local.spanned(&input.ty, "a validator reads the update's input by reference (`&T`)".to_owned());
-                }
-            }
+            by_reference(kind, &inputs, "the update's input", &mut local);
         }
     }
     if !matches!(kind, Kind::Validator | Kind::Init) {
@@ -370,7 +386,7 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
     determinism::check(&mut method.block, context_ident.as_ref(), &mut local);
 
     let input_types = inputs.iter().map(|p| (*p.ty).clone()).collect();
-    let ok = local.is_empty();
+    let input_spans = inputs.iter().map(|p| p.pat.span()).collect();
     errors.append(local);
     let hidden = format_ident!("__weft_{}", ident);
     let (docs, others): (Vec<Attribute>, Vec<Attribute>) =
@@ -380,7 +396,33 @@ fn method_of(method: &mut ImplItemFn, errors: &mut Errors) -> Option<Method> {
     method.attrs = others;
     method.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     method.vis = syn::Visibility::Inherited;
-    ok.then_some(Method { kind, ident, hidden, vis, docs, name, name_span, is_async, input_types, output, validates })
+    // Kept when broken too, so that the block-wide checks (one `#[run]`, a
+    // validator's update) do not report it missing; nothing is expanded
+    // unless every check passed.
+    Some(Method {
+        kind,
+        ident,
+        hidden,
+        vis,
+        docs,
+        name,
+        name_span,
+        is_async,
+        input_types,
+        input_spans,
+        output,
+        validates,
+    })
+}
+
+/// An `#[init]` or a validator reads its inputs by shared reference.
+fn by_reference(kind: Kind, inputs: &[&PatType], what: &str, errors: &mut Errors) {
+    for input in inputs {
+        if !matches!(&*input.ty, Type::Reference(r) if r.mutability.is_none()) {
+            let reader = if kind == Kind::Init { "`#[init]`" } else { "a validator" };
+            errors.spanned(&input.ty, format!("{reader} reads {what} by reference (`&T`)"));
+        }
+    }
 }
 
 fn is_context(ty: &Type) -> bool {
@@ -388,16 +430,30 @@ fn is_context(ty: &Type) -> bool {
 }
 
 /// Signals and sync updates change the state (`&mut self`); queries and validators read it (`&self`).
-fn state_receiver(kind: Kind, receiver: Option<(bool, Span)>, mutable: bool, at: Span, errors: &mut Errors) {
-    match (receiver, mutable) {
-        (None, true) => errors.push(at, format!("a `{}` handler takes the state as `&mut self`", kind.attribute())),
-        (None, false) => errors.push(at, format!("a `{}` method takes the state as `&self`", kind.attribute())),
-        (Some((true, span)), false) => errors.push(
-            span,
+fn state_receiver(kind: Kind, receiver: Option<&syn::Receiver>, mutable: bool, at: Span, errors: &mut Errors) {
+    // `Some(is_mut)` for `&self` and `&mut self`, `None` for `self`, `self: Box<Self>`, ...
+    let by_reference =
+        |r: &syn::Receiver| (r.reference.is_some() && r.colon_token.is_none()).then_some(r.mutability.is_some());
+    match (receiver.map(|r| (by_reference(r), r)), mutable) {
+        (None, true) => errors.push(at, format!("{} handler takes the state as `&mut self`", kind.a())),
+        (None, false) => errors.push(at, format!("{} method takes the state as `&self`", kind.a())),
+        (Some((None, receiver)), true) => {
+            errors.spanned(receiver, format!("{} handler takes the state by reference, as `&mut self`", kind.a()))
+        }
+        (Some((None, receiver)), false) => {
+            errors.spanned(receiver, format!("{} method takes the state by reference, as `&self`", kind.a()))
+        }
+        (Some((Some(false), receiver)), true) => errors.spanned(
+            receiver,
             format!(
-                "a `{}` method cannot change the workflow's state: take `&self`, not `&mut self`",
-                kind.attribute()
+                "{} handler changes the workflow's state: take `&mut self`, not `&self` \
+                 (a method that only reads the state is a `#[query]`)",
+                kind.a()
             ),
+        ),
+        (Some((Some(true), receiver)), false) => errors.spanned(
+            receiver,
+            format!("{} method cannot change the workflow's state: take `&self`, not `&mut self`", kind.a()),
         ),
         _ => {}
     }
@@ -407,10 +463,7 @@ fn no_context(kind: Kind, context: Option<&FnArg>, errors: &mut Errors) {
     if let Some(ctx) = context {
         errors.spanned(
             ctx,
-            format!(
-                "a `{}` method takes no `WorkflowContext`: it cannot issue commands (activities, timers)",
-                kind.attribute()
-            ),
+            format!("{} method takes no `WorkflowContext`: it cannot issue commands (activities, timers)", kind.a()),
         );
     }
 }
@@ -490,11 +543,12 @@ fn expand(
             let bindings: Vec<syn::Ident> =
                 (0..init.input_types.len()).map(|i| format_ident!("__weft_input_{}", i)).collect();
             let destructure = match bindings.as_slice() {
-                [] => quote!(let () = input;),
+                [] => quote!(let () = *input;),
                 [one] => quote!(let #one = input;),
                 many => quote!(let (#(#many,)*) = input;),
             };
-            quote_spanned!(init.ident.span()=> #destructure <#self_ty>::#hidden(#(#bindings),*))
+            let args = typed_args(&bindings, init);
+            quote_spanned!(init.ident.span()=> #destructure <#self_ty>::#hidden(#(#args),*))
         }
         None => quote_spanned!(self_ty.span()=> { let _ = input; <Self as ::core::default::Default>::default() }),
     };
@@ -579,17 +633,17 @@ fn expand(
                     [one] => quote!(let #one = input;),
                     many => quote!(let (#(#many,)*) = input;),
                 };
-                // Each input is passed where the validator declares its type:
-                // a mismatch is reported on the validator's parameter.
-                let args = bindings
-                    .iter()
-                    .zip(&method.input_types)
-                    .map(|(b, ty)| quote_spanned!(ty.span()=> { let __weft_arg: #ty = #b; __weft_arg }));
+                let args = typed_args(&bindings, method);
                 let update_name = &update.name;
                 validators.push(quote_spanned! {ident.span()=>
                     .validator::<#update_input>(#update_name, |state: &#self_ty, input: &#update_input| {
                         #destructure
-                        <#self_ty>::#hidden(state, #(#args),*).map_err(::core::convert::Into::into)
+                        // A validator may return any error that converts; for a
+                        // `WorkflowError` itself the conversion is the identity.
+                        #[allow(clippy::useless_conversion)]
+                        let __weft_result: #private::WorkflowResult<()> =
+                            <#self_ty>::#hidden(state, #(#args),*).map_err(::core::convert::Into::into);
+                        __weft_result
                     })
                 });
             }
@@ -642,6 +696,22 @@ fn expand(
             }
         };
     }
+}
+
+/// The arguments of an `#[init]` or a validator, which read another
+/// method's inputs by reference: each binding is given the type the method
+/// declares, spanned at the method's parameter, so that a mismatch is
+/// reported there ("expected `&String`, found `&u32`"), not on the macro.
+fn typed_args(bindings: &[syn::Ident], method: &Method) -> Vec<TokenStream> {
+    bindings
+        .iter()
+        .zip(&method.input_types)
+        .zip(&method.input_spans)
+        .map(|((binding, ty), span)| {
+            let binding = syn::Ident::new(&binding.to_string(), *span);
+            quote_spanned!(*span=> { let __weft_arg: #ty = #binding; __weft_arg })
+        })
+        .collect()
 }
 
 /// The bindings of a method's inputs, as `Inputs` makes them for functions.

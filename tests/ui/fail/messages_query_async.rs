@@ -1,0 +1,21 @@
+use weft::{workflow, WorkflowContext, WorkflowResult};
+
+#[derive(Default)]
+struct Counter {
+    count: u32,
+}
+
+#[workflow]
+impl Counter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
+        Ok(ctx.state(|s| s.count))
+    }
+
+    #[query]
+    async fn count(&self) -> u32 {
+        self.count
+    }
+}
+
+fn main() {}

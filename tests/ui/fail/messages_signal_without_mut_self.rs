@@ -1,0 +1,31 @@
+use weft::{workflow, WorkflowContext, WorkflowResult};
+
+#[derive(Default)]
+struct Counter {
+    count: u32,
+}
+
+#[workflow]
+impl Counter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
+        Ok(ctx.state(|s| s.count))
+    }
+
+    #[signal]
+    fn ping(&self) {
+        let _ = self.count;
+    }
+
+    #[signal]
+    fn bump(self: Box<Self>) {
+        let _ = self.count;
+    }
+
+    #[query]
+    fn count(self) -> u32 {
+        self.count
+    }
+}
+
+fn main() {}
