@@ -75,7 +75,7 @@ impl Job {
     #[query]
     pub fn progress(&self) -> Progress {
         let done = self.rows.len() as u32;
-        let percent = if self.total == 0 { 100 } else { done * 100 / self.total };
+        let percent = (done * 100).checked_div(self.total).unwrap_or(100);
         Progress { done, total: self.total, percent, current: self.current, rows: self.rows.iter().sum() }
     }
 

@@ -80,8 +80,8 @@ impl Cart {
 #[workflow]
 impl Cart {
     #[init]
-    fn new(customer: &String) -> Self {
-        Cart { customer: customer.clone(), items: Vec::new(), checking_out: false, receipt: None }
+    fn new(customer: &str) -> Self {
+        Cart { customer: customer.to_owned(), items: Vec::new(), checking_out: false, receipt: None }
     }
 
     /// Waits for the checkout; returns its receipt.

@@ -44,8 +44,8 @@ pub struct Order {
 #[workflow]
 impl Order {
     #[init]
-    fn new(first: &String) -> Self {
-        Order { items: vec![first.clone()], ..Order::default() }
+    fn new(first: &str) -> Self {
+        Order { items: vec![first.to_owned()], ..Order::default() }
     }
 
     #[run]
@@ -83,7 +83,7 @@ impl Order {
     }
 
     #[validator(add_item)]
-    fn check_item(&self, item: &String) -> Result<(), WorkflowError> {
+    fn check_item(&self, item: &str) -> Result<(), WorkflowError> {
         if item.is_empty() {
             return Err(WorkflowError::new("an item has a name").with_type("EmptyItem"));
         }
