@@ -14,7 +14,7 @@ pub(crate) struct Cli {
     #[arg(long, env = "WEFT_DB", global = true, default_value = "weft.db")]
     pub(crate) db: PathBuf,
 
-    /// How long `cancel` and `terminate` wait for the store's write lock
+    /// How long `cancel`, `terminate`, `signal`, `query` and `update` wait for the store's write lock
     /// (held by the engine while it commits) before they fail: `5s`, `500ms`.
     #[arg(long, global = true, default_value = "5s", value_parser = humantime::parse_duration)]
     pub(crate) busy_timeout: Duration,
@@ -35,7 +35,7 @@ pub(crate) enum Output {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Workflows: list, show, describe, history, export, cancel, terminate.
+    /// Workflows: list, show, describe, history, export, cancel, terminate, signal, query, update.
     #[command(subcommand)]
     Workflow(Workflow),
     /// Workers: list.
@@ -99,6 +99,46 @@ pub(crate) enum Workflow {
         /// Why, recorded in the history.
         #[arg(long)]
         reason: String,
+    },
+    /// Sends a signal to a workflow's open run (recorded as `WorkflowExecutionSignaled`).
+    Signal {
+        /// The workflow id.
+        workflow_id: String,
+        /// The signal's registered name.
+        name: String,
+        /// The signal's input, as JSON (`'{"by":"ann"}'`, `'"text"'`, `42`).
+        #[arg(long, value_name = "JSON", default_value = "null")]
+        input: String,
+    },
+    /// Asks a workflow's open run a query and prints the answer, as JSON.
+    Query {
+        /// The workflow id.
+        workflow_id: String,
+        /// The query's registered name.
+        name: String,
+        /// The query's input, as JSON.
+        #[arg(long, value_name = "JSON", default_value = "null")]
+        input: String,
+        /// How long to wait for the engine running the workflow to answer.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Sends an update to a workflow's open run, waits for it and prints its result, as JSON.
+    Update {
+        /// The workflow id.
+        workflow_id: String,
+        /// The update's registered name.
+        name: String,
+        /// The update's input, as JSON.
+        #[arg(long, value_name = "JSON", default_value = "null")]
+        input: String,
+        /// The update id: a call repeated with the same id returns the first
+        /// call's outcome and runs nothing again. Default: a new id.
+        #[arg(long, value_name = "ID")]
+        update_id: Option<String>,
+        /// How long to wait for the update's outcome.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
 }
 

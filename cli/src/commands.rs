@@ -39,8 +39,84 @@ pub(crate) async fn run(inspector: &Inspector, output: Output, command: Workflow
             inspector.terminate_workflow(&workflow_id, reason).await?;
             done(output, &workflow_id, "termination requested");
         }
+        Workflow::Signal { workflow_id, name, input } => {
+            check_json(&input)?;
+            inspector.signal(&workflow_id, &name, &input).await?;
+            match output {
+                Output::Json => {
+                    println!("{}", json!({ "workflow_id": workflow_id, "signal": name, "result": "signaled" }))
+                }
+                Output::Table => println!("{workflow_id}: signal `{name}` sent"),
+            }
+        }
+        Workflow::Query { workflow_id, name, input, timeout } => {
+            check_json(&input)?;
+            let answer = match tokio::time::timeout(timeout, inspector.query(&workflow_id, &name, &input)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(error @ weft::Error::NotRunning { .. })) => {
+                    return Err(CliError::Hinted { error, hint: CLOSED_QUERY });
+                }
+                Ok(Err(error)) => return Err(error.into()),
+                Err(_) => {
+                    return Err(CliError::NoAnswer {
+                        what: format!("query `{name}`"),
+                        workflow_id,
+                        waited: timeout,
+                        then: "ask again once an engine runs it".to_owned(),
+                    });
+                }
+            };
+            let result = json_value(answer.as_json());
+            match output {
+                Output::Json => println!("{}", json!({ "workflow_id": workflow_id, "query": name, "result": result })),
+                Output::Table => println!("{}", pretty(&result)),
+            }
+        }
+        Workflow::Update { workflow_id, name, input, update_id, timeout } => {
+            check_json(&input)?;
+            let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let call = inspector.update(&workflow_id, &name, &input, Some(update_id.clone()));
+            let result = match tokio::time::timeout(timeout, call).await {
+                Ok(result) => json_value(result?.as_json()),
+                Err(_) => {
+                    return Err(CliError::NoAnswer {
+                        what: format!("update `{name}` (update id {update_id})"),
+                        workflow_id,
+                        waited: timeout,
+                        then: format!(
+                            "the update stays in the run's inbox; `--update-id {update_id}` returns its outcome once it ran"
+                        ),
+                    });
+                }
+            };
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    json!({ "workflow_id": workflow_id, "update": name, "update_id": update_id, "result": result })
+                ),
+                Output::Table => println!("{}", pretty(&result)),
+            }
+        }
     }
     Ok(())
+}
+
+/// Why a closed run's query is refused, and where it can be asked.
+const CLOSED_QUERY: &str = "this command asks the engine running the workflow; a closed run answers queries \
+     through `Client::query` in a program that registers its workflow";
+
+/// `--input` is JSON, or the command fails before it touches the store.
+fn check_json(input: &str) -> Result<(), CliError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(input).map(drop).map_err(|source| CliError::Input { source })
+}
+
+/// A payload's JSON as a value (payloads are JSON; a damaged one is shown as its text).
+fn json_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).expect("values serialize")
 }
 
 fn done(output: Output, workflow_id: &str, what: &str) {
@@ -352,6 +428,36 @@ pub(crate) enum CliError {
         /// What the system said.
         #[source]
         source: std::io::Error,
+    },
+    /// `--input` is not JSON.
+    #[error("--input is not valid JSON")]
+    Input {
+        /// Where the parser stopped.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An error, and what to do about it.
+    #[error("{}; {hint}", weft::ErrorChain(error))]
+    Hinted {
+        /// The error.
+        error: weft::Error,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// No engine answered within the timeout.
+    #[error(
+        "no answer to {what} from workflow `{workflow_id}` within {}: is an engine with its workflow type running on this store? ({then})",
+        humantime::format_duration(*waited)
+    )]
+    NoAnswer {
+        /// The request.
+        what: String,
+        /// The workflow asked.
+        workflow_id: String,
+        /// How long the command waited.
+        waited: std::time::Duration,
+        /// What becomes of the request.
+        then: String,
     },
     /// Some histories were not exported; each was reported on stderr.
     #[error("export incomplete: {failed} of {total} histories not exported (the others are in {})", dir.display())]

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weft::RunStatus;
-use weft::history::{EventAttributes, Failure, HistoryEvent, Payload};
+use weft::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
 
 /// Whether to colour: only on a terminal, and never under `NO_COLOR`.
 pub(crate) fn colour() -> bool {
@@ -137,16 +137,32 @@ pub(crate) fn summary(event: &HistoryEvent) -> String {
         E::WorkflowExecutionCancelRequested { reason } | E::WorkflowExecutionTerminated { reason } => {
             format!("reason=\"{reason}\"")
         }
+        E::WorkflowExecutionSignaled { signal_name, input } => format!("signal={signal_name} input={}", preview(input)),
+        E::WorkflowExecutionUpdateAccepted { update_id, update_name, input } => {
+            format!("update={update_name} id={update_id} input={}", preview(input))
+        }
+        E::WorkflowExecutionUpdateCompleted { update_id, accepted_event_id, outcome } => match outcome {
+            UpdateOutcome::Completed { result } => {
+                format!("id={update_id} accepted={accepted_event_id} result={}", preview(result))
+            }
+            UpdateOutcome::Failed { failure } => {
+                format!("id={update_id} accepted={accepted_event_id} failure={}", failure_text(failure))
+            }
+        },
         E::WorkflowExecutionCompleted { result } => format!("result={}", preview(result)),
         E::WorkflowExecutionFailed { failure } => format!("failure={}", failure_text(failure)),
         _ => String::new(),
     }
 }
 
-/// The colour of an event type: failures red, completions green.
+/// The colour of an event type: failures (an update's too) red, completions green.
 pub(crate) fn event_colour(event: &HistoryEvent) -> Option<&'static str> {
     let t = event.event_type();
-    if t.ends_with("Failed") || t.ends_with("TimedOut") {
+    let update_failed = matches!(
+        event.attributes(),
+        EventAttributes::WorkflowExecutionUpdateCompleted { outcome: UpdateOutcome::Failed { .. }, .. }
+    );
+    if t.ends_with("Failed") || t.ends_with("TimedOut") || update_failed {
         Some("31")
     } else if t.ends_with("Completed") {
         Some("32")

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+use weft::history::{EventAttributes, UpdateOutcome};
 use weft::testing::Replayer;
 use weft::{
     ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowError, WorkflowResult, activity,
@@ -49,10 +51,66 @@ async fn waiting(ctx: WorkflowContext) -> WorkflowResult<()> {
     Ok(ctx.execute_activity(forever, (), ActivityOptions::start_to_close(Duration::from_secs(3600))).await?)
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Approval {
+    by: String,
+}
+
+/// A ticket: notes come by update, approvals by signal; one approval closes it.
+#[derive(Debug, Default)]
+struct Ticket {
+    notes: Vec<String>,
+    approved_by: Option<String>,
+}
+
+#[workflow]
+impl Ticket {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, _title: String) -> WorkflowResult<(String, Vec<String>)> {
+        ctx.wait_condition(|t| t.approved_by.is_some()).await?;
+        Ok(ctx.state(|t| (t.approved_by.clone().unwrap_or_default(), t.notes.clone())))
+    }
+
+    #[signal]
+    fn approve(&mut self, approval: Approval) {
+        self.approved_by.get_or_insert(approval.by);
+    }
+
+    #[query]
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
+    #[query]
+    fn note(&self, index: usize) -> Option<String> {
+        self.notes.get(index).cloned()
+    }
+
+    #[update]
+    fn add_note(&mut self, note: String) -> WorkflowResult<usize> {
+        self.notes.push(note);
+        Ok(self.notes.len())
+    }
+
+    #[validator(add_note)]
+    fn check_note(&self, note: &str) -> Result<(), WorkflowError> {
+        if note.is_empty() {
+            return Err(WorkflowError::new("a note has text").with_type("EmptyNote"));
+        }
+        Ok(())
+    }
+
+    #[update]
+    fn reopen(&mut self) -> WorkflowResult<()> {
+        Err(WorkflowError::new("tickets do not reopen").with_type("Refused"))
+    }
+}
+
 fn builder(db: &Path) -> weft::EngineBuilder {
     Engine::builder()
         .sqlite(db)
         .poll_interval(Duration::from_millis(20))
+        .register_workflow(Ticket::run)
         .register_workflow(greeting)
         .register_workflow(failing)
         .register_workflow(waiting)
@@ -389,6 +447,156 @@ async fn a_write_blocked_by_another_connection_names_the_engine_and_what_to_do()
     holder.execute_batch("COMMIT")?;
     drop(holder);
     stdout(&weft(&db, &["--busy-timeout", "100ms", "workflow", "cancel", "wait-1"]));
+    engine.shutdown().await;
+    Ok(())
+}
+
+/// Issue 13: `weft workflow signal`, `query` and `update` reach a struct
+/// workflow that an engine in this process runs, through the store file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_weft_command_signals_queries_and_updates_a_running_workflow() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    let client = engine.client();
+    let handle = client.start_workflow(Ticket::run, "ticket-1", "printer on fire".to_owned()).await?;
+
+    assert_eq!(stdout(&weft(&db, &["workflow", "query", "ticket-1", "notes"])), "[]\n");
+    let update = ["workflow", "update", "ticket-1", "add_note", "--update-id", "note-1", "--input"];
+    assert_eq!(stdout(&weft(&db, &[&update[..], &["\"smoke seen\""]].concat())), "1\n");
+    // The same update id again: the first outcome, and no second note.
+    assert_eq!(stdout(&weft(&db, &[&update[..], &["\"other\""]].concat())), "1\n");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&weft(
+        &db,
+        &["-o", "json", "workflow", "update", "ticket-1", "add_note", "--input", "\"extinguished\""],
+    )))
+    .unwrap();
+    assert_eq!(
+        (&json["workflow_id"], &json["update"], &json["result"]),
+        (&"ticket-1".into(), &"add_note".into(), &2.into())
+    );
+    assert!(json["update_id"].as_str().is_some_and(|id| !id.is_empty()), "{json}");
+    let notes = stdout(&weft(&db, &["workflow", "query", "ticket-1", "notes"]));
+    assert_eq!(notes, "[\n  \"smoke seen\",\n  \"extinguished\"\n]\n");
+    assert_eq!(stdout(&weft(&db, &["workflow", "query", "ticket-1", "note", "--input", "1"])), "\"extinguished\"\n");
+    let json = stdout(&weft(&db, &["-o", "json", "workflow", "query", "ticket-1", "note", "--input", "5"]));
+    assert_eq!(json, "{\"query\":\"note\",\"result\":null,\"workflow_id\":\"ticket-1\"}\n");
+
+    // Typed refusals: one line each, exit code 1, nothing recorded.
+    let before = client.history("ticket-1").await?.len();
+    let line = error_line(&weft(&db, &["workflow", "update", "ticket-1", "add_note", "--input", "\"\""]));
+    assert!(
+        line.contains("of workflow `ticket-1` (run ") && line.ends_with("was rejected: EmptyNote: a note has text"),
+        "{line}"
+    );
+    let line = error_line(&weft(&db, &["workflow", "update", "ticket-1", "add_note", "--input", "42"]));
+    assert!(line.contains("was rejected: PayloadError: update input rejected"), "{line}");
+    let line = error_line(&weft(&db, &["workflow", "update", "ticket-1", "close"]));
+    assert!(line.ends_with("has no update `close`"), "{line}");
+    let line = error_line(&weft(&db, &["workflow", "query", "ticket-1", "owner"]));
+    assert!(line.ends_with("has no query `owner`"), "{line}");
+    assert_eq!(client.history("ticket-1").await?.len(), before, "a rejected update records nothing");
+    let line = error_line(&weft(&db, &["workflow", "update", "ticket-1", "reopen", "--update-id", "reopen-1"]));
+    assert!(
+        line.contains("update `reopen-1` of workflow `ticket-1`")
+            && line.ends_with("failed: Refused: tickets do not reopen"),
+        "{line}"
+    );
+
+    let json =
+        stdout(&weft(&db, &["-o", "json", "workflow", "signal", "ticket-1", "approve", "--input", r#"{"by":"ann"}"#]));
+    assert_eq!(json, "{\"result\":\"signaled\",\"signal\":\"approve\",\"workflow_id\":\"ticket-1\"}\n");
+    assert_eq!(handle.result().await?, ("ann".to_owned(), vec!["smoke seen".to_owned(), "extinguished".to_owned()]));
+
+    let show = stdout(&weft(&db, &["workflow", "show", "ticket-1"]));
+    for expected in [
+        "WorkflowExecutionUpdateAccepted   update=add_note id=note-1 input=\"smoke seen\"",
+        "WorkflowExecutionUpdateCompleted  id=note-1 accepted=2 result=1",
+        "WorkflowExecutionUpdateCompleted  id=reopen-1 accepted=6 failure=\"Refused: tickets do not reopen\"",
+        "WorkflowExecutionSignaled         signal=approve input={\"by\":\"ann\"}",
+    ] {
+        assert!(show.contains(expected), "{expected} missing from\n{show}");
+    }
+    let history = client.history("ticket-1").await?;
+    let signaled = history.iter().find_map(|e| match e.attributes() {
+        EventAttributes::WorkflowExecutionSignaled { signal_name, input } => {
+            Some((signal_name.clone(), input.as_json().to_owned()))
+        }
+        _ => None,
+    });
+    assert_eq!(signaled, Some(("approve".to_owned(), r#"{"by":"ann"}"#.to_owned())));
+    let completed: Vec<bool> = history
+        .iter()
+        .filter_map(|e| match e.attributes() {
+            EventAttributes::WorkflowExecutionUpdateCompleted { outcome, .. } => {
+                Some(matches!(outcome, UpdateOutcome::Completed { .. }))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completed, [true, true, false], "note-1, the second note, reopen-1");
+    Replayer::new().register_workflow(Ticket::run).replay(&history)?;
+
+    // The closed run: its update ids still answer; anything new is refused.
+    assert_eq!(stdout(&weft(&db, &[&update[..], &["\"late\""]].concat())), "1\n");
+    let line = error_line(&weft(&db, &["workflow", "signal", "ticket-1", "approve", "--input", r#"{"by":"bob"}"#]));
+    assert!(line.ends_with("is not running: it is completed"), "{line}");
+    let line = error_line(&weft(&db, &["workflow", "update", "ticket-1", "add_note", "--input", "\"late\""]));
+    assert!(line.ends_with("is not running: it is completed"), "{line}");
+    let line = error_line(&weft(&db, &["workflow", "query", "ticket-1", "notes"]));
+    assert!(line.contains("is not running: it is completed; ") && line.contains("`Client::query`"), "{line}");
+    engine.shutdown().await;
+    Ok(())
+}
+
+#[test]
+fn signal_query_and_update_refuse_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async { builder(&db).build().await.unwrap().shutdown().await });
+    for command in ["signal", "query", "update"] {
+        let line = error_line(&weft(&db, &["workflow", command, "ticket-1", "approve", "--input", "{"]));
+        assert_eq!(line, "weft: --input is not valid JSON: EOF while parsing an object at line 1 column 1");
+        let line = error_line(&weft(&db, &["workflow", command, "nope", "approve", "--input", "{\"by\":\"ann\"}"]));
+        assert_eq!(line, "weft: workflow `nope` not found");
+    }
+    let line = error_line(&weft(&db, &["workflow", "signal", "x", "approve", "--input", "[1, 2"]));
+    assert_eq!(line, "weft: --input is not valid JSON: EOF while parsing a list at line 1 column 5");
+    // A usage mistake is clap's: exit code 2.
+    assert_eq!(weft(&db, &["workflow", "signal", "ticket-1"]).status.code(), Some(2));
+}
+
+/// With no engine running the workflow, a query or update times out and
+/// says so; the update waits in the inbox, and its id fetches its outcome
+/// once an engine ran it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_query_or_update_with_no_engine_running_times_out_and_says_what_became_of_it() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    engine.client().start_workflow(Ticket::run, "ticket-2", "no engine".to_owned()).await?;
+    engine.shutdown().await;
+
+    let line = error_line(&weft(&db, &["workflow", "query", "ticket-2", "notes", "--timeout", "300ms"]));
+    assert_eq!(
+        line,
+        "weft: no answer to query `notes` from workflow `ticket-2` within 300ms: is an engine with its workflow \
+         type running on this store? (ask again once an engine runs it)"
+    );
+    let args = ["workflow", "update", "ticket-2", "add_note", "--input", "\"queued\"", "--update-id", "queued-1"];
+    let line = error_line(&weft(&db, &[&args[..], &["--timeout", "300ms"]].concat()));
+    assert!(
+        line.starts_with(
+            "weft: no answer to update `add_note` (update id queued-1) from workflow `ticket-2` within 300ms"
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with("`--update-id queued-1` returns its outcome once it ran)"), "{line}");
+
+    let engine = builder(&db).build().await?;
+    assert_eq!(stdout(&weft(&db, &args)), "1\n", "the queued update ran once");
+    assert_eq!(stdout(&weft(&db, &["workflow", "query", "ticket-2", "notes"])), "[\n  \"queued\"\n]\n");
     engine.shutdown().await;
     Ok(())
 }

@@ -25,12 +25,26 @@ pub mod shared_activities;
 #[path = "../../../examples/examples/durable_timer.rs"]
 pub mod durable_timer;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/order_approval.rs"]
+pub mod order_approval;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/job_progress.rs"]
+pub mod job_progress;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/shopping_cart.rs"]
+pub mod shopping_cart;
+
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use activity_timeouts_retries as timeouts;
 use weft::history::HistoryEvent;
 use weft::testing::Replayer;
-use weft::{Client, EngineBuilder, Workflow};
+use weft::{Client, EngineBuilder, Error, UpdateOptions, Workflow, WorkflowHandle};
 
 /// Registers every example workflow and activity.
 pub fn register(builder: EngineBuilder) -> EngineBuilder {
@@ -56,6 +70,12 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_activities(Arc::new(shared_activities::Payments::new(4)))
         .register_workflow(durable_timer::reminder)
         .register_activity(durable_timer::send_reminder)
+        .register_workflow(order_approval::Order::run)
+        .register_activity(order_approval::ship_order)
+        .register_workflow(job_progress::Job::run)
+        .register_activity(job_progress::process_chunk)
+        .register_workflow(shopping_cart::Cart::run)
+        .register_activity(shopping_cart::charge_card)
 }
 
 /// A replayer that knows every example workflow.
@@ -72,6 +92,9 @@ pub fn replayer() -> Replayer {
         .register_workflow(shared_activities::checkout)
         .register_workflow(shared_activities::audit)
         .register_workflow(durable_timer::reminder)
+        .register_workflow(order_approval::Order::run)
+        .register_workflow(job_progress::Job::run)
+        .register_workflow(shopping_cart::Cart::run)
 }
 
 async fn run<W: Workflow>(
@@ -81,11 +104,56 @@ async fn run<W: Workflow>(
     input: W::Input,
 ) -> weft::Result<(String, String, Vec<HistoryEvent>)> {
     let handle = client.start_workflow(workflow, name, input).await?;
+    finish(name, handle).await
+}
+
+/// Waits for the run's end: `(name, result, history)`.
+async fn finish<W: Workflow>(
+    name: &str,
+    handle: WorkflowHandle<W>,
+) -> weft::Result<(String, String, Vec<HistoryEvent>)> {
     let result = match handle.result().await {
         Ok(_) => "ok".to_owned(),
         Err(e) => e.to_string().replace(handle.run_id(), "RUN"),
     };
     Ok((name.to_owned(), result, handle.history().await?))
+}
+
+/// The examples driven by signals, queries and updates, each with the
+/// calls its `main` makes (update ids given, so runs compare event for event).
+async fn run_messages(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
+    use order_approval::{Approval, Order, OrderInput, OrderStatus};
+    use shopping_cart::{Cart, Item};
+    let mut runs = Vec::new();
+
+    let input = OrderInput { customer: "ada".into(), total_cents: 4_250, approve_within_ms: 3_600_000 };
+    let order = client.start_workflow(Order::run, "order_approval", input).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(client.query(&order, Order::status).await?, OrderStatus::AwaitingApproval);
+    client.signal(&order, Order::approve, Approval { by: "grace".into() }).await?;
+    runs.push(finish("order_approval", order).await?);
+    let input = OrderInput { customer: "bob".into(), total_cents: 999, approve_within_ms: 600_000 };
+    runs.push(run(client, "order_approval_expired", Order::run, input).await?);
+
+    let input = job_progress::JobInput { chunks: 4, chunk_ms: 1_000 };
+    let job = client.start_workflow(job_progress::Job::run, "job_progress", input).await?;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let progress = client.query(&job, job_progress::Job::progress).await?;
+    assert!(progress.done > 0 && progress.done < 4, "{progress:?}");
+    runs.push(finish("job_progress", job).await?);
+
+    let cart = client.start_workflow(Cart::run, "shopping_cart", "ada".to_owned()).await?;
+    let id = |id: &str| UpdateOptions::new().update_id(id);
+    client.update_with(&cart, Cart::add_item, Item::new("tea", 2, 450), id("add-tea")).await?;
+    client.update_with(&cart, Cart::add_item, Item::new("mug", 1, 1200), id("add-mug")).await?;
+    assert_eq!(client.update_with(&cart, Cart::add_item, Item::new("mug", 1, 1200), id("add-mug")).await?, 2);
+    let rejected = client.update_with(&cart, Cart::add_item, Item::new("spoon", 0, 300), id("add-spoon")).await;
+    assert!(matches!(rejected, Err(Error::UpdateRejected { .. })), "{rejected:?}");
+    let failed = client.update_with(&cart, Cart::remove_item, "biscuits".to_owned(), id("remove-biscuits")).await;
+    assert!(matches!(failed, Err(Error::UpdateFailed { .. })), "{failed:?}");
+    client.update_with(&cart, Cart::checkout, (), id("checkout")).await?;
+    runs.push(finish("shopping_cart", cart).await?);
+    Ok(runs)
 }
 
 /// Runs every example workflow to its end: `(name, result, history)`.
@@ -111,5 +179,6 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
     let result =
         waits.result().await.map_or_else(|e| e.to_string().replace(waits.run_id(), "RUN"), |_| "ok".to_owned());
     runs.push(("cancel_workflow".to_owned(), result, waits.history().await?));
+    runs.extend(run_messages(client).await?);
     Ok(runs)
 }
