@@ -17,18 +17,26 @@
 //! (1 000 workflows of 10 sequential activities), `fanout` (one workflow,
 //! 1 000 concurrent activities), `replay` (a 10 000-event history replayed
 //! cold), `memory` (RSS with 100 000 workflows waiting on timers, cache of
-//! 10 000), `recovery` (engine start to 10 000 in-flight workflows running again).
+//! 10 000), `recovery` (engine start to 10 000 in-flight workflows running again),
+//! `signals` (10 000 signals into 1 000 running workflows, up to 500 in flight),
+//! `queries` (1 000 sequential queries on one workflow of about 100 events,
+//! cached and replayed), `updates` (1 000 sequential update round trips on one
+//! workflow). `--scenario messages` selects the last three.
 
 mod scenarios;
 
 use std::process::Command;
 
-const SCENARIOS: [&str; 7] = ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery"];
+const SCENARIOS: [&str; 10] =
+    ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery", "signals", "queries", "updates"];
+/// What `--scenario messages` selects.
+const MESSAGES: [&str; 3] = ["signals", "queries", "updates"];
 const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
 const USAGE: &str =
     "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
-scenarios: latency throughput activities fanout replay memory recovery";
+scenarios: latency throughput activities fanout replay memory recovery signals queries updates
+          (messages: signals queries updates)";
 
 /// Reads the command line; an error names the argument at fault.
 fn parse_args(
@@ -45,6 +53,9 @@ fn parse_args(
             "--runs" => *runs = value?.parse().ok().filter(|n| *n > 0).ok_or("--runs takes a number above 0")?,
             "--scale" => {
                 *scale = value?.parse().ok().filter(|x: &f64| *x > 0.0).ok_or("--scale takes a number above 0")?
+            }
+            "--scenario" if value.as_deref().is_ok_and(|v| v == "messages") => {
+                scenarios.extend(MESSAGES.iter().map(|s| s.to_string()))
             }
             "--scenario" if SCENARIOS.contains(&value.as_deref().map_err(Clone::clone)?.as_str()) => {
                 scenarios.push(value?.clone())

@@ -84,6 +84,42 @@ async fn blocked(ctx: WorkflowContext) -> WorkflowResult<()> {
     Ok(ctx.execute_activity(block, (), ActivityOptions::start_to_close(Duration::from_secs(86_400))).await?)
 }
 
+/// A counter that signals and updates change: its run waits until it has
+/// had `expected` signals, then returns how many it had.
+#[derive(Default)]
+pub(crate) struct Counter {
+    signals: u32,
+    total: u64,
+}
+
+#[workflow]
+impl Counter {
+    #[run]
+    pub(crate) async fn run(ctx: WorkflowContext<Self>, expected: u32) -> WorkflowResult<u32> {
+        ctx.wait_condition(move |s| s.signals >= expected).await?;
+        Ok(ctx.state(|s| s.signals))
+    }
+
+    /// One more signal, adding `by` to the total.
+    #[signal]
+    pub(crate) fn bump(&mut self, by: u32) {
+        self.signals += 1;
+        self.total += u64::from(by);
+    }
+
+    #[query]
+    pub(crate) fn count(&self) -> u32 {
+        self.signals
+    }
+
+    /// Adds `by` to the total; returns the new total.
+    #[update]
+    pub(crate) fn add(&mut self, by: u64) -> WorkflowResult<u64> {
+        self.total += by;
+        Ok(self.total)
+    }
+}
+
 /// The PostgreSQL store of a `pgN` run: its URL, and the schema of this run.
 static POSTGRES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
 
@@ -109,6 +145,7 @@ fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_workflow(fan_out)
         .register_workflow(sleeper)
         .register_workflow(blocked)
+        .register_workflow(Counter::run)
         .register_activity(your_activity)
         .register_activity(step)
         .register_activity(block)
@@ -119,7 +156,7 @@ fn scaled(n: usize, scale: f64) -> usize {
 }
 
 /// The scenarios a `pgN` store runs: the others measure one process.
-const POSTGRES_SCENARIOS: [&str; 3] = ["latency", "throughput", "activities"];
+const POSTGRES_SCENARIOS: [&str; 5] = ["latency", "throughput", "activities", "signals", "updates"];
 
 pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
     let workers = match store.strip_prefix("pg") {
@@ -140,6 +177,9 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
             "replay" => replay(store, scaled(3333, scale) as u32, dir).await,
             "memory" => memory(store, scaled(100_000, scale), dir).await,
             "recovery" => recovery(store, scaled(10_000, scale), dir).await,
+            "signals" => signals(store, scaled(1000, scale), 10, 500, dir).await,
+            "queries" => queries(store, 100, scaled(1000, scale), dir).await,
+            "updates" => updates(store, scaled(1000, scale), dir).await,
             other => panic!("unknown scenario {other}"),
         }
     });
@@ -386,6 +426,144 @@ async fn recovery(store: &str, n: usize, dir: &Path) -> Vec<f64> {
     vec![secs]
 }
 
+/// Signals per second into `workflows` running workflows, `per_workflow`
+/// each (signal `i` goes to workflow `i % workflows`), `in_flight` calls at a
+/// time. Timed from the first signal sent to the last workflow completed
+/// (every workflow is started, and waiting, before). Figures: signals/s over
+/// that time, the seconds, and signals/s until the last `signal` call returned.
+async fn signals(store: &str, workflows: usize, per_workflow: u32, in_flight: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let mut handles = Vec::with_capacity(workflows);
+    for i in 0..workflows {
+        handles.push(client.start_workflow(Counter::run, format!("sig-{i}"), per_workflow).await.expect("start"));
+    }
+    // Each result is awaited from before the first signal, so that the last
+    // completion is seen when it happens.
+    let waiters: Vec<_> = handles
+        .iter()
+        .cloned()
+        .map(|handle| {
+            tokio::spawn(async move {
+                assert_eq!(handle.result().await.expect("result"), per_workflow);
+                Instant::now()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let handles = Arc::new(handles);
+    let total = workflows * per_workflow as usize;
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let started = Instant::now();
+    let mut sends = Vec::with_capacity(total);
+    for i in 0..total {
+        let permit = slots.clone().acquire_owned().await.expect("permit");
+        let (client, handles) = (client.clone(), handles.clone());
+        sends.push(tokio::spawn(async move {
+            client.signal(&handles[i % handles.len()], Counter::bump, 1).await.expect("signal");
+            drop(permit);
+        }));
+    }
+    for send in sends {
+        send.await.expect("send task");
+    }
+    let sent = started.elapsed().as_secs_f64();
+    let mut last = started;
+    for waiter in waiters {
+        last = last.max(waiter.await.expect("waiter"));
+    }
+    let secs = (last - started).as_secs_f64();
+    engine.shutdown().await;
+    vec![total as f64 / secs, secs, total as f64 / sent]
+}
+
+/// Query latency on one running workflow that has had `history` signals:
+/// `n` sequential queries (after 50 unmeasured), with the default cache
+/// (answered from the cached workflow) and with `cache_size(0)` (the run's
+/// history read and replayed per query), each on an engine and store of its
+/// own. Figures: p50 and p99 in µs cached, the same replayed, the history's
+/// length in events, and the p50 in µs of reading that history alone (replayed engine).
+async fn queries(store: &str, history: u32, n: usize, dir: &Path) -> Vec<f64> {
+    let (mut figures, mut reads) = (Vec::new(), Vec::new());
+    let mut length = 0;
+    for (mode, cache) in [("cached", None), ("replayed", Some(0))] {
+        let dir = dir.join(mode);
+        std::fs::create_dir_all(&dir).expect("mode dir");
+        let mut builder = builder(store, &dir);
+        if let Some(size) = cache {
+            builder = builder.cache_size(size);
+        }
+        let engine = builder.build().await.expect("engine");
+        let client = engine.client();
+        let handle = client.start_workflow(Counter::run, "queried", u32::MAX).await.expect("start");
+        for _ in 0..history {
+            client.signal(&handle, Counter::bump, 1).await.expect("signal");
+        }
+        while client.query(&handle, Counter::count).await.expect("query") < history {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        length = client.describe("queried").await.expect("describe").history_length;
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n + 50 {
+            let asked = Instant::now();
+            assert_eq!(client.query(&handle, Counter::count).await.expect("query"), history);
+            if i >= 50 {
+                times.push(asked.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        let read = history_read_ms(&client, "queried").await * 1000.0;
+        engine.shutdown().await;
+        times.sort_by(f64::total_cmp);
+        figures.extend([percentile(&times, 0.50), percentile(&times, 0.99)]);
+        reads.push(read);
+    }
+    figures.push(length as f64);
+    figures.push(reads[1]);
+    figures
+}
+
+/// The p50 in ms of reading `workflow_id`'s whole history through the client (100 reads).
+async fn history_read_ms(client: &weft::Client, workflow_id: &str) -> f64 {
+    let mut times = Vec::with_capacity(100);
+    for _ in 0..100 {
+        let read = Instant::now();
+        client.history(workflow_id).await.expect("history");
+        times.push(read.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    percentile(&times, 0.5)
+}
+
+/// Update round trips: `n` sequential `update` calls (after 50 unmeasured)
+/// on one running workflow, each timed from the call to its result. Figures:
+/// p50 and p99 in ms, the history's length at the end, and the p50 of the
+/// first and of the last 100 calls (the history grows by each update), and
+/// the p50 of reading the final history alone.
+async fn updates(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let handle = client.start_workflow(Counter::run, "updated", u32::MAX).await.expect("start");
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let called = Instant::now();
+        assert_eq!(client.update(&handle, Counter::add, 1).await.expect("update"), i as u64 + 1);
+        if i >= 50 {
+            times.push(called.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let length = client.describe("updated").await.expect("describe").history_length;
+    let read = history_read_ms(&client, "updated").await;
+    engine.shutdown().await;
+    let median = |times: &[f64]| {
+        let mut sorted = times.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        percentile(&sorted, 0.5)
+    };
+    let (first, last) = (median(&times[..times.len().min(100)]), median(&times[times.len().saturating_sub(100)..]));
+    times.sort_by(f64::total_cmp);
+    vec![percentile(&times, 0.50), percentile(&times, 0.99), length as f64, first, last, read]
+}
+
 /// One line: the median of each figure over the runs, with min..max.
 pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> String {
     let stat = |i: usize| {
@@ -397,6 +575,9 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
         let (median, min, max) = stat(i);
         format!("{median:.2}{unit} ({min:.2}..{max:.2})")
     };
+    if samples.iter().all(|s| s.iter().all(|v| v.is_nan())) {
+        return format!("{scenario:<11} {store:<7} n/a");
+    }
     let body = match scenario {
         "latency" => format!("p50 {}  p99 {}", f(0, " ms"), f(1, " ms")),
         "throughput" => format!("{} workflows/s, {} claims/s", f(0, ""), f(1, "")),
@@ -411,10 +592,27 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
         ),
         "memory" => format!("{} RSS", f(0, " MiB")),
         "recovery" => format!("{} to all running again", f(0, " s")),
+        "signals" => format!("{} signals/s ({}; sent alone {} signals/s)", f(0, ""), f(1, " s"), f(2, "")),
+        "queries" => format!(
+            "cached p50 {}  p99 {}; replayed p50 {}  p99 {} ({} events; reading them alone p50 {})",
+            f(0, " µs"),
+            f(1, " µs"),
+            f(2, " µs"),
+            f(3, " µs"),
+            stat(4).0,
+            f(5, " µs")
+        ),
+        "updates" => format!(
+            "p50 {}  p99 {} ({} events at the end; p50 of the first 100 {}, of the last 100 {}; \
+             reading the final history alone p50 {})",
+            f(0, " ms"),
+            f(1, " ms"),
+            stat(2).0,
+            f(3, " ms"),
+            f(4, " ms"),
+            f(5, " ms")
+        ),
         _ => String::new(),
     };
-    if samples.iter().all(|s| s.iter().all(|v| v.is_nan())) {
-        return format!("{scenario:<11} {store:<7} n/a");
-    }
     format!("{scenario:<11} {store:<7} {body}")
 }
