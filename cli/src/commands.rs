@@ -54,7 +54,7 @@ pub(crate) async fn run(inspector: &Inspector, output: Output, command: Workflow
             let answer = match tokio::time::timeout(timeout, inspector.query(&workflow_id, &name, &input)).await {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(error @ weft::Error::NotRunning { .. })) => {
-                    return Err(CliError::Hinted { error, hint: CLOSED_QUERY });
+                    return Err(CliError::Hinted { error: Box::new(error), hint: CLOSED_QUERY });
                 }
                 Ok(Err(error)) => return Err(error.into()),
                 Err(_) => {
@@ -440,7 +440,7 @@ pub(crate) enum CliError {
     #[error("{}; {hint}", weft::ErrorChain(error))]
     Hinted {
         /// The error.
-        error: weft::Error,
+        error: Box<weft::Error>,
         /// What to do.
         hint: &'static str,
     },

@@ -688,8 +688,6 @@ fn expand(
                     #private::assert_send(<#self_ty>::#run_hidden(ctx, #(#run_bindings),*))
                 }
 
-                // A validator returning `WorkflowError` itself goes through `Into::into` too.
-                #[allow(clippy::useless_conversion)]
                 fn handlers() -> #private::Handlers<Self> {
                     #private::Handlers::new()
                         #(#handlers)*

@@ -222,8 +222,7 @@ impl Client {
     ) -> Result<O> {
         let input = self.encode(&handle.workflow_id, &input)?;
         let run = self.run_of(handle).await?;
-        let update_id = options.update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let request = UpdateRequest { update_id, update_name: update.name().to_owned(), input };
+        let request = UpdateRequest { update_id: options.update_id, update_name: update.name().to_owned(), input };
         let result = self.inner.update(&run, request).await?;
         result.decode().map_err(|source| Error::Payload { workflow_id: handle.workflow_id.clone(), source })
     }

@@ -316,7 +316,7 @@ pub enum Error {
         update_id: String,
         /// What the validator returned.
         #[source]
-        failure: Failure,
+        failure: Box<Failure>,
     },
     /// The update's handler returned an error (`WorkflowExecutionUpdateCompleted`
     /// records it; a call with the same update id returns it again).
@@ -330,7 +330,7 @@ pub enum Error {
         update_id: String,
         /// What the handler returned.
         #[source]
-        failure: Failure,
+        failure: Box<Failure>,
     },
     /// Another connection held the store's write lock for longer than the busy timeout.
     #[error("store {path} is busy: another connection held its write lock for over {waited:?}; {holder}")]

@@ -119,7 +119,6 @@ impl Inspector {
     ) -> Result<Payload> {
         let run = query::latest_run(&*self.store, workflow_id).await?;
         let input = self.payload(workflow_id, input_json)?;
-        let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let request = query::UpdateRequest { update_id, update_name: update_name.to_owned(), input };
         query::update(&*self.store, &run, request, None, || ()).await
     }

@@ -78,7 +78,9 @@ async fn not_running(store: &dyn Store, run: &RunRecord) -> Error {
 
 /// An update request, as a caller sends it.
 pub(crate) struct UpdateRequest {
-    pub(crate) update_id: String,
+    /// The caller's id, or a fresh one (`None`): only a caller's id can
+    /// have been accepted before, so only it is looked for in the history.
+    pub(crate) update_id: Option<String>,
     pub(crate) update_name: String,
     pub(crate) input: Payload,
 }
@@ -116,12 +118,19 @@ pub(crate) async fn update(
 ) -> Result<Payload> {
     let UpdateRequest { update_id, update_name, input } = request;
     let mut wait = StepWait { steps, poll: POLL_MIN };
-    let history = store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
-    let mut seen = history.len() as u64;
-    if let Some(outcome) = completed(&history, &update_id) {
-        return update_outcome(run, &update_id, outcome);
-    }
-    if closed(&history).is_some() {
+    let mut seen = run.next_event_id.saturating_sub(1);
+    let update_id = match update_id {
+        Some(update_id) => {
+            let history = store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
+            seen = history.len() as u64;
+            if let Some(outcome) = completed(&history, &update_id) {
+                return update_outcome(run, &update_id, outcome);
+            }
+            update_id
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    if run.status != RunStatus::Running {
         return Err(not_running(store, run).await);
     }
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -202,7 +211,7 @@ fn update_outcome(run: &RunRecord, update_id: &str, outcome: UpdateOutcome) -> R
             workflow_id: run.workflow_id.clone(),
             run_id: run.run_id.clone(),
             update_id: update_id.to_owned(),
-            failure,
+            failure: Box::new(failure),
         }),
     }
 }
@@ -219,7 +228,7 @@ fn rejected(run: &RunRecord, update_id: &str, update_name: &str, failure: Failur
         workflow_id: run.workflow_id.clone(),
         run_id: run.run_id.clone(),
         update_id: update_id.to_owned(),
-        failure,
+        failure: Box::new(failure),
     }
 }
 

@@ -365,13 +365,7 @@ async fn a_signal_racing_an_activity_completion_replays_as_it_ran() {
             let completed = types.iter().position(|t| *t == "ActivityTaskCompleted");
             // The winner is whichever the history records first.
             let first = match (signaled, completed) {
-                (Some(s), Some(c)) => {
-                    if s < c {
-                        "signal"
-                    } else {
-                        "activity"
-                    }
-                }
+                (Some(s), Some(c)) if s < c => "signal",
                 (Some(_), None) => "signal",
                 _ => "activity",
             };
