@@ -190,7 +190,7 @@ impl Client {
         let input = self.encode(&handle.workflow_id, &input)?;
         let run = self.run_of(handle).await?;
         let answer = self.inner.query(&run, query.name(), &input).await?;
-        answer.decode().map_err(|source| Error::Payload { workflow_id: handle.workflow_id.clone(), source })
+        decode(&handle.workflow_id, &answer)
     }
 
     /// Sends `update` with `input` to the handle's run and waits for the
@@ -224,7 +224,7 @@ impl Client {
         let run = self.run_of(handle).await?;
         let request = UpdateRequest { update_id: options.update_id, update_name: update.name().to_owned(), input };
         let result = self.inner.update(&run, request).await?;
-        result.decode().map_err(|source| Error::Payload { workflow_id: handle.workflow_id.clone(), source })
+        decode(&handle.workflow_id, &result)
     }
 
     fn encode<T: Serialize>(&self, workflow_id: &str, value: &T) -> Result<Payload> {
@@ -376,6 +376,11 @@ impl ListFilter {
     }
 }
 
+/// Decodes a payload of workflow `workflow_id` for its caller.
+fn decode<T: DeserializeOwned>(workflow_id: &str, payload: &Payload) -> Result<T> {
+    payload.decode().map_err(|source| Error::Payload { workflow_id: workflow_id.to_owned(), source })
+}
+
 /// Options of an update call.
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -492,9 +497,7 @@ impl<W: Workflow> WorkflowHandle<W> {
     /// The result a close event stands for.
     fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Result<W::Output> {
         match &close.attributes {
-            EventAttributes::WorkflowExecutionCompleted { result } => {
-                result.decode().map_err(|source| Error::Payload { workflow_id: workflow_id.to_owned(), source })
-            }
+            EventAttributes::WorkflowExecutionCompleted { result } => decode(workflow_id, result),
             EventAttributes::WorkflowExecutionFailed { failure } => Err(Error::WorkflowFailed {
                 workflow_id: workflow_id.to_owned(),
                 run_id: run_id.to_owned(),

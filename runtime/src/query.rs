@@ -173,24 +173,8 @@ pub(crate) async fn ask(store: &dyn Store, run: &RunRecord, query_name: &str, in
     let mut wait = StepWait { steps: None, poll: POLL_MIN };
     loop {
         wait.next().await?;
-        let failed = |reason| Error::QueryFailed {
-            workflow_id: run.workflow_id.clone(),
-            run_id: run.run_id.clone(),
-            query_name: query_name.to_owned(),
-            reason,
-        };
-        match store.reply(run.run_id.clone(), request_id.clone()).await? {
-            Some(ReplyBody::QueryAnswered { answer }) => return Ok(answer),
-            Some(ReplyBody::QueryFailed { unknown: true, .. }) => {
-                return Err(Error::UnknownQuery {
-                    workflow_id: run.workflow_id.clone(),
-                    run_id: run.run_id.clone(),
-                    query_name: query_name.to_owned(),
-                });
-            }
-            Some(ReplyBody::QueryFailed { reason, .. }) => return Err(failed(reason)),
-            Some(ReplyBody::UpdateRejected { .. }) => return Err(failed("the reply is not a query's".to_owned())),
-            None => {}
+        if let Some(reply) = store.reply(run.run_id.clone(), request_id.clone()).await? {
+            return answered(run, query_name, reply);
         }
         if let Some(now) = store.run(run.run_id.clone()).await?
             && now.status != RunStatus::Running
@@ -201,6 +185,29 @@ pub(crate) async fn ask(store: &dyn Store, run: &RunRecord, query_name: &str, in
                 status: now.status,
             });
         }
+    }
+}
+
+/// What a query's reply (a step's, or one made in this process) gives its caller.
+pub(crate) fn answered(run: &RunRecord, query_name: &str, reply: ReplyBody) -> Result<Payload> {
+    match reply {
+        ReplyBody::QueryAnswered { answer } => Ok(answer),
+        ReplyBody::QueryFailed { unknown: true, .. } => Err(Error::UnknownQuery {
+            workflow_id: run.workflow_id.clone(),
+            run_id: run.run_id.clone(),
+            query_name: query_name.to_owned(),
+        }),
+        ReplyBody::QueryFailed { reason, .. } => Err(query_failed(run, query_name, reason)),
+        ReplyBody::UpdateRejected { .. } => Err(query_failed(run, query_name, "the reply is not a query's".into())),
+    }
+}
+
+pub(crate) fn query_failed(run: &RunRecord, query_name: &str, reason: String) -> Error {
+    Error::QueryFailed {
+        workflow_id: run.workflow_id.clone(),
+        run_id: run.run_id.clone(),
+        query_name: query_name.to_owned(),
+        reason,
     }
 }
 

@@ -30,14 +30,7 @@ impl Inner {
             Some(answer) => answer,
             None => self.replayed(run, name).await?.query(name, input, limit),
         };
-        answer.map_err(|error| match error {
-            QueryError::Unknown => Error::UnknownQuery {
-                workflow_id: run.workflow_id.clone(),
-                run_id: run.run_id.clone(),
-                query_name: name.to_owned(),
-            },
-            error => query_failed(run, name, query_reason(error)),
-        })
+        query::answered(run, name, reply_to_query(answer))
     }
 
     /// A machine rebuilt from `run`'s whole history, for query `name`.
@@ -49,7 +42,7 @@ impl Inner {
             .ok_or_else(|| Error::UnknownWorkflowType { workflow_type: run.workflow_type.clone() })?;
         let history = self.store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
         if history.is_empty() {
-            return Err(query_failed(
+            return Err(query::query_failed(
                 run,
                 name,
                 "the run has not started yet: its first workflow task has not run".into(),
@@ -59,7 +52,7 @@ impl Inner {
         match machine.replay(&history) {
             Ok(()) => Ok(machine),
             Err(MachineError::Stalled) => Ok(machine),
-            Err(error) => Err(query_failed(run, name, format!("the run's history does not replay: {error}"))),
+            Err(error) => Err(query::query_failed(run, name, format!("the run's history does not replay: {error}"))),
         }
     }
 
@@ -87,28 +80,14 @@ impl Inner {
     }
 }
 
-/// A query's outcome as a step replies it to a caller in another process.
+/// A query's outcome as a reply: what a step writes for a caller in another
+/// process, and what [`query::answered`] turns into the caller's result.
 pub(crate) fn reply_to_query(answer: Result<Payload, QueryError>) -> ReplyBody {
-    match answer {
-        Ok(answer) => ReplyBody::QueryAnswered { answer },
-        Err(QueryError::Unknown) => ReplyBody::QueryFailed { unknown: true, reason: String::new() },
-        Err(error) => ReplyBody::QueryFailed { unknown: false, reason: query_reason(error) },
-    }
-}
-
-pub(crate) fn query_reason(error: QueryError) -> String {
-    match error {
-        QueryError::Unknown => "no handler of that name".to_owned(),
-        QueryError::Payload(e) => format!("payload rejected: {e}"),
-        QueryError::Panic(message) => format!("the handler panicked: {message}"),
-    }
-}
-
-fn query_failed(run: &RunRecord, name: &str, reason: String) -> Error {
-    Error::QueryFailed {
-        workflow_id: run.workflow_id.clone(),
-        run_id: run.run_id.clone(),
-        query_name: name.to_owned(),
-        reason,
-    }
+    let reason = match answer {
+        Ok(answer) => return ReplyBody::QueryAnswered { answer },
+        Err(QueryError::Unknown) => return ReplyBody::QueryFailed { unknown: true, reason: String::new() },
+        Err(QueryError::Payload(e)) => format!("payload rejected: {e}"),
+        Err(QueryError::Panic(message)) => format!("the handler panicked: {message}"),
+    };
+    ReplyBody::QueryFailed { unknown: false, reason }
 }

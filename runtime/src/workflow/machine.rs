@@ -40,7 +40,7 @@ use parking_lot::Mutex;
 
 use super::command::{Command, describe_event};
 use super::context::{ActivityResolution, WorkflowInfo, WorkflowState};
-use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture};
+use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture, input_rejected};
 use crate::PayloadError;
 use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
 
@@ -489,12 +489,11 @@ impl WorkflowMachine {
             Some(Ok(future)) => future,
             Some(Err(SignalError::Panic(message))) => return Err(MachineError::Panic(message)),
             Some(Err(SignalError::Payload(e))) => {
-                let failure = Failure::new("PayloadError", format!("update input rejected: {e}")).non_retryable();
-                Box::pin(std::future::ready(UpdateOutcome::Failed { failure }))
+                Box::pin(std::future::ready(UpdateOutcome::Failed { failure: input_rejected(e) }))
             }
+            // Only on replay: live, the validation refused it first.
             None => {
-                let failure =
-                    Failure::new(super::messages::UNKNOWN_UPDATE, format!("the workflow has no update `{name}`"));
+                let failure = Rejection::Unknown.into_failure(name);
                 Box::pin(std::future::ready(UpdateOutcome::Failed { failure }))
             }
         };

@@ -150,6 +150,11 @@ impl Rejection {
     }
 }
 
+/// An update's input that does not decode to its handler's type.
+pub(crate) fn input_rejected(error: PayloadError) -> Failure {
+    Failure::new("PayloadError", format!("update input rejected: {error}")).non_retryable()
+}
+
 /// The error type of the rejection of an update with no handler.
 pub(crate) const UNKNOWN_UPDATE: &str = "UnknownUpdate";
 
@@ -272,9 +277,7 @@ impl<S: Send + 'static> Handlers<S> {
     ) -> Self {
         if let Some(Handler::Update { validator, .. }) = self.by_name.get_mut(name) {
             *validator = Some(Box::new(move |state, input| {
-                let input: I = input
-                    .decode()
-                    .map_err(|e| Failure::new("PayloadError", format!("update input rejected: {e}")).non_retryable())?;
+                let input: I = input.decode().map_err(input_rejected)?;
                 f(state, &input).map_err(WorkflowError::into_failure)
             }));
         }
@@ -317,13 +320,7 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 impl<S: Send + 'static> Messages for Typed<S> {
     fn signal(&self, name: &str, input: &Payload) -> Option<Result<(), SignalError>> {
         let Some(Handler::Signal(run)) = self.handlers.by_name.get(name) else { return None };
-        let result = catch(|| self.ctx.state_mut(|state| run(state, input)));
-        self.ctx.state.lock().progress += 1;
-        Some(match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(SignalError::Payload(e)),
-            Err(panic) => Err(SignalError::Panic(panic)),
-        })
+        Some(self.handled(catch(|| self.ctx.state_mut(|state| run(state, input)))))
     }
 
     fn query(&self, name: &str, input: &Payload, limit: usize) -> Result<Payload, QueryError> {
@@ -344,13 +341,19 @@ impl<S: Send + 'static> Messages for Typed<S> {
 
     fn update(&self, name: &str, input: &Payload, limit: usize) -> Option<Result<UpdateFuture, SignalError>> {
         let Some(Handler::Update { run, .. }) = self.handlers.by_name.get(name) else { return None };
-        let result = catch(|| run(&self.ctx, input, limit));
+        Some(self.handled(catch(|| run(&self.ctx, input, limit))))
+    }
+}
+
+impl<S> Typed<S> {
+    /// What a handler that ran (or panicked) gives the machine; the state may
+    /// have changed, so conditions look again.
+    fn handled<T>(&self, ran: Result<Result<T, PayloadError>, String>) -> Result<T, SignalError> {
         self.ctx.state.lock().progress += 1;
-        Some(match result {
-            Ok(Ok(future)) => Ok(future),
-            Ok(Err(e)) => Err(SignalError::Payload(e)),
+        match ran {
+            Ok(result) => result.map_err(SignalError::Payload),
             Err(panic) => Err(SignalError::Panic(panic)),
-        })
+        }
     }
 }
 
