@@ -149,6 +149,8 @@ pub(crate) enum Status {
     Failed,
     Canceled,
     Terminated,
+    ContinuedAsNew,
+    TimedOut,
 }
 
 impl From<Status> for weft::RunStatus {
@@ -159,6 +161,8 @@ impl From<Status> for weft::RunStatus {
             Status::Failed => weft::RunStatus::Failed,
             Status::Canceled => weft::RunStatus::Canceled,
             Status::Terminated => weft::RunStatus::Terminated,
+            Status::ContinuedAsNew => weft::RunStatus::ContinuedAsNew,
+            Status::TimedOut => weft::RunStatus::TimedOut,
         }
     }
 }

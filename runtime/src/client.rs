@@ -11,7 +11,7 @@ use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::query::{self, UpdateRequest};
 pub use crate::store::WorkflowIdReusePolicy;
-use crate::store::{InboxItem, RunRecord, RunStatus};
+use crate::store::{InboxItem, RunRecord, RunStatus, StartAttributes};
 use crate::workflow::{Query, Signal, Update, Workflow};
 use crate::{Error, Result};
 
@@ -80,7 +80,7 @@ impl Client {
         input: Payload,
         signal: Option<(String, Payload)>,
     ) -> Result<WorkflowHandle<W::Definition>> {
-        let WorkflowOptions { workflow_id, id_reuse_policy, task_queue } = options;
+        let WorkflowOptions { workflow_id, id_reuse_policy, task_queue, run_timeout, execution_timeout } = options;
         if workflow_id.is_empty() {
             return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
         }
@@ -95,13 +95,21 @@ impl Client {
         // Version 7: time-ordered, so a new run's rows (history, tasks) go at
         // the end of their B-trees instead of onto a random page each.
         let run_id = uuid::Uuid::now_v7().to_string();
+        let created_at = self.inner.clock.now();
+        let attributes = StartAttributes {
+            continued_from_run_id: None,
+            run_timeout,
+            execution_timeout,
+            execution_expires_at: execution_timeout
+                .map(|t| created_at.checked_add(t).unwrap_or(created_at + crate::activity::MAX_DURATION)),
+        };
         let run = RunRecord {
             run_id: run_id.clone(),
             workflow_id: workflow_id.clone(),
             workflow_type: W::NAME.to_owned(),
             task_queue: task_queue.unwrap_or_else(|| crate::engine::DEFAULT_TASK_QUEUE.to_owned()),
             status: RunStatus::Running,
-            created_at: self.inner.clock.now(),
+            created_at,
             closed_at: None,
             next_event_id: 1,
             held: None,
@@ -109,7 +117,7 @@ impl Client {
             lease: None,
             sticky: None,
         };
-        self.inner.start_run(run, input, signal, id_reuse_policy).await?;
+        self.inner.start_run(run, input, signal, attributes, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
         Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _workflow: PhantomData })
     }
@@ -259,6 +267,21 @@ impl Client {
         Ok(self.handle(query::latest_run(&*self.inner.store, workflow_id).await?))
     }
 
+    /// A handle on run `run_id` of `workflow_id` (an earlier run of a
+    /// continue-as-new chain, say); [`Error::WorkflowNotFound`] if the id has no such run.
+    pub async fn workflow_handle_for_run<W: Workflow>(
+        &self,
+        workflow: W,
+        workflow_id: &str,
+        run_id: &str,
+    ) -> Result<WorkflowHandle<W::Definition>> {
+        let _ = workflow;
+        match self.inner.store.run(run_id.to_owned()).await? {
+            Some(run) if run.workflow_id == workflow_id => Ok(self.handle(run)),
+            _ => Err(Error::WorkflowNotFound { workflow_id: workflow_id.to_owned() }),
+        }
+    }
+
     /// The history of the newest run of `workflow_id`.
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
         query::history(&*self.inner.store, workflow_id).await
@@ -309,6 +332,8 @@ pub struct WorkflowOptions {
     workflow_id: String,
     id_reuse_policy: WorkflowIdReusePolicy,
     task_queue: Option<String>,
+    run_timeout: Option<std::time::Duration>,
+    execution_timeout: Option<std::time::Duration>,
 }
 
 impl WorkflowOptions {
@@ -318,6 +343,8 @@ impl WorkflowOptions {
             workflow_id: workflow_id.into(),
             id_reuse_policy: WorkflowIdReusePolicy::default(),
             task_queue: None,
+            run_timeout: None,
+            execution_timeout: None,
         }
     }
 
@@ -332,6 +359,23 @@ impl WorkflowOptions {
     /// go to the same queue unless their options name another.
     pub fn task_queue(mut self, queue: impl Into<String>) -> Self {
         self.task_queue = Some(queue.into());
+        self
+    }
+
+    /// How long one run may take: past it, the run closes as
+    /// `WorkflowExecutionTimedOut` (its code stops, its pending activities
+    /// and timers are cancelled) and its result is [`Error::WorkflowTimedOut`].
+    /// Each run of a continue-as-new chain gets the whole timeout again.
+    pub fn run_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.run_timeout = Some(timeout);
+        self
+    }
+
+    /// How long the workflow may take across its whole continue-as-new
+    /// chain, counted from this start; past it, the open run times out as
+    /// with [`run_timeout`](Self::run_timeout).
+    pub fn execution_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.execution_timeout = Some(timeout);
         self
     }
 }
@@ -374,6 +418,13 @@ impl ListFilter {
         self.limit = Some(limit);
         self
     }
+}
+
+/// How a closed run ended, for [`WorkflowHandle::result`]: with the
+/// workflow's result, or continued by another run.
+enum Closed<T> {
+    Result(Result<T>),
+    ContinuedAs(String),
 }
 
 /// Decodes a payload of workflow `workflow_id` for its caller.
@@ -441,31 +492,44 @@ impl<W: Workflow> WorkflowHandle<W> {
         &self.run_id
     }
 
-    /// Waits for the run to close and returns its result.
+    /// Waits for the run to close and returns its result. A run that
+    /// continued as new is followed to the run that continues it, and so on
+    /// to the end of the chain.
     ///
-    /// A workflow that returned an error gives [`Error::WorkflowFailed`].
+    /// A workflow that returned an error gives [`Error::WorkflowFailed`];
+    /// one that timed out, [`Error::WorkflowTimedOut`].
     /// While the store refuses the run's writes (a full disk) for longer than
     /// [`EngineBuilder::store_unavailable_after`](crate::EngineBuilder::store_unavailable_after),
     /// it fails with [`Error::StoreUnavailable`]; the run goes on once the
     /// store takes its writes again, and a later call returns its result.
     pub async fn result(&self) -> Result<W::Output> {
         let inner = &self.client.inner;
+        let mut run_id = self.run_id.clone();
         loop {
-            let closed = inner.watch_close(&self.run_id);
+            let closed = inner.watch_close(&run_id);
             let run = inner
                 .store
-                .run(self.run_id.clone())
+                .run(run_id.clone())
                 .await?
                 .ok_or_else(|| Error::WorkflowNotFound { workflow_id: self.workflow_id.clone() })?;
             if run.status != RunStatus::Running {
-                return self.close_result(run).await;
+                match self.close_result(run).await? {
+                    Closed::Result(result) => return result,
+                    Closed::ContinuedAs(next) => {
+                        run_id = next;
+                        continue;
+                    }
+                }
             }
             let outage = inner.outages.lasting(&self.run_id, inner.config.store_unavailable_after);
             tokio::select! {
                 biased;
                 closed = closed => match closed {
                     // The engine hands over the close event: no store read needed.
-                    Ok(close) => return self.outcome(&run.workflow_id, &run.run_id, &close),
+                    Ok(close) => match self.outcome(&run.workflow_id, &run.run_id, &close) {
+                        Closed::Result(result) => return result,
+                        Closed::ContinuedAs(next) => run_id = next,
+                    },
                     Err(_) if inner.is_stopped() => return Err(Error::Shutdown),
                     Err(_) => {}
                 },
@@ -481,7 +545,7 @@ impl<W: Workflow> WorkflowHandle<W> {
         }
     }
 
-    async fn close_result(&self, run: RunRecord) -> Result<W::Output> {
+    async fn close_result(&self, run: RunRecord) -> Result<Closed<W::Output>> {
         let store = &self.client.inner.store;
         let after = run.next_event_id.saturating_sub(2);
         let history = store.history(run.run_id.clone(), run.workflow_id.clone(), after).await?;
@@ -491,12 +555,20 @@ impl<W: Workflow> WorkflowHandle<W> {
             reason: reason.to_owned(),
         };
         let last = history.last().ok_or_else(|| corrupt("a closed run has no close event"))?;
-        self.outcome(&run.workflow_id, &run.run_id, last)
+        Ok(self.outcome(&run.workflow_id, &run.run_id, last))
     }
 
-    /// The result a close event stands for.
-    fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Result<W::Output> {
-        match &close.attributes {
+    /// The result a close event stands for, or the run that continues the chain.
+    fn outcome(&self, workflow_id: &str, run_id: &str, close: &HistoryEvent) -> Closed<W::Output> {
+        let result = match &close.attributes {
+            EventAttributes::WorkflowExecutionContinuedAsNew { new_run_id, .. } => {
+                return Closed::ContinuedAs(new_run_id.clone());
+            }
+            EventAttributes::WorkflowExecutionTimedOut { timeout } => Err(Error::WorkflowTimedOut {
+                workflow_id: workflow_id.to_owned(),
+                run_id: run_id.to_owned(),
+                timeout: *timeout,
+            }),
             EventAttributes::WorkflowExecutionCompleted { result } => decode(workflow_id, result),
             EventAttributes::WorkflowExecutionFailed { failure } => Err(Error::WorkflowFailed {
                 workflow_id: workflow_id.to_owned(),
@@ -516,7 +588,8 @@ impl<W: Workflow> WorkflowHandle<W> {
                 run_id: run_id.to_owned(),
                 reason: "the last event of a closed run is not a close event".to_owned(),
             }),
-        }
+        };
+        Closed::Result(result)
     }
 
     /// The run's history so far.

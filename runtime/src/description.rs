@@ -32,6 +32,9 @@ pub struct WorkflowDescription {
     pub pending_activities: Vec<PendingActivity>,
     /// Timers started and not fired.
     pub pending_timers: Vec<PendingTimer>,
+    /// When the open run times out (its run timeout, or the workflow's
+    /// execution timeout, whichever ends first), if it has a timeout.
+    pub timeout_at: Option<SystemTime>,
 }
 
 /// An activity that has not closed.
@@ -113,8 +116,10 @@ impl WorkflowDescription {
                     cancel_requested: a.cancel_requested,
                 })
                 .collect(),
+            timeout_at: timers.iter().filter(|t| t.timeout().is_some()).map(|t| t.fire_at).min(),
             pending_timers: timers
                 .into_iter()
+                .filter(|t| t.timeout().is_none())
                 .map(|t| PendingTimer { started_event_id: t.started_event_id, fire_time: t.fire_at })
                 .collect(),
         }

@@ -90,6 +90,16 @@ pub enum Error {
         /// Why, as given to terminate.
         reason: String,
     },
+    /// The run's timeout, or the workflow's execution timeout, ended it.
+    #[error("workflow `{}` (run {run_id}) timed out: its {timeout} ran out", short(.workflow_id))]
+    WorkflowTimedOut {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run that timed out.
+        run_id: String,
+        /// Which timeout.
+        timeout: crate::history::WorkflowTimeout,
+    },
     /// Replayed workflow code issued other commands than its history records.
     ///
     /// The run is held: it is neither advanced nor failed, and continues once

@@ -11,11 +11,11 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::Inner;
-use crate::history::{EventAttributes, HistoryEvent};
+use crate::history::{EventAttributes, HistoryEvent, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, WorkflowTimeout};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem,
-    OutgoingSignal, Reply, ReplyBody, RunRecord, RunStart, RunStatus, StepCommit, StepFence, TimerTask,
-    WorkflowIdReusePolicy, WorkflowTask, new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem, NewRun,
+    OutgoingSignal, Reply, ReplyBody, RunRecord, RunStart, RunStatus, StartAttributes, StepCommit, StepFence,
+    TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token, timeout_of,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -49,6 +49,8 @@ struct Rows {
     cancel_keys: Vec<ActivityKey>,
     signals_out: Vec<OutgoingSignal>,
     close: Option<(RunStatus, SystemTime)>,
+    /// The run that continues this one (continue-as-new).
+    continued: Option<NewRun>,
 }
 
 impl Rows {
@@ -58,6 +60,46 @@ impl Rows {
         let mut rows = Rows::default();
         for event in events {
             match &event.attributes {
+                E::WorkflowExecutionStarted { run_timeout, execution_expires_at, .. } => {
+                    let run_deadline = run_timeout.and_then(|t| event.timestamp.checked_add(t));
+                    for (timeout, fire_at) in
+                        [(WorkflowTimeout::Run, run_deadline), (WorkflowTimeout::Execution, *execution_expires_at)]
+                    {
+                        if let Some(fire_at) = fire_at {
+                            rows.new_timers.push(TimerTask::for_timeout(&run.run_id, timeout, fire_at));
+                        }
+                    }
+                }
+                E::WorkflowExecutionContinuedAsNew { new_run_id, workflow_type, input } => {
+                    rows.close = Some((RunStatus::ContinuedAsNew, event.timestamp));
+                    let timeouts = machine.map(WorkflowMachine::timeouts).unwrap_or_default();
+                    rows.continued = Some(NewRun {
+                        run: RunRecord {
+                            run_id: new_run_id.clone(),
+                            workflow_id: run.workflow_id.clone(),
+                            workflow_type: workflow_type.clone(),
+                            task_queue: run.task_queue.clone(),
+                            status: RunStatus::Running,
+                            created_at: event.timestamp,
+                            closed_at: None,
+                            next_event_id: 1,
+                            held: None,
+                            held_at: None,
+                            lease: None,
+                            sticky: None,
+                        },
+                        start: InboxItem::Start {
+                            input: input.clone(),
+                            signal: None,
+                            attributes: StartAttributes {
+                                continued_from_run_id: Some(run.run_id.clone()),
+                                run_timeout: timeouts.run_timeout,
+                                execution_timeout: timeouts.execution_timeout,
+                                execution_expires_at: timeouts.execution_expires_at,
+                            },
+                        },
+                    });
+                }
                 E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
                     let limits = AttemptLimits::of(options, event.timestamp);
                     rows.new_activities.push(ActivityTask {
@@ -264,16 +306,23 @@ impl Inner {
         }
         let now = self.clock.now();
         let consumed: Vec<i64> = inbox.iter().map(|e| e.id).collect();
-        // Termination does not run the workflow's code (it may be the code that is broken).
-        if let Some(reason) = inbox.iter().find_map(|e| match &e.item {
-            InboxItem::Terminate { reason } => Some(reason.clone()),
+        // Termination and a timeout do not run the workflow's code (it may be the code that is broken).
+        let ending = inbox.iter().find_map(|e| match &e.item {
+            InboxItem::Terminate { reason } => {
+                Some(EventAttributes::WorkflowExecutionTerminated { reason: reason.clone() })
+            }
             _ => None,
-        }) {
-            self.evict(&run.run_id);
-            let event =
-                HistoryEvent::new(run.next_event_id, now, EventAttributes::WorkflowExecutionTerminated { reason });
-            let step = Step { events: vec![event], consumed, replies: Vec::new() };
-            return self.commit_step(&run, step, None, StepWrite::Leased { token }).await;
+        });
+        let ending = ending.or_else(|| {
+            inbox.iter().find_map(|e| match &e.item {
+                InboxItem::TimerFired { started_event_id } => {
+                    timeout_of(*started_event_id).map(|timeout| EventAttributes::WorkflowExecutionTimedOut { timeout })
+                }
+                _ => None,
+            })
+        });
+        if let Some(ending) = ending {
+            return self.close_without_code(&run, now, ending, consumed, token).await;
         }
         let machine = match self.machine_for(&run).await {
             Err(stale @ Error::StaleTask { .. }) => {
@@ -305,8 +354,31 @@ impl Inner {
             return self.hold(&run, token, error).await;
         }
         let events = machine.take_new_events();
+        if let Some(reason) = over_limits(&run, events.len(), &machine) {
+            // A history past its hard limits would only grow slower to replay: the run ends here.
+            tracing::error!(workflow_id = %run.workflow_id, run_id = %run.run_id, %reason, "workflow run terminated");
+            let reason =
+                format!("{reason}; a workflow that runs long continues as new (`ctx.continue_as_new`) before that");
+            let ending = EventAttributes::WorkflowExecutionTerminated { reason };
+            return self.close_without_code(&run, now, ending, consumed, token).await;
+        }
         let step = Step { events, consumed, replies };
         self.commit_step(&run, step, Some(machine), StepWrite::Leased { token }).await
+    }
+
+    /// Closes the run with `ending` (a termination, a timeout), without running its code.
+    async fn close_without_code(
+        self: &Arc<Self>,
+        run: &RunRecord,
+        now: SystemTime,
+        ending: EventAttributes,
+        consumed: Vec<i64>,
+        token: i64,
+    ) -> Result<()> {
+        self.evict(&run.run_id);
+        let step =
+            Step { events: vec![HistoryEvent::new(run.next_event_id, now, ending)], consumed, replies: Vec::new() };
+        self.commit_step(run, step, None, StepWrite::Leased { token }).await
     }
 
     /// The cached machine, or one rebuilt by replaying the history.
@@ -371,10 +443,11 @@ impl Inner {
         run: RunRecord,
         input: crate::history::Payload,
         signal: Option<(String, crate::history::Payload)>,
+        attributes: StartAttributes,
         reuse: WorkflowIdReusePolicy,
     ) -> Result<()> {
         let now = run.created_at;
-        let start = InboxItem::Start { input, signal };
+        let start = InboxItem::Start { input, signal, attributes };
         if self.runs_workflow(&run.task_queue, &run.workflow_type)
             && let Some(factory) = self.registry.workflows.get(run.workflow_type.as_str())
         {
@@ -456,7 +529,11 @@ impl Inner {
         {
             return Ok(false);
         }
-        let step = Step { events: machine.take_new_events(), consumed: Vec::new(), replies: Vec::new() };
+        let events = machine.take_new_events();
+        if over_limits(&run, events.len(), &machine).is_some() {
+            return Ok(false); // The ordinary step ends the run.
+        }
+        let step = Step { events, consumed: Vec::new(), replies: Vec::new() };
         self.commit_step(&run, step, Some(machine), StepWrite::Deliver(delivery)).await?;
         Ok(true)
     }
@@ -481,6 +558,10 @@ impl Inner {
     /// A timer this worker started is due: its fire is recorded with its step
     /// when the workflow is cached here, else its run is claimed (the claim fires it).
     pub(crate) async fn fire_timer(self: &Arc<Self>, timer: TimerTask) {
+        if timer.timeout().is_some() {
+            // The run's timeout: its claim fires it, and the step closes the run.
+            return self.schedule_workflow_task(timer.run_id);
+        }
         let cached = self
             .cache
             .lock()
@@ -558,7 +639,9 @@ impl Inner {
             worker_id,
             replies,
             signals_out: rows.signals_out,
+            continued: rows.continued,
         };
+        let continued = commit.continued.as_ref().map(|next| next.run.clone());
         // What runs after the commit, kept before the commit takes the rows.
         let eager_tasks: Vec<ActivityTask> =
             commit.new_activities.iter().filter(|t| t.lease.is_some()).cloned().collect();
@@ -584,7 +667,9 @@ impl Inner {
         if last_event_id >= crate::history::HISTORY_WARN_EVENTS
             && run.next_event_id <= crate::history::HISTORY_WARN_EVENTS
         {
-            tracing::warn!(workflow_id = %run.workflow_id, run_id = %run.run_id, events = last_event_id, "history is over 10 000 events; replay slows down");
+            tracing::warn!(workflow_id = %run.workflow_id, run_id = %run.run_id, events = last_event_id,
+                limit = MAX_HISTORY_EVENTS,
+                "history is over 10 000 events; replay slows down. Continue as new (`ctx.continue_as_new`) to start a fresh history; the run is terminated at the limit");
         }
         self.notify_stepped(&run.run_id);
         let closed = close_event.is_some() || rows.close.is_some();
@@ -615,6 +700,9 @@ impl Inner {
         if closed {
             self.abandon_attempts(&run.run_id);
             self.notify_closed(&run.run_id, close_event.as_ref());
+            if let Some(next) = continued {
+                self.wake_for(&next.run_id, &next.task_queue, &next.workflow_type);
+            }
         } else if ready_again {
             self.schedule_workflow_task(run.run_id.clone());
         }
@@ -631,6 +719,18 @@ impl Inner {
             cache.pop(run_id);
         }
     }
+}
+
+/// Why a step of `new_events` events would take the run past its history's
+/// hard limits, if it would.
+fn over_limits(run: &RunRecord, new_events: usize, machine: &WorkflowMachine) -> Option<String> {
+    let events = run.next_event_id - 1 + new_events as u64;
+    if events > MAX_HISTORY_EVENTS {
+        return Some(format!("the history reached its limit of {MAX_HISTORY_EVENTS} events"));
+    }
+    let bytes = machine.history_bytes();
+    (bytes > MAX_HISTORY_BYTES)
+        .then(|| format!("the history's payloads reached their limit of {MAX_HISTORY_BYTES} bytes ({bytes} bytes)"))
 }
 
 pub(super) fn info_of(run: &RunRecord) -> WorkflowInfo {
@@ -653,7 +753,7 @@ fn record_inbox_item(
 ) -> Result<(), MachineError> {
     use EventAttributes as E;
     match item {
-        InboxItem::Start { input, signal } => {
+        InboxItem::Start { input, signal, attributes } => {
             machine.record(
                 now,
                 E::WorkflowExecutionStarted {
@@ -661,6 +761,10 @@ fn record_inbox_item(
                     workflow_id: run.workflow_id.clone(),
                     run_id: run.run_id.clone(),
                     input,
+                    continued_from_run_id: attributes.continued_from_run_id,
+                    run_timeout: attributes.run_timeout,
+                    execution_timeout: attributes.execution_timeout,
+                    execution_expires_at: attributes.execution_expires_at,
                 },
             )?;
             if let Some((signal_name, input)) = signal {

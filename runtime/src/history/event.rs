@@ -123,6 +123,18 @@ pub enum EventAttributes {
         run_id: String,
         /// The workflow's input.
         input: Payload,
+        /// The run this one continues (it closed with `WorkflowExecutionContinuedAsNew`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        continued_from_run_id: Option<String>,
+        /// How long this run may take before it times out.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+        run_timeout: Option<Duration>,
+        /// How long the workflow may take, across continue-as-new, before it times out.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+        execution_timeout: Option<Duration>,
+        /// When the execution timeout ends: set by the first run, carried by the runs that continue it.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
+        execution_expires_at: Option<SystemTime>,
     },
     /// The workflow scheduled an activity (the ScheduleActivityTask command).
     ActivityTaskScheduled {
@@ -279,6 +291,42 @@ pub enum EventAttributes {
         /// Why, as given by the requester.
         reason: String,
     },
+    /// The run closed and a new run of the same workflow id starts with a
+    /// fresh history (the ContinueAsNewWorkflowExecution command).
+    WorkflowExecutionContinuedAsNew {
+        /// The run that continues this one.
+        new_run_id: String,
+        /// The registered workflow type of the new run.
+        workflow_type: String,
+        /// The new run's input.
+        input: Payload,
+    },
+    /// The run's timeout (or the workflow's execution timeout) ended it; its
+    /// code did not run to an end, its pending activities and timers were cancelled.
+    WorkflowExecutionTimedOut {
+        /// Which timeout: `run` or `execution`.
+        timeout: WorkflowTimeout,
+    },
+}
+
+/// Which workflow timeout fired ([`EventAttributes::WorkflowExecutionTimedOut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WorkflowTimeout {
+    /// The run timeout: one run took too long.
+    Run,
+    /// The execution timeout: the workflow, across its continue-as-new runs, took too long.
+    Execution,
+}
+
+impl std::fmt::Display for WorkflowTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WorkflowTimeout::Run => "run timeout",
+            WorkflowTimeout::Execution => "execution timeout",
+        })
+    }
 }
 
 /// What an update's handler returned, as `WorkflowExecutionUpdateCompleted` records it.
@@ -325,7 +373,27 @@ impl EventAttributes {
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",
             EventAttributes::WorkflowExecutionTerminated { .. } => "WorkflowExecutionTerminated",
+            EventAttributes::WorkflowExecutionContinuedAsNew { .. } => "WorkflowExecutionContinuedAsNew",
+            EventAttributes::WorkflowExecutionTimedOut { .. } => "WorkflowExecutionTimedOut",
         }
+    }
+
+    /// The bytes of the payloads the event holds (what the history's size limit counts).
+    pub(crate) fn payload_bytes(&self) -> u64 {
+        use EventAttributes as E;
+        let len = match self {
+            E::WorkflowExecutionStarted { input, .. }
+            | E::ActivityTaskScheduled { input, .. }
+            | E::WorkflowExecutionSignaled { input, .. }
+            | E::WorkflowExecutionUpdateAccepted { input, .. }
+            | E::SignalExternalWorkflowExecutionInitiated { input, .. }
+            | E::WorkflowExecutionContinuedAsNew { input, .. } => input.len(),
+            E::ActivityTaskCompleted { result, .. }
+            | E::WorkflowExecutionCompleted { result }
+            | E::WorkflowExecutionUpdateCompleted { outcome: UpdateOutcome::Completed { result }, .. } => result.len(),
+            _ => 0,
+        };
+        len as u64
     }
 
     /// Whether this event closes the run.
@@ -336,6 +404,8 @@ impl EventAttributes {
                 | EventAttributes::WorkflowExecutionFailed { .. }
                 | EventAttributes::WorkflowExecutionCanceled { .. }
                 | EventAttributes::WorkflowExecutionTerminated { .. }
+                | EventAttributes::WorkflowExecutionContinuedAsNew { .. }
+                | EventAttributes::WorkflowExecutionTimedOut { .. }
         )
     }
 }

@@ -26,9 +26,9 @@ mod failure;
 mod finite;
 mod payload;
 
-pub use event::{EventAttributes, HistoryEvent, UpdateOutcome};
+pub use event::{EventAttributes, HistoryEvent, UpdateOutcome, WorkflowTimeout};
 pub use failure::{ActivityFailureInfo, Failure, RetryState};
-pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, Payload};
+pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, Payload};
 
 /// `SystemTime` as an RFC 3339 string with microseconds.
 pub(crate) mod serde_time {
@@ -43,6 +43,26 @@ pub(crate) mod serde_time {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         humantime::parse_rfc3339_weak(&s).map_err(D::Error::custom)
+    }
+
+    /// The same for `Option<SystemTime>`.
+    pub(crate) mod option {
+        use std::time::SystemTime;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] SystemTime);
+            Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(t)| t))
+        }
     }
 }
 

@@ -12,8 +12,19 @@ use crate::error::PayloadError;
 /// The default limit on one payload's size: 2 MiB, as in Temporal.
 pub const DEFAULT_PAYLOAD_LIMIT: usize = 2 * 1024 * 1024;
 
-/// A history longer than this many events logs a warning (Temporal warns at 10k too).
+/// A history longer than this many events logs a warning (Temporal warns at
+/// 10k too): replay slows down as it grows; continue-as-new starts a fresh one.
 pub const HISTORY_WARN_EVENTS: u64 = 10_000;
+
+/// The most events one run's history may hold (Temporal's limit too). A step
+/// that would go past it terminates the run instead, with a reason that
+/// names the limit; a workflow that runs long continues as new well before.
+pub const MAX_HISTORY_EVENTS: u64 = 51_200;
+
+/// The most payload bytes (inputs, results, failures' details) one run's
+/// history may hold: 50 MiB, as Temporal's history size limit. Past it, as
+/// past [`MAX_HISTORY_EVENTS`], the run is terminated.
+pub const MAX_HISTORY_BYTES: u64 = 50 * 1024 * 1024;
 
 /// A serialized value (JSON), as recorded in history.
 ///

@@ -42,7 +42,8 @@ macro_rules! store_conformance {
             workers_register_heartbeat_and_leave,
             list_runs_filters_by_status_and_type_newest_first,
             release_hold_and_targeted_claims,
-            a_step_s_replies_are_kept_by_request_id
+            a_step_s_replies_are_kept_by_request_id,
+            continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit
         );
     };
     (@tests $open:path; $($test:ident),* $(,)?) => {
@@ -125,11 +126,17 @@ impl Env {
         }
     }
 
+    /// A run record of workflow id `workflow_id`.
+    fn run_with_id(&self, workflow_id: &str) -> RunRecord {
+        RunRecord { workflow_id: workflow_id.to_owned(), ..self.run() }
+    }
+
     /// Creates a run with `Start` in its inbox; its id.
     async fn start(&self) -> Result<String> {
         let run = self.run();
         let run_id = run.run_id.clone();
-        let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
+        let start =
+            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
         self.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
         Ok(run_id)
     }
@@ -163,6 +170,7 @@ impl Env {
             worker_id: worker_id.to_owned(),
             replies: Vec::new(),
             signals_out: Vec::new(),
+            continued: None,
         }
     }
 
@@ -268,7 +276,8 @@ fn ids(tasks: &[WorkflowTask]) -> Vec<&str> {
 
 pub(crate) async fn create_run_refuses_an_open_id_and_follows_each_reuse_policy(store: Box<dyn Store>) -> Result<()> {
     let env = Env::new(store);
-    let start = || RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
+    let start =
+        || RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
     let first = env.run();
     let workflow_id = first.workflow_id.clone();
     let again = |status_hint: &str| RunRecord { run_id: unique(status_hint), ..first.clone() };
@@ -876,7 +885,8 @@ pub(crate) async fn list_runs_filters_by_status_and_type_newest_first(store: Box
     for i in 0..3 {
         let run = RunRecord { created_at: env.at_s(i), ..env.run() };
         made.push(run.run_id.clone());
-        let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
+        let start =
+            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
         env.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
     }
     env.store.commit_workflow_task(env.closing(&made[0], 1, RunStatus::Completed).await?).await?;
@@ -965,5 +975,60 @@ pub(crate) async fn a_step_s_replies_are_kept_by_request_id(store: Box<dyn Store
         other => panic!("{other:?}"),
     }
     assert!(env.store.reply("another run".into(), "q1".into()).await?.is_none());
+    Ok(())
+}
+
+pub(crate) async fn continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit(
+    store: Box<dyn Store>,
+) -> Result<()> {
+    let env = Env::new(store);
+    let worker = env.worker("w");
+    let run_id = env.start_with(1, |_| {}).await?;
+    let first = env.store.run(run_id.clone()).await?.unwrap();
+    let mut next = env.run();
+    next.workflow_id = first.workflow_id.clone();
+    let attributes = StartAttributes {
+        continued_from_run_id: Some(run_id.clone()),
+        run_timeout: Some(secs(30)),
+        execution_timeout: None,
+        execution_expires_at: Some(env.at_s(100)),
+    };
+    let start = InboxItem::Start { input: payload("2"), signal: None, attributes: attributes.clone() };
+    let continued = || Some(NewRun { run: next.clone(), start: start.clone() });
+
+    // A refused step opens nothing.
+    let mut stale = env.step(&run_id, StepFence::Unleased, 5, 1, &worker.worker_id);
+    stale.close = Some((RunStatus::ContinuedAsNew, env.at_s(1)));
+    stale.continued = continued();
+    assert_stale(env.store.commit_workflow_task(stale).await);
+    assert!(env.store.run(next.run_id.clone()).await?.is_none());
+
+    let mut step = env.closing(&run_id, 2, RunStatus::ContinuedAsNew).await?;
+    step.continued = continued();
+    assert!(!env.store.commit_workflow_task(step).await?);
+    let closed = env.store.run(run_id.clone()).await?.unwrap();
+    assert_eq!(closed.status, RunStatus::ContinuedAsNew);
+    let latest = env.store.latest_run(first.workflow_id.clone()).await?.unwrap();
+    assert_eq!(
+        (latest.run_id.as_str(), latest.status, latest.next_event_id),
+        (next.run_id.as_str(), RunStatus::Running, 1)
+    );
+    // The id stays taken: by the new run.
+    let again = env
+        .store
+        .create_run(
+            env.run_with_id(&first.workflow_id),
+            RunStart::Inbox(start.clone()),
+            WorkflowIdReusePolicy::AllowDuplicate,
+        )
+        .await;
+    assert!(matches!(&again, Err(Error::AlreadyStarted { run_id, .. }) if *run_id == next.run_id), "{again:?}");
+    // The new run is claimable, its start as given.
+    let [task] = &env.claim(&worker, env.at_s(2)).await?[..] else { panic!("the new run is ready") };
+    assert_eq!(task.run.run_id, next.run_id);
+    let [InboxEntry { item: InboxItem::Start { input, attributes: got, .. }, .. }] = &task.inbox[..] else {
+        panic!("{:?}", task.inbox)
+    };
+    assert_eq!((input, got), (&payload("2"), &attributes));
     Ok(())
 }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
-use crate::history::{Failure, HistoryEvent, Payload};
+use crate::history::{Failure, HistoryEvent, Payload, WorkflowTimeout};
 
 /// The status of a workflow run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +48,10 @@ pub enum RunStatus {
     Canceled,
     /// The run was terminated from outside.
     Terminated,
+    /// The run continued as a new run of the same workflow id.
+    ContinuedAsNew,
+    /// The run's (or the workflow's execution) timeout ended it.
+    TimedOut,
 }
 
 impl RunStatus {
@@ -59,6 +63,8 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Canceled => "canceled",
             RunStatus::Terminated => "terminated",
+            RunStatus::ContinuedAsNew => "continued_as_new",
+            RunStatus::TimedOut => "timed_out",
         }
     }
 
@@ -69,6 +75,8 @@ impl RunStatus {
             "failed" => RunStatus::Failed,
             "canceled" => RunStatus::Canceled,
             "terminated" => RunStatus::Terminated,
+            "continued_as_new" => RunStatus::ContinuedAsNew,
+            "timed_out" => RunStatus::TimedOut,
             _ => return None,
         })
     }
@@ -81,6 +89,8 @@ impl RunStatus {
             E::WorkflowExecutionFailed { .. } => RunStatus::Failed,
             E::WorkflowExecutionCanceled {} => RunStatus::Canceled,
             E::WorkflowExecutionTerminated { .. } => RunStatus::Terminated,
+            E::WorkflowExecutionContinuedAsNew { .. } => RunStatus::ContinuedAsNew,
+            E::WorkflowExecutionTimedOut { .. } => RunStatus::TimedOut,
             _ => return None,
         })
     }
@@ -318,6 +328,37 @@ pub(crate) struct TimerTask {
     pub(crate) fire_at: SystemTime,
 }
 
+/// The timer rows (seq, started event id) of a run's own timeouts, apart
+/// from the workflow's timers: their seqs start at 1 and their started
+/// events are `TimerStarted`, never event 1 (`WorkflowExecutionStarted`) or 0.
+const RUN_TIMEOUT_TIMER: (u32, u64) = (0, 1);
+const EXECUTION_TIMEOUT_TIMER: (u32, u64) = (u32::MAX, 0);
+
+impl TimerTask {
+    /// The row that times run `run_id` out at `fire_at`.
+    pub(crate) fn for_timeout(run_id: &str, timeout: WorkflowTimeout, fire_at: SystemTime) -> Self {
+        let (seq, started_event_id) = match timeout {
+            WorkflowTimeout::Run => RUN_TIMEOUT_TIMER,
+            _ => EXECUTION_TIMEOUT_TIMER,
+        };
+        TimerTask { run_id: run_id.to_owned(), seq, started_event_id, fire_at }
+    }
+
+    /// The workflow timeout this row stands for, if it is one.
+    pub(crate) fn timeout(&self) -> Option<WorkflowTimeout> {
+        timeout_of(self.started_event_id)
+    }
+}
+
+/// The workflow timeout that a timer row started by `started_event_id` stands for, if it is one.
+pub(crate) fn timeout_of(started_event_id: u64) -> Option<WorkflowTimeout> {
+    match started_event_id {
+        id if id == RUN_TIMEOUT_TIMER.1 => Some(WorkflowTimeout::Run),
+        id if id == EXECUTION_TIMEOUT_TIMER.1 => Some(WorkflowTimeout::Execution),
+        _ => None,
+    }
+}
+
 /// How an activity ended, waiting in the run's inbox for the next workflow step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum ActivityOutcome {
@@ -337,6 +378,9 @@ pub(crate) enum InboxItem {
         input: Payload,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<(String, Payload)>,
+        /// What `WorkflowExecutionStarted` records besides the input.
+        #[serde(default, skip_serializing_if = "StartAttributes::is_empty")]
+        attributes: StartAttributes,
     },
     /// A signal: the next step records `WorkflowExecutionSignaled`.
     Signal {
@@ -380,6 +424,34 @@ pub(crate) enum InboxItem {
     Terminate {
         reason: String,
     },
+}
+
+/// What a run's `WorkflowExecutionStarted` records besides its input: the
+/// run it continues, and its timeouts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StartAttributes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) continued_from_run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+    pub(crate) run_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+    pub(crate) execution_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
+    pub(crate) execution_expires_at: Option<SystemTime>,
+}
+
+impl StartAttributes {
+    fn is_empty(&self) -> bool {
+        *self == StartAttributes::default()
+    }
+}
+
+/// A run a step starts in its transaction: the run that continues the
+/// step's run (continue-as-new), with its start in its inbox.
+#[derive(Debug, Clone)]
+pub(crate) struct NewRun {
+    pub(crate) run: RunRecord,
+    pub(crate) start: InboxItem,
 }
 
 /// An inbox item with its store id. Ids are unique; within one run they
@@ -454,6 +526,10 @@ pub(crate) struct StepCommit {
     /// Replies to requests the step consumed (a rejected update, a query):
     /// kept for their callers, outside the history.
     pub(crate) replies: Vec<Reply>,
+    /// The run that continues this one, when the step closes it as
+    /// [`RunStatus::ContinuedAsNew`]: created (of the same workflow id, which
+    /// stays taken throughout) in the step's transaction, after the close.
+    pub(crate) continued: Option<NewRun>,
 }
 
 /// A signal a step sends to another workflow.

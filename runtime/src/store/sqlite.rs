@@ -1229,6 +1229,16 @@ fn queue_order() -> i64 {
     }
 }
 
+/// Adds an open run with no events.
+fn insert_run(conn: &Connection, run: &RunRecord) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at, next_event_id, sticky_owner)
+         VALUES (?1, ?2, ?3, ?4, 'running', ?5, 1, ?6)",
+    )?
+    .execute(params![run.run_id, run.workflow_id, run.workflow_type, run.task_queue, micros(run.created_at), run.sticky])?;
+    Ok(())
+}
+
 /// Applies one workflow step (see [`Store::commit_workflow_task`]). Every
 /// fence is checked before anything is written; a later failure fails the
 /// whole write, which its transaction (or savepoint) then undoes.
@@ -1353,6 +1363,10 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
             .execute(params![run_id, status.as_str(), micros(closed_at)])?;
         for table in ["activity_tasks", "timers", "inbox"] {
             conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([run_id])?;
+        }
+        if let (RunStatus::ContinuedAsNew, Some(next)) = (status, &c.continued) {
+            insert_run(conn, &next.run)?;
+            push_inbox(conn, &next.run.run_id, &next.start)?;
         }
     }
     let ready: bool = conn
@@ -1551,18 +1565,7 @@ impl Store for SqliteStore {
             {
                 return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
             }
-            conn.prepare_cached(
-                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at, next_event_id, sticky_owner)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, 1, ?6)",
-            )?
-            .execute(params![
-                run.run_id,
-                run.workflow_id,
-                run.workflow_type,
-                run.task_queue,
-                micros(run.created_at),
-                run.sticky
-            ])?;
+            insert_run(conn, &run)?;
             match &start {
                 RunStart::Inbox(item) => {
                     push_inbox(conn, &run.run_id, item)?;

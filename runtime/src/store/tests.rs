@@ -83,6 +83,10 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         workflow_id: "wf-1".into(),
         run_id: "r1".into(),
         input: payload("1"),
+        continued_from_run_id: None,
+        run_timeout: None,
+        execution_timeout: None,
+        execution_expires_at: None,
     };
     let scheduled = EventAttributes::ActivityTaskScheduled {
         seq: 1,
@@ -130,6 +134,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         worker_id: "w".into(),
         replies: Vec::new(),
         signals_out: Vec::new(),
+        continued: None,
     };
     store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
     Ok(key)
@@ -497,7 +502,7 @@ async fn the_wal_stays_below_its_bound() -> Result<()> {
     let start = |i: usize, input: &Payload| {
         store.create_run(
             run(&format!("wf-{i}"), &format!("r{i}")),
-            RunStart::Inbox(InboxItem::Start { input: input.clone(), signal: None }),
+            RunStart::Inbox(InboxItem::Start { input: input.clone(), signal: None, attributes: Default::default() }),
             WorkflowIdReusePolicy::default(),
         )
     };

@@ -19,6 +19,7 @@ pub(crate) enum Command {
     CompleteWorkflow { result: Payload },
     FailWorkflow { failure: Failure },
     CancelWorkflow,
+    ContinueAsNew { workflow_type: String, input: Payload },
 }
 
 impl Command {
@@ -42,6 +43,9 @@ impl Command {
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
+            Command::ContinueAsNew { workflow_type, .. } => {
+                format!("ContinueAsNewWorkflowExecution(`{workflow_type}`)")
+            }
         }
     }
 }

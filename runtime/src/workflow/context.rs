@@ -130,7 +130,13 @@ pub(crate) struct WorkflowState {
     pub(crate) progress: u64,
     /// The run may close while update handlers still run.
     pub(crate) allow_unfinished_handlers: bool,
+    /// What [`WorkflowContext::continue_as_new`] asked for: the workflow type and its input.
+    pub(crate) continue_as_new: Option<(String, Payload)>,
 }
+
+/// The error type of what [`WorkflowContext::continue_as_new`] returns: the
+/// machine continues the run as new when the body returns it.
+pub(crate) const CONTINUE_AS_NEW: &str = "ContinueAsNew";
 
 impl WorkflowState {
     pub(crate) fn new(info: WorkflowInfo, payload_limit: usize) -> Self {
@@ -153,6 +159,7 @@ impl WorkflowState {
             message_wakers: Vec::new(),
             progress: 0,
             allow_unfinished_handlers: false,
+            continue_as_new: None,
         }
     }
 
@@ -306,6 +313,43 @@ impl<S> WorkflowContext<S> {
     /// workflow whose body returned closes only once its handlers are done.
     pub fn allow_unfinished_handlers(&self) {
         self.state.lock().allow_unfinished_handlers = true;
+    }
+
+    /// Closes this run and starts a new run of the same workflow id with
+    /// `input` and a fresh history: return what it returns from the body.
+    /// The run closes as `WorkflowExecutionContinuedAsNew` (naming the new
+    /// run), the new one starts with `WorkflowExecutionStarted` (naming this
+    /// one), and [`WorkflowHandle::result`](crate::WorkflowHandle::result)
+    /// follows the chain to the last run's result. A workflow that loops for
+    /// ever (a subscription, a stream) continues as new every few thousand
+    /// events, so that its history stays short and its replay fast.
+    ///
+    /// `workflow` is the workflow's own stub (or another workflow's, to
+    /// continue as that one); `input` must be its input type, or the call
+    /// does not compile. The run's task queue and timeouts carry over; the
+    /// execution timeout counts from the first run.
+    ///
+    /// ```
+    /// use weft::{workflow, WorkflowContext, WorkflowResult};
+    ///
+    /// #[workflow]
+    /// async fn count_up(ctx: WorkflowContext, n: u64) -> WorkflowResult<u64> {
+    ///     if n < 3 {
+    ///         return ctx.continue_as_new(count_up, n + 1);
+    ///     }
+    ///     Ok(n)
+    /// }
+    /// # let _ = weft::Engine::builder().register_workflow(count_up);
+    /// ```
+    pub fn continue_as_new<W: crate::Workflow, T>(&self, workflow: W, input: W::Input) -> super::WorkflowResult<T> {
+        let _ = workflow;
+        let mut s = self.state.lock();
+        let input = Payload::encode(&input, s.payload_limit).map_err(|e| {
+            super::WorkflowError::new(format!("continue-as-new input rejected: {e}")).with_type("PayloadError")
+        })?;
+        s.continue_as_new = Some((W::NAME.to_owned(), input));
+        Err(super::WorkflowError::new(format!("the run continues as a new run of `{}`", W::NAME))
+            .with_type(CONTINUE_AS_NEW))
     }
 
     /// The workflow id.

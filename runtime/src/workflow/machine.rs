@@ -39,7 +39,7 @@ use futures::task::ArcWake;
 use parking_lot::Mutex;
 
 use super::command::{Command, describe_event};
-use super::context::{ActivityResolution, WorkflowInfo, WorkflowState};
+use super::context::{ActivityResolution, CONTINUE_AS_NEW, WorkflowInfo, WorkflowState};
 use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture, input_rejected};
 use crate::PayloadError;
 use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
@@ -127,7 +127,20 @@ pub(crate) struct WorkflowMachine {
     timer_event: HashMap<u32, u64>,
     /// `ActivityTaskStarted` event id -> attempt, until the closing event.
     started_attempt: HashMap<u64, u32>,
+    /// The run's timeouts, as its `WorkflowExecutionStarted` records them.
+    timeouts: RunTimeouts,
+    /// The payload bytes of the events applied so far.
+    history_bytes: u64,
     wake: Arc<WakeFlag>,
+}
+
+/// A run's timeouts, from its `WorkflowExecutionStarted`: what the run that
+/// continues it carries over.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunTimeouts {
+    pub(crate) run_timeout: Option<std::time::Duration>,
+    pub(crate) execution_timeout: Option<std::time::Duration>,
+    pub(crate) execution_expires_at: Option<SystemTime>,
 }
 
 impl WorkflowMachine {
@@ -149,6 +162,8 @@ impl WorkflowMachine {
             timer_by_event: HashMap::new(),
             timer_event: HashMap::new(),
             started_attempt: HashMap::new(),
+            timeouts: RunTimeouts::default(),
+            history_bytes: 0,
             wake: Arc::new(WakeFlag(AtomicBool::new(false))),
         }
     }
@@ -178,6 +193,16 @@ impl WorkflowMachine {
     /// The workflow id of the run.
     pub(crate) fn workflow_id(&self) -> String {
         self.state.lock().info.workflow_id.clone()
+    }
+
+    /// The payload bytes of the run's history so far (its events' inputs and results).
+    pub(crate) fn history_bytes(&self) -> u64 {
+        self.history_bytes
+    }
+
+    /// The run's timeouts.
+    pub(crate) fn timeouts(&self) -> RunTimeouts {
+        self.timeouts
     }
 
     /// The run's task queue.
@@ -243,6 +268,12 @@ impl WorkflowMachine {
                 Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
                 Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
                 Command::CancelWorkflow => EventAttributes::WorkflowExecutionCanceled {},
+                Command::ContinueAsNew { workflow_type, input } => EventAttributes::WorkflowExecutionContinuedAsNew {
+                    // Live only (replay matches the recorded one): time-ordered, as every run id.
+                    new_run_id: uuid::Uuid::now_v7().to_string(),
+                    workflow_type,
+                    input,
+                },
             };
             self.record(timestamp, attributes)?;
         }
@@ -256,12 +287,18 @@ impl WorkflowMachine {
 
     fn apply(&mut self, event: &HistoryEvent) -> Result<(), MachineError> {
         self.state.lock().now = event.timestamp;
+        self.history_bytes += event.attributes.payload_bytes();
         use EventAttributes as E;
         match &event.attributes {
-            E::WorkflowExecutionStarted { input, .. } => {
+            E::WorkflowExecutionStarted { input, run_timeout, execution_timeout, execution_expires_at, .. } => {
                 if self.future.is_some() || event.event_id != 1 {
                     return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
                 }
+                self.timeouts = RunTimeouts {
+                    run_timeout: *run_timeout,
+                    execution_timeout: *execution_timeout,
+                    execution_expires_at: *execution_expires_at,
+                };
                 let made = std::panic::catch_unwind(AssertUnwindSafe(|| (self.factory)(self.state.clone(), input)));
                 match made {
                     Ok(Ok(instance)) => {
@@ -383,7 +420,12 @@ impl WorkflowMachine {
                 self.teardown();
                 Ok(())
             }
-            E::WorkflowExecutionTerminated { .. } => {
+            E::WorkflowExecutionContinuedAsNew { .. } => {
+                self.match_command(event, |c| matches!(c, Command::ContinueAsNew { .. }))?;
+                self.teardown();
+                Ok(())
+            }
+            E::WorkflowExecutionTerminated { .. } | E::WorkflowExecutionTimedOut { .. } => {
                 self.teardown();
                 Ok(())
             }
@@ -581,9 +623,17 @@ impl WorkflowMachine {
         if self.returned.is_some() && (self.running_updates.is_empty() || allow_unfinished) {
             let result = self.returned.take().expect("checked above");
             self.teardown();
-            let cancelled = self.state.lock().cancel_requested;
+            let (cancelled, continued) = {
+                let mut s = self.state.lock();
+                (s.cancel_requested, s.continue_as_new.take())
+            };
             self.pending.push_back(match result {
                 Ok(result) => Command::CompleteWorkflow { result },
+                // The error `continue_as_new` returned, passed up by the body.
+                Err(failure) if failure.error_type() == CONTINUE_AS_NEW => match continued {
+                    Some((workflow_type, input)) => Command::ContinueAsNew { workflow_type, input },
+                    None => Command::FailWorkflow { failure },
+                },
                 Err(_) if cancelled => Command::CancelWorkflow,
                 Err(failure) => Command::FailWorkflow { failure },
             });

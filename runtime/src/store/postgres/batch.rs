@@ -587,6 +587,9 @@ struct Changes<'w> {
     /// The channel that announces new work (the receivers' queues).
     work_channel: &'w str,
     closed: Vec<&'w str>,
+    /// Runs closing as continued-as-new, and the runs that continue them
+    /// (created after the close, so that the open-id index holds), with their starts.
+    continued: (Vec<&'w str>, NewRuns<'w>, (Vec<&'w str>, Vec<String>)),
     steps: StepRuns<'w>,
 }
 
@@ -599,6 +602,44 @@ struct NewRuns<'w> {
     task_queue: Vec<&'w str>,
     created_at: Vec<i64>,
     inbox_count: Vec<i64>,
+}
+
+impl<'w> NewRuns<'w> {
+    fn push(&mut self, run: &'w RunRecord, inbox_count: i64) {
+        self.run_id.push(&run.run_id);
+        self.workflow_id.push(&run.workflow_id);
+        self.workflow_type.push(&run.workflow_type);
+        self.task_queue.push(&run.task_queue);
+        self.created_at.push(micros(run.created_at));
+        self.inbox_count.push(inbox_count);
+    }
+
+    /// The statements that insert these runs and their `starts` (run id, item).
+    fn statements<'s>(&'s self, starts: &'s (Vec<&'w str>, Vec<String>), s: &mut Vec<Statement<'s>>) {
+        if !self.run_id.is_empty() {
+            s.push((
+                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at,
+                     next_event_id, inbox_count)
+                 SELECT r, w, t, q, 'running', c, 1, n
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+                     AS u (r, w, t, q, c, n)",
+                vec![
+                    &self.run_id,
+                    &self.workflow_id,
+                    &self.workflow_type,
+                    &self.task_queue,
+                    &self.created_at,
+                    &self.inbox_count,
+                ],
+            ));
+        }
+        if !starts.0.is_empty() {
+            s.push((
+                "INSERT INTO inbox (run_id, item) SELECT * FROM unnest($1::text[], $2::text[])",
+                vec![&starts.0, &starts.1],
+            ));
+        }
+    }
 }
 
 /// New events, by column.
@@ -646,12 +687,7 @@ impl<'w> Changes<'w> {
                 continue;
             }
             if let Write::Create { run, start, .. } = write {
-                ch.runs.run_id.push(&run.run_id);
-                ch.runs.workflow_id.push(&run.workflow_id);
-                ch.runs.workflow_type.push(&run.workflow_type);
-                ch.runs.task_queue.push(&run.task_queue);
-                ch.runs.created_at.push(micros(run.created_at));
-                ch.runs.inbox_count.push(i64::from(matches!(start, RunStart::Inbox(_))));
+                ch.runs.push(run, i64::from(matches!(start, RunStart::Inbox(_))));
                 if let RunStart::Inbox(item) = start {
                     ch.starts.0.push(&run.run_id);
                     ch.starts.1.push(to_json(item)?);
@@ -722,6 +758,13 @@ impl<'w> Changes<'w> {
                 ch.closed.push(run_id);
                 c.notify_closed(run_id);
             }
+            if let (Some((RunStatus::ContinuedAsNew, _)), Some(next)) = (step.close, &step.continued) {
+                ch.continued.0.push(run_id);
+                ch.continued.1.push(&next.run, 1);
+                ch.continued.2.0.push(&next.run.run_id);
+                ch.continued.2.1.push(to_json(&next.start)?);
+                c.notify_work(&next.run.task_queue);
+            }
             ch.steps.run_id.push(run_id);
             ch.steps.next_event_id.push((step.first_event_id + step.events.len() as u64) as i64);
             ch.steps.worker.push(&step.worker_id);
@@ -738,23 +781,7 @@ impl<'w> Changes<'w> {
     /// a closing step's rows go after whatever it added.
     fn statements(&self) -> Vec<Statement<'_>> {
         let mut s: Vec<Statement<'_>> = Vec::new();
-        let r = &self.runs;
-        if !r.run_id.is_empty() {
-            s.push((
-                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at,
-                     next_event_id, inbox_count)
-                 SELECT r, w, t, q, 'running', c, 1, n
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-                     AS u (r, w, t, q, c, n)",
-                vec![&r.run_id, &r.workflow_id, &r.workflow_type, &r.task_queue, &r.created_at, &r.inbox_count],
-            ));
-        }
-        if !self.starts.0.is_empty() {
-            s.push((
-                "INSERT INTO inbox (run_id, item) SELECT * FROM unnest($1::text[], $2::text[])",
-                vec![&self.starts.0, &self.starts.1],
-            ));
-        }
+        self.runs.statements(&self.starts, &mut s);
         if !self.delivered_activities.0.is_empty() {
             let d = &self.delivered_activities;
             s.push((
@@ -828,6 +855,11 @@ impl<'w> Changes<'w> {
             s.push(("DELETE FROM activity_tasks WHERE run_id = ANY($1)", vec![&self.closed]));
             s.push(("DELETE FROM timers WHERE run_id = ANY($1)", vec![&self.closed]));
             s.push(("DELETE FROM inbox WHERE run_id = ANY($1)", vec![&self.closed]));
+        }
+        if !self.continued.0.is_empty() {
+            // Closed before the runs that continue them open: one open run per workflow id.
+            s.push(("UPDATE runs SET status = 'continued_as_new' WHERE run_id = ANY($1)", vec![&self.continued.0]));
+            self.continued.1.statements(&self.continued.2, &mut s);
         }
         if !self.signals.0.is_empty() {
             // A run that closes in this batch takes no signal (its inbox is gone).

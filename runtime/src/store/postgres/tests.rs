@@ -126,7 +126,7 @@ fn run_record(run_id: &str) -> RunRecord {
 
 /// Creates run `run_id` with a `Start` in its inbox.
 async fn start(store: &PostgresStore, run_id: &str) {
-    let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None });
+    let start = RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
     store.create_run(run_record(run_id), start, WorkflowIdReusePolicy::default()).await.unwrap();
 }
 
@@ -160,6 +160,7 @@ fn step(task: &WorkflowTask, worker_id: &str, n: u64) -> StepCommit {
         worker_id: worker_id.into(),
         replies: Vec::new(),
         signals_out: Vec::new(),
+        continued: None,
     }
 }
 
@@ -451,7 +452,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
         store
             .create_run(
                 run_record("r1b"),
-                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
+                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() }),
                 WorkflowIdReusePolicy::default()
             )
             .await
@@ -463,7 +464,7 @@ async fn workflow_tasks_are_claimed_under_leases_and_stale_holders_write_nothing
     let error = store
         .create_run(
             same_id,
-            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
+            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() }),
             WorkflowIdReusePolicy::default(),
         )
         .await
@@ -640,6 +641,7 @@ async fn a_delivered_timer_commits_unleased_and_a_damaged_history_is_corrupt() {
         worker_id: "w1".into(),
         replies: Vec::new(),
         signals_out: Vec::new(),
+        continued: None,
     };
     assert!(is_stale(store.commit_workflow_task(deliver(9)).await), "no such timer");
     store.commit_workflow_task(deliver(1)).await.unwrap();
@@ -779,7 +781,7 @@ async fn load(store: Arc<PostgresStore>, id: usize, stop: Arc<AtomicBool>, ok: A
         let created = store
             .create_run(
                 run_record(&run_id),
-                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
+                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() }),
                 WorkflowIdReusePolicy::default(),
             )
             .await;
@@ -987,6 +989,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         worker_id: "w1".into(),
         replies: Vec::new(),
         signals_out: Vec::new(),
+        continued: None,
     };
     store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
@@ -1010,6 +1013,7 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         worker_id: "w1".into(),
         replies: Vec::new(),
         signals_out: Vec::new(),
+        continued: None,
     };
     assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
     assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
@@ -1039,7 +1043,7 @@ fn create(run_id: &str, workflow_id: &str) -> Write {
     run.workflow_id = workflow_id.into();
     Write::Create {
         run,
-        start: RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None }),
+        start: RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() }),
         reuse: WorkflowIdReusePolicy::AllowDuplicate,
     }
 }
