@@ -98,6 +98,7 @@ impl Client {
         let created_at = self.inner.clock.now();
         let attributes = StartAttributes {
             continued_from_run_id: None,
+            parent: None,
             run_timeout,
             execution_timeout,
             execution_expires_at: execution_timeout

@@ -11,11 +11,13 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::Inner;
-use crate::history::{EventAttributes, HistoryEvent, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, WorkflowTimeout};
+use crate::history::{
+    EventAttributes, HistoryEvent, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, ParentExecution, WorkflowTimeout,
+};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, Delivery, INBOX_GREW, InboxItem, NewRun,
-    OutgoingSignal, Reply, ReplyBody, RunRecord, RunStart, RunStatus, StartAttributes, StepCommit, StepFence,
-    TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token, timeout_of,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, AttemptLimits, ChildOutcome, ChildStart, Delivery,
+    INBOX_GREW, InboxItem, NewRun, OutgoingSignal, Reply, ReplyBody, RunRecord, RunStart, RunStatus, StartAttributes,
+    StepCommit, StepFence, TimerTask, WorkflowIdReusePolicy, WorkflowTask, new_token, timeout_of,
 };
 use crate::workflow::WorkflowInfo;
 use crate::workflow::machine::{MachineError, WorkflowMachine};
@@ -51,6 +53,9 @@ struct Rows {
     close: Option<(RunStatus, SystemTime)>,
     /// The run that continues this one (continue-as-new).
     continued: Option<NewRun>,
+    children_out: Vec<ChildStart>,
+    cancel_children: Vec<u64>,
+    to_parent: Option<ChildOutcome>,
 }
 
 impl Rows {
@@ -74,31 +79,66 @@ impl Rows {
                     rows.close = Some((RunStatus::ContinuedAsNew, event.timestamp));
                     let timeouts = machine.map(WorkflowMachine::timeouts).unwrap_or_default();
                     rows.continued = Some(NewRun {
-                        run: RunRecord {
-                            run_id: new_run_id.clone(),
-                            workflow_id: run.workflow_id.clone(),
-                            workflow_type: workflow_type.clone(),
-                            task_queue: run.task_queue.clone(),
-                            status: RunStatus::Running,
-                            created_at: event.timestamp,
-                            closed_at: None,
-                            next_event_id: 1,
-                            held: None,
-                            held_at: None,
-                            lease: None,
-                            sticky: None,
-                        },
+                        run: RunRecord::new(
+                            new_run_id.clone(),
+                            run.workflow_id.clone(),
+                            workflow_type.clone(),
+                            run.task_queue.clone(),
+                            event.timestamp,
+                        ),
                         start: InboxItem::Start {
                             input: input.clone(),
                             signal: None,
                             attributes: StartAttributes {
                                 continued_from_run_id: Some(run.run_id.clone()),
+                                parent: machine.and_then(|m| m.parent().cloned()),
                                 run_timeout: timeouts.run_timeout,
                                 execution_timeout: timeouts.execution_timeout,
                                 execution_expires_at: timeouts.execution_expires_at,
                             },
                         },
                     });
+                }
+                E::StartChildWorkflowExecutionInitiated {
+                    workflow_id,
+                    workflow_type,
+                    input,
+                    task_queue,
+                    parent_close_policy,
+                    run_timeout,
+                    execution_timeout,
+                    ..
+                } => {
+                    let parent = ParentExecution {
+                        workflow_id: run.workflow_id.clone(),
+                        run_id: run.run_id.clone(),
+                        initiated_event_id: event.event_id,
+                    };
+                    let attributes = StartAttributes {
+                        continued_from_run_id: None,
+                        parent: Some(parent),
+                        run_timeout: *run_timeout,
+                        execution_timeout: *execution_timeout,
+                        execution_expires_at: execution_timeout.map(|t| {
+                            event.timestamp.checked_add(t).unwrap_or(event.timestamp + crate::activity::MAX_DURATION)
+                        }),
+                    };
+                    rows.children_out.push(ChildStart {
+                        initiated_event_id: event.event_id,
+                        run: RunRecord::new(
+                            uuid::Uuid::now_v7().to_string(),
+                            workflow_id.clone(),
+                            workflow_type.clone(),
+                            task_queue.clone(),
+                            event.timestamp,
+                        ),
+                        start: InboxItem::Start { input: input.clone(), signal: None, attributes },
+                        reuse: WorkflowIdReusePolicy::AllowDuplicate,
+                        parent_close_policy: *parent_close_policy,
+                    });
+                }
+                E::ChildWorkflowExecutionCancelRequested { initiated_event_id } => {
+                    rows.cancel_children.push(*initiated_event_id);
                 }
                 E::ActivityTaskScheduled { seq, activity_id, activity_type, input, options } => {
                     let limits = AttemptLimits::of(options, event.timestamp);
@@ -153,6 +193,10 @@ impl Rows {
                 other => {
                     if let Some(status) = RunStatus::after(other) {
                         rows.close = Some((status, event.timestamp));
+                        // Without the machine (a termination, a timeout) the parent is not known here: the store looks.
+                        if machine.is_none_or(|m| m.parent().is_some()) {
+                            rows.to_parent = ChildOutcome::of(other);
+                        }
                     }
                 }
             }
@@ -640,7 +684,14 @@ impl Inner {
             replies,
             signals_out: rows.signals_out,
             continued: rows.continued,
+            children_out: rows.children_out,
+            cancel_children: rows.cancel_children,
+            to_parent: rows.to_parent,
+            may_have_children: rows.close.is_some() && machine.as_ref().is_none_or(WorkflowMachine::started_children),
         };
+        let children: Vec<RunRecord> = commit.children_out.iter().map(|c| c.run.clone()).collect();
+        // Another run's inbox may get an item: a child's, or a parent's.
+        let others_told = !commit.cancel_children.is_empty() || commit.to_parent.is_some() || commit.may_have_children;
         let continued = commit.continued.as_ref().map(|next| next.run.clone());
         // What runs after the commit, kept before the commit takes the rows.
         let eager_tasks: Vec<ActivityTask> =
@@ -687,9 +738,12 @@ impl Inner {
                 self.run_claimed_activity(task, permit);
             }
         }
-        if queued {
+        if queued || others_told {
             // Other workers hear of them from the store; this one's claim loop from here.
             self.poller.wake();
+        }
+        for child in children {
+            self.wake_for(&child.run_id, &child.task_queue, &child.workflow_type);
         }
         for timer in timers {
             self.arm_timer(timer);
@@ -765,6 +819,7 @@ fn record_inbox_item(
                     run_timeout: attributes.run_timeout,
                     execution_timeout: attributes.execution_timeout,
                     execution_expires_at: attributes.execution_expires_at,
+                    parent: attributes.parent,
                 },
             )?;
             if let Some((signal_name, input)) = signal {
@@ -821,6 +876,27 @@ fn record_inbox_item(
         }
         InboxItem::Terminate { .. } => {
             unreachable!("termination is handled before the machine runs")
+        }
+        InboxItem::ChildStarted { initiated_event_id, outcome } => {
+            let event = match outcome {
+                Ok(run_id) => E::ChildWorkflowExecutionStarted { initiated_event_id, run_id },
+                Err((existing_run_id, reason)) => {
+                    E::StartChildWorkflowExecutionFailed { initiated_event_id, existing_run_id, reason }
+                }
+            };
+            machine.record(now, event)?;
+        }
+        InboxItem::ChildClosed { initiated_event_id, outcome } => {
+            let event = match outcome {
+                ChildOutcome::Completed { result } => E::ChildWorkflowExecutionCompleted { initiated_event_id, result },
+                ChildOutcome::Failed { failure } => E::ChildWorkflowExecutionFailed { initiated_event_id, failure },
+                ChildOutcome::Canceled => E::ChildWorkflowExecutionCanceled { initiated_event_id },
+                ChildOutcome::TimedOut { timeout } => E::ChildWorkflowExecutionTimedOut { initiated_event_id, timeout },
+                ChildOutcome::Terminated { reason } => {
+                    E::ChildWorkflowExecutionTerminated { initiated_event_id, reason }
+                }
+            };
+            machine.record(now, event)?;
         }
     }
     Ok(())

@@ -135,6 +135,9 @@ pub enum EventAttributes {
         /// When the execution timeout ends: set by the first run, carried by the runs that continue it.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
         execution_expires_at: Option<SystemTime>,
+        /// The workflow that started this one as its child.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentExecution>,
     },
     /// The workflow scheduled an activity (the ScheduleActivityTask command).
     ActivityTaskScheduled {
@@ -274,6 +277,81 @@ pub enum EventAttributes {
         /// Why.
         reason: String,
     },
+    /// The workflow started a child workflow (the StartChildWorkflowExecution command).
+    StartChildWorkflowExecutionInitiated {
+        /// The command's sequence number in the run.
+        seq: u32,
+        /// The child's workflow id.
+        workflow_id: String,
+        /// The child's registered workflow type.
+        workflow_type: String,
+        /// The child's input.
+        input: Payload,
+        /// The child's task queue (the parent's unless set).
+        task_queue: String,
+        /// What happens to the child when the parent closes first.
+        parent_close_policy: ParentClosePolicy,
+        /// The child's run timeout, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+        run_timeout: Option<Duration>,
+        /// The child's execution timeout, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
+        execution_timeout: Option<Duration>,
+    },
+    /// The child's run was created (in the same transaction as the initiating step).
+    ChildWorkflowExecutionStarted {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// The child's run id.
+        run_id: String,
+    },
+    /// The child could not start: its workflow id is in use (or its reuse policy refused it).
+    StartChildWorkflowExecutionFailed {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// The run that holds the id.
+        existing_run_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The parent asked its child to cancel (the child's run got `WorkflowExecutionCancelRequested`).
+    ChildWorkflowExecutionCancelRequested {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+    },
+    /// The child returned a result (the last run of its chain, if it continued as new).
+    ChildWorkflowExecutionCompleted {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// The child's result.
+        result: Payload,
+    },
+    /// The child returned an error.
+    ChildWorkflowExecutionFailed {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// The child's error.
+        failure: Failure,
+    },
+    /// The child accepted a cancellation.
+    ChildWorkflowExecutionCanceled {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+    },
+    /// A timeout of the child ended it.
+    ChildWorkflowExecutionTimedOut {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// Which timeout.
+        timeout: WorkflowTimeout,
+    },
+    /// The child was terminated.
+    ChildWorkflowExecutionTerminated {
+        /// The `StartChildWorkflowExecutionInitiated` event.
+        initiated_event_id: u64,
+        /// Why, as given to terminate.
+        reason: String,
+    },
     /// The workflow returned a result.
     WorkflowExecutionCompleted {
         /// The workflow's result.
@@ -307,6 +385,43 @@ pub enum EventAttributes {
         /// Which timeout: `run` or `execution`.
         timeout: WorkflowTimeout,
     },
+}
+
+/// The parent of a child workflow's run, as its `WorkflowExecutionStarted` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentExecution {
+    /// The parent's workflow id.
+    pub workflow_id: String,
+    /// The parent's run.
+    pub run_id: String,
+    /// The parent's `StartChildWorkflowExecutionInitiated` event.
+    pub initiated_event_id: u64,
+}
+
+/// What happens to an open child workflow when its parent's run closes
+/// (completes, fails, is cancelled, terminated, times out or continues as new).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ParentClosePolicy {
+    /// The child is terminated (the default, as in Temporal).
+    #[default]
+    Terminate,
+    /// The child's cancellation is requested: it may clean up and end as it sees fit.
+    RequestCancel,
+    /// The child runs on, on its own.
+    Abandon,
+}
+
+impl ParentClosePolicy {
+    /// The policy as stored: `terminate`, `request_cancel`, `abandon`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ParentClosePolicy::Terminate => "terminate",
+            ParentClosePolicy::RequestCancel => "request_cancel",
+            ParentClosePolicy::Abandon => "abandon",
+        }
+    }
 }
 
 /// Which workflow timeout fired ([`EventAttributes::WorkflowExecutionTimedOut`]).
@@ -369,6 +484,15 @@ impl EventAttributes {
             }
             EventAttributes::ExternalWorkflowExecutionSignaled { .. } => "ExternalWorkflowExecutionSignaled",
             EventAttributes::SignalExternalWorkflowExecutionFailed { .. } => "SignalExternalWorkflowExecutionFailed",
+            EventAttributes::StartChildWorkflowExecutionInitiated { .. } => "StartChildWorkflowExecutionInitiated",
+            EventAttributes::ChildWorkflowExecutionStarted { .. } => "ChildWorkflowExecutionStarted",
+            EventAttributes::StartChildWorkflowExecutionFailed { .. } => "StartChildWorkflowExecutionFailed",
+            EventAttributes::ChildWorkflowExecutionCancelRequested { .. } => "ChildWorkflowExecutionCancelRequested",
+            EventAttributes::ChildWorkflowExecutionCompleted { .. } => "ChildWorkflowExecutionCompleted",
+            EventAttributes::ChildWorkflowExecutionFailed { .. } => "ChildWorkflowExecutionFailed",
+            EventAttributes::ChildWorkflowExecutionCanceled { .. } => "ChildWorkflowExecutionCanceled",
+            EventAttributes::ChildWorkflowExecutionTimedOut { .. } => "ChildWorkflowExecutionTimedOut",
+            EventAttributes::ChildWorkflowExecutionTerminated { .. } => "ChildWorkflowExecutionTerminated",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",
@@ -387,8 +511,10 @@ impl EventAttributes {
             | E::WorkflowExecutionSignaled { input, .. }
             | E::WorkflowExecutionUpdateAccepted { input, .. }
             | E::SignalExternalWorkflowExecutionInitiated { input, .. }
+            | E::StartChildWorkflowExecutionInitiated { input, .. }
             | E::WorkflowExecutionContinuedAsNew { input, .. } => input.len(),
             E::ActivityTaskCompleted { result, .. }
+            | E::ChildWorkflowExecutionCompleted { result, .. }
             | E::WorkflowExecutionCompleted { result }
             | E::WorkflowExecutionUpdateCompleted { outcome: UpdateOutcome::Completed { result }, .. } => result.len(),
             _ => 0,

@@ -26,7 +26,7 @@ mod failure;
 mod finite;
 mod payload;
 
-pub use event::{EventAttributes, HistoryEvent, UpdateOutcome, WorkflowTimeout};
+pub use event::{EventAttributes, HistoryEvent, ParentClosePolicy, ParentExecution, UpdateOutcome, WorkflowTimeout};
 pub use failure::{ActivityFailureInfo, Failure, RetryState};
 pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, Payload};
 

@@ -171,6 +171,10 @@ impl Env {
             replies: Vec::new(),
             signals_out: Vec::new(),
             continued: None,
+            children_out: Vec::new(),
+            cancel_children: Vec::new(),
+            to_parent: None,
+            may_have_children: false,
         }
     }
 

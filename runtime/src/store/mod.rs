@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
-use crate::history::{Failure, HistoryEvent, Payload, WorkflowTimeout};
+use crate::history::{Failure, HistoryEvent, ParentClosePolicy, ParentExecution, Payload, WorkflowTimeout};
 
 /// The status of a workflow run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -208,6 +208,32 @@ pub(crate) struct RunRecord {
     /// The worker that ran its last step and keeps it cached; while that
     /// worker is registered and live, only it claims the run's workflow tasks.
     pub(crate) sticky: Option<String>,
+}
+
+impl RunRecord {
+    /// A new open run with no events, unleased.
+    pub(crate) fn new(
+        run_id: String,
+        workflow_id: String,
+        workflow_type: String,
+        task_queue: String,
+        created_at: SystemTime,
+    ) -> Self {
+        RunRecord {
+            run_id,
+            workflow_id,
+            workflow_type,
+            task_queue,
+            status: RunStatus::Running,
+            created_at,
+            closed_at: None,
+            next_event_id: 1,
+            held: None,
+            held_at: None,
+            lease: None,
+            sticky: None,
+        }
+    }
 }
 
 /// Identifies one activity of one run.
@@ -424,6 +450,57 @@ pub(crate) enum InboxItem {
     Terminate {
         reason: String,
     },
+    /// Whether a child this run started was created (its run id) or not
+    /// (the run that holds its id, and why): the next step records which.
+    ChildStarted {
+        initiated_event_id: u64,
+        outcome: Result<String, (String, String)>,
+    },
+    /// A child of this run closed (the last run of its chain).
+    ChildClosed {
+        initiated_event_id: u64,
+        outcome: ChildOutcome,
+    },
+}
+
+/// How a child workflow ended, for its parent's inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ChildOutcome {
+    Completed { result: Payload },
+    Failed { failure: Failure },
+    Canceled,
+    TimedOut { timeout: WorkflowTimeout },
+    Terminated { reason: String },
+}
+
+impl ChildOutcome {
+    /// What a child's close event tells its parent; `None` for continue-as-new (the chain goes on).
+    pub(crate) fn of(close: &crate::history::EventAttributes) -> Option<Self> {
+        use crate::history::EventAttributes as E;
+        Some(match close {
+            E::WorkflowExecutionCompleted { result } => ChildOutcome::Completed { result: result.clone() },
+            E::WorkflowExecutionFailed { failure } => ChildOutcome::Failed { failure: failure.clone() },
+            E::WorkflowExecutionCanceled {} => ChildOutcome::Canceled,
+            E::WorkflowExecutionTimedOut { timeout } => ChildOutcome::TimedOut { timeout: *timeout },
+            E::WorkflowExecutionTerminated { reason } => ChildOutcome::Terminated { reason: reason.clone() },
+            _ => return None,
+        })
+    }
+}
+
+/// A child workflow a step starts, in its transaction: its run is created
+/// (unless its id is taken, by an open run or as its reuse policy says) with
+/// its start in its inbox and its parent recorded, and the outcome
+/// ([`InboxItem::ChildStarted`]) goes to the parent's inbox.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildStart {
+    /// The parent's `StartChildWorkflowExecutionInitiated` event.
+    pub(crate) initiated_event_id: u64,
+    pub(crate) run: RunRecord,
+    pub(crate) start: InboxItem,
+    pub(crate) reuse: WorkflowIdReusePolicy,
+    pub(crate) parent_close_policy: ParentClosePolicy,
 }
 
 /// What a run's `WorkflowExecutionStarted` records besides its input: the
@@ -438,6 +515,8 @@ pub(crate) struct StartAttributes {
     pub(crate) execution_timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
     pub(crate) execution_expires_at: Option<SystemTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) parent: Option<ParentExecution>,
 }
 
 impl StartAttributes {
@@ -528,8 +607,22 @@ pub(crate) struct StepCommit {
     pub(crate) replies: Vec<Reply>,
     /// The run that continues this one, when the step closes it as
     /// [`RunStatus::ContinuedAsNew`]: created (of the same workflow id, which
-    /// stays taken throughout) in the step's transaction, after the close.
+    /// stays taken throughout) in the step's transaction, after the close. A
+    /// child's parent carries over to it.
     pub(crate) continued: Option<NewRun>,
+    /// Child workflows the step starts.
+    pub(crate) children_out: Vec<ChildStart>,
+    /// Cancellation requests to children (by `StartChildWorkflowExecutionInitiated`
+    /// event id): each open child run gets `CancelRequested` in its inbox.
+    pub(crate) cancel_children: Vec<u64>,
+    /// How the run ended, for its parent, when the step closes a child run
+    /// (not as continued-as-new): its parent's inbox gets
+    /// [`InboxItem::ChildClosed`] if the parent is open. Ignored for a run without a parent.
+    pub(crate) to_parent: Option<ChildOutcome>,
+    /// Whether the run may have children: a step that closes it then
+    /// applies each open child's parent close policy (`Terminate` or
+    /// `CancelRequested` to its inbox, or nothing).
+    pub(crate) may_have_children: bool,
 }
 
 /// A signal a step sends to another workflow.
@@ -800,6 +893,30 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);
+}
+
+/// The reason a child's cancellation request gives (`WorkflowExecutionCancelRequested`).
+pub(crate) const CHILD_CANCEL_REASON: &str = "the parent workflow requested it";
+
+/// What an open child gets when its parent closes, under its parent close
+/// policy as stored (`terminate`, else a cancellation request).
+pub(crate) fn parent_closed(policy: &str) -> InboxItem {
+    if policy == ParentClosePolicy::Terminate.as_str() {
+        InboxItem::Terminate { reason: "the parent workflow closed (parent close policy: terminate)".to_owned() }
+    } else {
+        InboxItem::CancelRequested {
+            reason: "the parent workflow closed (parent close policy: request cancel)".to_owned(),
+        }
+    }
+}
+
+/// Why a new run of a workflow id is refused, by the status of the run that holds it.
+pub(crate) fn refusal_reason(status: &str) -> String {
+    if status == RunStatus::Running.as_str() {
+        "an open run holds the workflow id".to_owned()
+    } else {
+        format!("the workflow id's reuse policy refuses a new run (its last run is {status})")
+    }
 }
 
 /// Why a closing step is refused when its run's inbox got items the step

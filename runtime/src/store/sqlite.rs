@@ -31,7 +31,7 @@ use super::{
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
-use super::{INBOX_GREW, ReplyBody, host_name, lock, new_token};
+use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed, refusal_reason};
 use crate::activity::ActivityOptions;
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -139,13 +139,20 @@ CREATE INDEX inbox_by_run ON inbox (run_id, id);
 /// command), for their callers: no event records them. Additive, like
 /// `weft_engine`: older builds ignore it, so the schema version stays;
 /// every opening (the `weft` command's too) creates it.
-const REPLIES: &str = "
+const ADDED_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS replies (
     run_id     TEXT NOT NULL,
     request_id TEXT NOT NULL,
     reply      TEXT NOT NULL,
     PRIMARY KEY (run_id, request_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_parents (
+    run_id             TEXT PRIMARY KEY,
+    parent_run_id      TEXT NOT NULL,
+    initiated_event_id INTEGER NOT NULL,
+    close_policy       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id);
 ";
 
 /// What version 2 adds to either schema: the claim indexes and the workers.
@@ -358,7 +365,7 @@ impl SqliteStore {
                         path.display()
                     )));
                 }
-                conn.execute_batch(REPLIES)?;
+                conn.execute_batch(ADDED_TABLES)?;
                 let mode = Mode::Inline(Mutex::new(Some(conn)));
                 Ok(SqliteStore::new(mode, Some(claim), Some((path.clone(), *busy_timeout)), None))
             }
@@ -517,7 +524,7 @@ fn prepare(conn: &Connection, file: Option<(Durability, &Path)>, foreign_tables:
         migrate_v1(&tx)?;
         tx.commit()?;
     }
-    conn.execute_batch(REPLIES)?;
+    conn.execute_batch(ADDED_TABLES)?;
     Ok(())
 }
 
@@ -1229,6 +1236,19 @@ fn queue_order() -> i64 {
     }
 }
 
+/// Whether a new run of `workflow_id` is refused under `reuse`: the run that
+/// holds the id, and why.
+fn refusal(conn: &Connection, workflow_id: &str, reuse: WorkflowIdReusePolicy) -> Result<Option<(String, String)>> {
+    let latest: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT run_id, status FROM runs WHERE workflow_id = ?1
+             ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1",
+        )?
+        .query_row([workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(latest.filter(|(_, status)| reuse.refuses(status)).map(|(run_id, status)| (run_id, refusal_reason(&status))))
+}
+
 /// Adds an open run with no events.
 fn insert_run(conn: &Connection, run: &RunRecord) -> Result<()> {
     conn.prepare_cached(
@@ -1354,6 +1374,44 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
             push_inbox(conn, run_id, &signal.outcome(target))?;
         }
     }
+    for child in &c.children_out {
+        let outcome = match refusal(conn, &child.run.workflow_id, child.reuse)? {
+            Some(refused) => Err(refused),
+            None => {
+                insert_run(conn, &child.run)?;
+                push_inbox(conn, &child.run.run_id, &child.start)?;
+                conn.prepare_cached(
+                    "INSERT INTO run_parents (run_id, parent_run_id, initiated_event_id, close_policy) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    child.run.run_id,
+                    run_id,
+                    child.initiated_event_id as i64,
+                    child.parent_close_policy.as_str()
+                ])?;
+                Ok(child.run.run_id.clone())
+            }
+        };
+        if c.close.is_none() {
+            push_inbox(
+                conn,
+                run_id,
+                &InboxItem::ChildStarted { initiated_event_id: child.initiated_event_id, outcome },
+            )?;
+        }
+    }
+    for initiated_event_id in &c.cancel_children {
+        let child: Option<String> = conn
+            .prepare_cached(
+                "SELECT p.run_id FROM run_parents p JOIN runs r ON r.run_id = p.run_id
+                 WHERE p.parent_run_id = ?1 AND p.initiated_event_id = ?2 AND r.status = 'running'",
+            )?
+            .query_row(params![run_id, *initiated_event_id as i64], |r| r.get(0))
+            .optional()?;
+        if let Some(child) = child {
+            push_inbox(conn, &child, &InboxItem::CancelRequested { reason: CHILD_CANCEL_REASON.to_owned() })?;
+        }
+    }
     for reply in &c.replies {
         conn.prepare_cached("INSERT OR REPLACE INTO replies (run_id, request_id, reply) VALUES (?1, ?2, ?3)")?
             .execute(params![run_id, reply.request_id, to_json(&reply.body)?])?;
@@ -1367,6 +1425,37 @@ fn commit_step(conn: &Connection, c: &StepCommit) -> Result<bool> {
         if let (RunStatus::ContinuedAsNew, Some(next)) = (status, &c.continued) {
             insert_run(conn, &next.run)?;
             push_inbox(conn, &next.run.run_id, &next.start)?;
+            conn.prepare_cached(
+                "INSERT INTO run_parents (run_id, parent_run_id, initiated_event_id, close_policy)
+                 SELECT ?2, parent_run_id, initiated_event_id, close_policy FROM run_parents WHERE run_id = ?1",
+            )?
+            .execute(params![run_id, next.run.run_id])?;
+        }
+        if let Some(outcome) = c.to_parent.clone().filter(|_| status != RunStatus::ContinuedAsNew) {
+            let parent: Option<(String, i64)> = conn
+                .prepare_cached("SELECT parent_run_id, initiated_event_id FROM run_parents WHERE run_id = ?1")?
+                .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((parent, initiated_event_id)) = parent {
+                push_inbox(
+                    conn,
+                    &parent,
+                    &InboxItem::ChildClosed { initiated_event_id: initiated_event_id as u64, outcome },
+                )?;
+            }
+        }
+        if c.may_have_children {
+            let mut open = conn.prepare_cached(
+                "SELECT p.run_id, p.close_policy FROM run_parents p JOIN runs r ON r.run_id = p.run_id
+                 WHERE p.parent_run_id = ?1 AND r.status = 'running' AND p.close_policy <> 'abandon'
+                 ORDER BY p.initiated_event_id",
+            )?;
+            let children = open
+                .query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (child, policy) in children {
+                push_inbox(conn, &child, &parent_closed(&policy))?;
+            }
         }
     }
     let ready: bool = conn
@@ -1553,16 +1642,7 @@ impl Store for SqliteStore {
 
     fn create_run(&self, run: RunRecord, start: RunStart, reuse: WorkflowIdReusePolicy) -> BoxFuture<'_, Result<()>> {
         self.write(move |conn| {
-            let latest: Option<(String, String)> = conn
-                .prepare_cached(
-                    "SELECT run_id, status FROM runs WHERE workflow_id = ?1
-                     ORDER BY status = 'running' DESC, created_at DESC, rowid DESC LIMIT 1",
-                )?
-                .query_row([&run.workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((run_id, status)) = latest
-                && reuse.refuses(&status)
-            {
+            if let Some((run_id, _)) = refusal(conn, &run.workflow_id, reuse)? {
                 return Err(Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id });
             }
             insert_run(conn, &run)?;

@@ -135,6 +135,10 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         replies: Vec::new(),
         signals_out: Vec::new(),
         continued: None,
+        children_out: Vec::new(),
+        cancel_children: Vec::new(),
+        to_parent: None,
+        may_have_children: false,
     };
     store.create_run(run("wf-1", "r1"), RunStart::Step(step), WorkflowIdReusePolicy::default()).await?;
     Ok(key)

@@ -6,20 +6,61 @@
 use std::time::Duration;
 
 use crate::activity::ActivityOptions;
-use crate::history::{EventAttributes, Failure, Payload, UpdateOutcome};
+use crate::history::{EventAttributes, Failure, ParentClosePolicy, Payload, UpdateOutcome};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
-    ScheduleActivity { seq: u32, activity_id: String, activity_type: String, input: Payload, options: ActivityOptions },
-    RequestCancelActivity { seq: u32 },
-    StartTimer { seq: u32, duration: Duration },
-    CancelTimer { seq: u32 },
-    CompleteUpdate { update_id: String, outcome: UpdateOutcome },
-    SignalExternal { seq: u32, workflow_id: String, signal_name: String, input: Payload },
-    CompleteWorkflow { result: Payload },
-    FailWorkflow { failure: Failure },
+    ScheduleActivity {
+        seq: u32,
+        activity_id: String,
+        activity_type: String,
+        input: Payload,
+        options: ActivityOptions,
+    },
+    RequestCancelActivity {
+        seq: u32,
+    },
+    StartTimer {
+        seq: u32,
+        duration: Duration,
+    },
+    CancelTimer {
+        seq: u32,
+    },
+    CompleteUpdate {
+        update_id: String,
+        outcome: UpdateOutcome,
+    },
+    SignalExternal {
+        seq: u32,
+        workflow_id: String,
+        signal_name: String,
+        input: Payload,
+    },
+    CompleteWorkflow {
+        result: Payload,
+    },
+    FailWorkflow {
+        failure: Failure,
+    },
     CancelWorkflow,
-    ContinueAsNew { workflow_type: String, input: Payload },
+    ContinueAsNew {
+        workflow_type: String,
+        input: Payload,
+    },
+    StartChild {
+        seq: u32,
+        workflow_id: String,
+        workflow_type: String,
+        input: Payload,
+        task_queue: String,
+        parent_close_policy: ParentClosePolicy,
+        run_timeout: Option<Duration>,
+        execution_timeout: Option<Duration>,
+    },
+    CancelChild {
+        seq: u32,
+    },
 }
 
 impl Command {
@@ -43,6 +84,10 @@ impl Command {
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
+            Command::StartChild { seq, workflow_id, workflow_type, .. } => {
+                format!("StartChildWorkflowExecution(seq {seq}, `{workflow_type}` as `{workflow_id}`)")
+            }
+            Command::CancelChild { seq } => format!("RequestCancelChildWorkflowExecution(seq {seq})"),
             Command::ContinueAsNew { workflow_type, .. } => {
                 format!("ContinueAsNewWorkflowExecution(`{workflow_type}`)")
             }
@@ -59,6 +104,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
         EventAttributes::TimerStarted { seq, .. } => format!("TimerStarted(seq {seq})"),
         EventAttributes::SignalExternalWorkflowExecutionInitiated { seq, workflow_id, signal_name, .. } => {
             format!("SignalExternalWorkflowExecutionInitiated(seq {seq}, `{signal_name}` to `{workflow_id}`)")
+        }
+        EventAttributes::StartChildWorkflowExecutionInitiated { seq, workflow_id, workflow_type, .. } => {
+            format!("StartChildWorkflowExecutionInitiated(seq {seq}, `{workflow_type}` as `{workflow_id}`)")
         }
         EventAttributes::WorkflowExecutionUpdateCompleted { update_id, .. } => {
             format!("WorkflowExecutionUpdateCompleted(`{update_id}`)")

@@ -85,12 +85,18 @@ pub(crate) enum ActivityResolution {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Slot<T> {
     pub(crate) result: Option<T>,
     pub(crate) waker: Option<Waker>,
     pub(crate) cancel_requested: bool,
     pub(crate) cancellation_type: CancellationType,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot { result: None, waker: None, cancel_requested: false, cancellation_type: CancellationType::default() }
+    }
 }
 
 impl<T> Slot<T> {
@@ -114,6 +120,10 @@ pub(crate) struct WorkflowState {
     pub(crate) timers: HashMap<u32, Slot<bool>>,
     /// Signals to other workflows: `Err(reason)` if nothing got them.
     pub(crate) external_signals: HashMap<u32, Slot<Result<(), String>>>,
+    /// Child workflows, until their handle has read their end.
+    pub(crate) children: HashMap<u32, super::child::ChildSlots>,
+    /// Whether the run started a child (its close then applies the children's parent close policies).
+    pub(crate) started_children: bool,
     pub(crate) cancel_requested: bool,
     pub(crate) rng: u64,
     pub(crate) payload_limit: usize,
@@ -151,6 +161,8 @@ impl WorkflowState {
             activities: HashMap::new(),
             timers: HashMap::new(),
             external_signals: HashMap::new(),
+            children: HashMap::new(),
+            started_children: false,
             cancel_requested: false,
             rng,
             payload_limit,
@@ -163,7 +175,7 @@ impl WorkflowState {
         }
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(crate) fn next_seq(&mut self) -> u32 {
         let seq = self.next_seq;
         self.next_seq += 1;
         seq
@@ -176,6 +188,7 @@ impl WorkflowState {
         self.activities.values().any(|s| s.result.is_none())
             || self.timers.values().any(|s| s.result.is_none())
             || self.external_signals.values().any(|s| s.result.is_none())
+            || self.children.values().any(super::child::ChildSlots::pending)
             || !self.message_wakers.is_empty()
     }
 
@@ -195,10 +208,29 @@ impl WorkflowState {
         }
     }
 
+    /// Requests cancellation of child `seq`, if it started and is open.
+    pub(crate) fn cancel_child(&mut self, seq: u32) {
+        let Some(slots) = self.children.get_mut(&seq) else { return };
+        if !matches!(slots.started.result, Some(Ok(_)))
+            || slots.closed.result.is_some()
+            || slots.closed.cancel_requested
+        {
+            return;
+        }
+        slots.closed.cancel_requested = true;
+        self.commands.push(Command::CancelChild { seq });
+    }
+
     /// The workflow is cancelled: its activities are cancelled (each as its
-    /// type says) and its timers resolve to `Err(Canceled)`, in seq order.
+    /// type says), so are its started children, and its timers resolve to
+    /// `Err(Canceled)`, in seq order.
     pub(crate) fn cancel_workflow(&mut self) {
         self.cancel_requested = true;
+        let mut children: Vec<u32> = self.children.keys().copied().collect();
+        children.sort_unstable();
+        for seq in children {
+            self.cancel_child(seq);
+        }
         let mut activities: Vec<u32> = self.activities.keys().copied().collect();
         activities.sort_unstable();
         for seq in activities {
@@ -306,6 +338,52 @@ impl<S> WorkflowContext<S> {
         });
         drop(s);
         ExternalSignal { state: self.state.clone(), seq, early: None, workflow_id, signal_name }
+    }
+
+    /// Starts a child workflow: `workflow` (a `#[workflow]` stub) with
+    /// `input`, its type's input (or the call does not compile), under
+    /// `options` (its workflow id first). The future resolves to a
+    /// [`ChildWorkflowHandle`](super::ChildWorkflowHandle) once the child's
+    /// run exists (it is created in the transaction of the step that starts
+    /// it), or to [`ChildWorkflowFailure::AlreadyStarted`](super::ChildWorkflowFailure::AlreadyStarted)
+    /// if its id is held by an open run. The handle is a future of the
+    /// child's result, typed by its output, and signals and cancels it.
+    ///
+    /// ```
+    /// use weft::workflow::ChildWorkflowOptions;
+    /// use weft::{workflow, WorkflowContext, WorkflowResult};
+    ///
+    /// #[workflow]
+    /// async fn invoice(_ctx: WorkflowContext, order: u64) -> WorkflowResult<String> {
+    ///     Ok(format!("invoice for order {order}"))
+    /// }
+    ///
+    /// #[workflow]
+    /// async fn order(ctx: WorkflowContext, id: u64) -> WorkflowResult<String> {
+    ///     let child = ctx.start_child_workflow(invoice, id, ChildWorkflowOptions::new(format!("invoice-{id}"))).await?;
+    ///     Ok(child.await?)
+    /// }
+    /// # let _ = weft::Engine::builder().register_workflow(invoice).register_workflow(order);
+    /// ```
+    pub fn start_child_workflow<W: crate::Workflow>(
+        &self,
+        workflow: W,
+        input: W::Input,
+        options: super::ChildWorkflowOptions,
+    ) -> super::StartChildWorkflow<W::Definition> {
+        let _ = workflow;
+        super::child::start::<W, S>(self, &input, options)
+    }
+
+    /// Starts a child workflow and waits for its result: `start_child_workflow(..)` then its handle.
+    pub fn execute_child_workflow<W: crate::Workflow>(
+        &self,
+        workflow: W,
+        input: W::Input,
+        options: super::ChildWorkflowOptions,
+    ) -> impl Future<Output = Result<W::Output, super::ChildWorkflowFailure>> + Send + 'static {
+        let start = self.start_child_workflow(workflow, input, options);
+        async move { start.await?.await }
     }
 
     /// Lets the run close while update handlers still run: their callers

@@ -38,6 +38,7 @@ use std::time::SystemTime;
 use futures::task::ArcWake;
 use parking_lot::Mutex;
 
+use super::child::ChildResolution;
 use super::command::{Command, describe_event};
 use super::context::{ActivityResolution, CONTINUE_AS_NEW, WorkflowInfo, WorkflowState};
 use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture, input_rejected};
@@ -122,6 +123,11 @@ pub(crate) struct WorkflowMachine {
     activity_event: HashMap<u32, u64>,
     /// `SignalExternalWorkflowExecutionInitiated` event id -> seq.
     external_by_event: HashMap<u64, u32>,
+    /// `StartChildWorkflowExecutionInitiated` event id -> seq, and seq -> event id.
+    child_by_event: HashMap<u64, u32>,
+    child_event: HashMap<u32, u64>,
+    /// The run's parent, from its `WorkflowExecutionStarted`.
+    parent: Option<crate::history::ParentExecution>,
     /// `TimerStarted` event id -> seq, and seq -> event id.
     timer_by_event: HashMap<u64, u32>,
     timer_event: HashMap<u32, u64>,
@@ -159,6 +165,9 @@ impl WorkflowMachine {
             activity_by_event: HashMap::new(),
             activity_event: HashMap::new(),
             external_by_event: HashMap::new(),
+            child_by_event: HashMap::new(),
+            child_event: HashMap::new(),
+            parent: None,
             timer_by_event: HashMap::new(),
             timer_event: HashMap::new(),
             started_attempt: HashMap::new(),
@@ -198,6 +207,16 @@ impl WorkflowMachine {
     /// The payload bytes of the run's history so far (its events' inputs and results).
     pub(crate) fn history_bytes(&self) -> u64 {
         self.history_bytes
+    }
+
+    /// The run's parent, if it is a child workflow.
+    pub(crate) fn parent(&self) -> Option<&crate::history::ParentExecution> {
+        self.parent.as_ref()
+    }
+
+    /// Whether the run started a child workflow.
+    pub(crate) fn started_children(&self) -> bool {
+        self.state.lock().started_children
     }
 
     /// The run's timeouts.
@@ -258,6 +277,28 @@ impl WorkflowMachine {
                 Command::CancelTimer { seq } => {
                     EventAttributes::TimerCanceled { started_event_id: self.timer_event[&seq] }
                 }
+                Command::StartChild {
+                    seq,
+                    workflow_id,
+                    workflow_type,
+                    input,
+                    task_queue,
+                    parent_close_policy,
+                    run_timeout,
+                    execution_timeout,
+                } => EventAttributes::StartChildWorkflowExecutionInitiated {
+                    seq,
+                    workflow_id,
+                    workflow_type,
+                    input,
+                    task_queue,
+                    parent_close_policy,
+                    run_timeout,
+                    execution_timeout,
+                },
+                Command::CancelChild { seq } => EventAttributes::ChildWorkflowExecutionCancelRequested {
+                    initiated_event_id: self.child_event[&seq],
+                },
                 Command::SignalExternal { seq, workflow_id, signal_name, input } => {
                     EventAttributes::SignalExternalWorkflowExecutionInitiated { seq, workflow_id, signal_name, input }
                 }
@@ -290,10 +331,13 @@ impl WorkflowMachine {
         self.history_bytes += event.attributes.payload_bytes();
         use EventAttributes as E;
         match &event.attributes {
-            E::WorkflowExecutionStarted { input, run_timeout, execution_timeout, execution_expires_at, .. } => {
+            E::WorkflowExecutionStarted {
+                input, run_timeout, execution_timeout, execution_expires_at, parent, ..
+            } => {
                 if self.future.is_some() || event.event_id != 1 {
                     return Err(MachineError::Corrupt("`WorkflowExecutionStarted` is not the first event".into()));
                 }
+                self.parent = parent.clone();
                 self.timeouts = RunTimeouts {
                     run_timeout: *run_timeout,
                     execution_timeout: *execution_timeout,
@@ -403,6 +447,37 @@ impl WorkflowMachine {
             E::SignalExternalWorkflowExecutionFailed { initiated_event_id, reason } => {
                 self.resolve_external(*initiated_event_id, Err(reason.clone()))
             }
+            E::StartChildWorkflowExecutionInitiated { seq, .. } => {
+                self.match_command(event, |c| matches!(c, Command::StartChild { seq: s, .. } if s == seq))?;
+                self.child_by_event.insert(event.event_id, *seq);
+                self.child_event.insert(*seq, event.event_id);
+                Ok(())
+            }
+            E::ChildWorkflowExecutionCancelRequested { initiated_event_id } => {
+                let seq = self.child_seq(*initiated_event_id)?;
+                self.match_command(event, |c| matches!(c, Command::CancelChild { seq: s } if *s == seq))
+            }
+            E::ChildWorkflowExecutionStarted { initiated_event_id, run_id } => {
+                self.resolve_child_start(*initiated_event_id, Ok(run_id.clone()))
+            }
+            E::StartChildWorkflowExecutionFailed { initiated_event_id, existing_run_id, reason } => {
+                self.resolve_child_start(*initiated_event_id, Err((existing_run_id.clone(), reason.clone())))
+            }
+            E::ChildWorkflowExecutionCompleted { initiated_event_id, result } => {
+                self.resolve_child(*initiated_event_id, ChildResolution::Completed(result.clone()))
+            }
+            E::ChildWorkflowExecutionFailed { initiated_event_id, failure } => {
+                self.resolve_child(*initiated_event_id, ChildResolution::Failed(failure.clone()))
+            }
+            E::ChildWorkflowExecutionCanceled { initiated_event_id } => {
+                self.resolve_child(*initiated_event_id, ChildResolution::Canceled)
+            }
+            E::ChildWorkflowExecutionTimedOut { initiated_event_id, timeout } => {
+                self.resolve_child(*initiated_event_id, ChildResolution::TimedOut(*timeout))
+            }
+            E::ChildWorkflowExecutionTerminated { initiated_event_id, reason } => {
+                self.resolve_child(*initiated_event_id, ChildResolution::Terminated(reason.clone()))
+            }
             E::WorkflowExecutionUpdateCompleted { update_id, .. } => self
                 .match_command(event, |c| matches!(c, Command::CompleteUpdate { update_id: u, .. } if u == update_id)),
             E::WorkflowExecutionCompleted { .. } => {
@@ -487,6 +562,34 @@ impl WorkflowMachine {
             if slot.result.is_none() {
                 slot.resolve(resolution);
             }
+        }
+        self.activate()
+    }
+
+    fn child_seq(&self, initiated_event_id: u64) -> Result<u32, MachineError> {
+        self.child_by_event.get(&initiated_event_id).copied().ok_or_else(|| {
+            MachineError::Corrupt(format!(
+                "event refers to event {initiated_event_id}, which is not `StartChildWorkflowExecutionInitiated`"
+            ))
+        })
+    }
+
+    fn resolve_child_start(
+        &mut self,
+        initiated_event_id: u64,
+        started: Result<String, (String, String)>,
+    ) -> Result<(), MachineError> {
+        let seq = self.child_seq(initiated_event_id)?;
+        if let Some(slots) = self.state.lock().children.get_mut(&seq) {
+            slots.started.resolve(started);
+        }
+        self.activate()
+    }
+
+    fn resolve_child(&mut self, initiated_event_id: u64, closed: ChildResolution) -> Result<(), MachineError> {
+        let seq = self.child_seq(initiated_event_id)?;
+        if let Some(slots) = self.state.lock().children.get_mut(&seq) {
+            slots.closed.resolve(closed);
         }
         self.activate()
     }

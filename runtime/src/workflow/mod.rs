@@ -29,12 +29,14 @@
 //! # let _ = weft::Engine::builder().register_workflow(quadruple);
 //! ```
 
+pub(crate) mod child;
 mod command;
 pub(crate) mod context;
 pub(crate) mod definition;
 pub(crate) mod machine;
 pub(crate) mod messages;
 
+pub use child::{ChildWorkflowFailure, ChildWorkflowHandle, ChildWorkflowOptions, StartChildWorkflow};
 pub(crate) use context::WorkflowInfo;
 pub use context::{ActivityHandle, Canceled, ExternalSignal, ExternalSignalError, Timer, WorkflowContext};
 pub use definition::{Workflow, WorkflowDefinition, WorkflowError, WorkflowResult, WorkflowStub};

@@ -161,6 +161,10 @@ fn step(task: &WorkflowTask, worker_id: &str, n: u64) -> StepCommit {
         replies: Vec::new(),
         signals_out: Vec::new(),
         continued: None,
+        children_out: Vec::new(),
+        cancel_children: Vec::new(),
+        to_parent: None,
+        may_have_children: false,
     }
 }
 
@@ -642,6 +646,10 @@ async fn a_delivered_timer_commits_unleased_and_a_damaged_history_is_corrupt() {
         replies: Vec::new(),
         signals_out: Vec::new(),
         continued: None,
+        children_out: Vec::new(),
+        cancel_children: Vec::new(),
+        to_parent: None,
+        may_have_children: false,
     };
     assert!(is_stale(store.commit_workflow_task(deliver(9)).await), "no such timer");
     store.commit_workflow_task(deliver(1)).await.unwrap();
@@ -990,6 +998,10 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         replies: Vec::new(),
         signals_out: Vec::new(),
         continued: None,
+        children_out: Vec::new(),
+        cancel_children: Vec::new(),
+        to_parent: None,
+        may_have_children: false,
     };
     store.create_run(run_record("r1"), RunStart::Step(first), WorkflowIdReusePolicy::default()).await.unwrap();
     let run = store.run("r1".into()).await.unwrap().unwrap();
@@ -1014,6 +1026,10 @@ async fn a_run_started_with_its_step_closes_an_eager_activity_in_the_next() {
         replies: Vec::new(),
         signals_out: Vec::new(),
         continued: None,
+        children_out: Vec::new(),
+        cancel_children: Vec::new(),
+        to_parent: None,
+        may_have_children: false,
     };
     assert!(is_stale(store.commit_workflow_task(closing(6, 4)).await), "another token");
     assert!(is_stale(store.commit_workflow_task(closing(5, 3)).await), "an old next_event_id");
