@@ -321,3 +321,36 @@ async fn the_cache_does_not_change_what_parents_record() -> weft::Result<()> {
     assert_eq!(seen[0], seen[1]);
     Ok(())
 }
+
+/// Children on PostgreSQL (when `WEFT_TEST_POSTGRES` names a server): the
+/// starts, cancellations, closes and close policies go through the batched commit.
+#[tokio::test]
+async fn children_run_on_postgres() -> weft::Result<()> {
+    let Ok(url) = std::env::var("WEFT_TEST_POSTGRES") else {
+        println!("skipped: WEFT_TEST_POSTGRES is not set (see README.md, Tests)");
+        return Ok(());
+    };
+    let schema = format!("weft_children_{}", std::process::id());
+    let engine = builder().postgres(&url).postgres_schema(&schema).build().await?;
+    let client = engine.client();
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        handles.push(client.start_workflow(parent, format!("pg-parent-{i}"), i).await?);
+    }
+    for (i, handle) in handles.into_iter().enumerate() {
+        assert_eq!(handle.result().await?, i as u64 * 2);
+    }
+    let fan = client.start_workflow(fan_out, "pg-fan", ()).await?;
+    assert_eq!(fan.result().await?, 6);
+    let holder = client.start_workflow(sleeper, "pg-taken", 3600).await?;
+    let refused = client.start_workflow(start_as, "pg-starter", "pg-taken".to_owned()).await?.result().await?;
+    assert!(refused.starts_with("refused:") && refused.contains(holder.run_id()), "{refused}");
+    let leaver = client.start_workflow(leaves_child, "pg-leaver", 0).await?;
+    let child_run = leaver.result().await?;
+    let child = client.workflow_handle_for_run(sleeper, "left-Terminate", &child_run).await?;
+    assert!(matches!(child.result().await, Err(Error::WorkflowTerminated { .. })));
+    let err = client.start_workflow(parent, "pg-parent-13", 13).await?.result().await.unwrap_err();
+    assert!(matches!(&err, Error::WorkflowFailed { failure, .. } if failure.cause().is_some()), "{err:?}");
+    engine.shutdown().await;
+    Ok(())
+}

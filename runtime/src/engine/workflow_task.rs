@@ -880,7 +880,8 @@ fn record_inbox_item(
         InboxItem::ChildStarted { initiated_event_id, outcome } => {
             let event = match outcome {
                 Ok(run_id) => E::ChildWorkflowExecutionStarted { initiated_event_id, run_id },
-                Err((existing_run_id, reason)) => {
+                Err((existing_run_id, status)) => {
+                    let reason = crate::store::refusal_reason(&status);
                     E::StartChildWorkflowExecutionFailed { initiated_event_id, existing_run_id, reason }
                 }
             };

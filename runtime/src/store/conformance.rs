@@ -43,7 +43,9 @@ macro_rules! store_conformance {
             list_runs_filters_by_status_and_type_newest_first,
             release_hold_and_targeted_claims,
             a_step_s_replies_are_kept_by_request_id,
-            continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit
+            continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit,
+            a_step_starts_cancels_and_hears_from_its_children,
+            a_closing_parent_applies_each_child_s_close_policy
         );
     };
     (@tests $open:path; $($test:ident),* $(,)?) => {
@@ -234,6 +236,27 @@ impl Env {
         step.consumed = consumed;
         step.close = Some((status, self.at_s(1)));
         Ok(step)
+    }
+
+    /// The items in `run_id`'s inbox (claimed and released again), oldest first.
+    async fn inbox(&self, run_id: &str) -> Result<Vec<InboxItem>> {
+        let worker = self.worker("reader");
+        let Some(task) = self.store.claim_workflow_task(worker, run_id.to_owned(), self.t0, secs(10)).await? else {
+            return Ok(Vec::new());
+        };
+        self.store.release_workflow_task(run_id.to_owned(), task.lease.token).await?;
+        Ok(task.inbox.into_iter().map(|e| e.item).collect())
+    }
+
+    /// A child of `parent` (a run of this test) started at event `initiated_event_id`.
+    fn child(&self, workflow_id: &str, initiated_event_id: u64, policy: ParentClosePolicy) -> ChildStart {
+        ChildStart {
+            initiated_event_id,
+            run: self.run_with_id(workflow_id),
+            start: InboxItem::Start { input: payload("7"), signal: None, attributes: Default::default() },
+            reuse: WorkflowIdReusePolicy::AllowDuplicate,
+            parent_close_policy: policy,
+        }
     }
 
     async fn claim(&self, worker: &Arc<WorkerInfo>, now: SystemTime) -> Result<Vec<WorkflowTask>> {
@@ -993,6 +1016,7 @@ pub(crate) async fn continuing_as_new_closes_the_run_and_opens_the_next_in_one_c
     next.workflow_id = first.workflow_id.clone();
     let attributes = StartAttributes {
         continued_from_run_id: Some(run_id.clone()),
+        parent: None,
         run_timeout: Some(secs(30)),
         execution_timeout: None,
         execution_expires_at: Some(env.at_s(100)),
@@ -1034,5 +1058,102 @@ pub(crate) async fn continuing_as_new_closes_the_run_and_opens_the_next_in_one_c
         panic!("{:?}", task.inbox)
     };
     assert_eq!((input, got), (&payload("2"), &attributes));
+    Ok(())
+}
+
+pub(crate) async fn a_step_starts_cancels_and_hears_from_its_children(store: Box<dyn Store>) -> Result<()> {
+    let env = Env::new(store);
+    let holder = env.start().await?;
+    let taken = env.store.run(holder.clone()).await?.unwrap().workflow_id;
+    let parent = env.start_with(1, |_| {}).await?;
+    let worker = env.worker("w");
+    // Two children: one new id, one held by an open run.
+    let fresh = unique("child");
+    let mut step = env.step(&parent, StepFence::Unleased, 2, 2, &worker.worker_id);
+    step.children_out =
+        vec![env.child(&fresh, 2, ParentClosePolicy::Terminate), env.child(&taken, 3, ParentClosePolicy::Terminate)];
+    let child_run = step.children_out[0].run.run_id.clone();
+    let refused_run = step.children_out[1].run.run_id.clone();
+    assert!(env.store.commit_workflow_task(step).await?, "the parent hears of its children at once");
+    assert!(env.store.run(refused_run).await?.is_none(), "nothing started under a held id");
+    let child = env.store.run(child_run.clone()).await?.unwrap();
+    assert_eq!((child.workflow_id.as_str(), child.status), (fresh.as_str(), RunStatus::Running));
+    assert!(matches!(&env.inbox(&child_run).await?[..], [InboxItem::Start { .. }]));
+    let told = env.inbox(&parent).await?;
+    let [
+        InboxItem::ChildStarted { initiated_event_id: 2, outcome: Ok(started) },
+        InboxItem::ChildStarted { initiated_event_id: 3, outcome: Err((existing, status)) },
+    ] = &told[..]
+    else {
+        panic!("{told:?}")
+    };
+    assert_eq!((started, existing, status.as_str()), (&child_run, &holder, "running"));
+
+    // The parent asks the child to cancel.
+    let task = env.store.claim_workflow_task(worker.clone(), parent.clone(), env.t0, secs(10)).await?.unwrap();
+    let mut step = env.step(&parent, StepFence::Leased { token: task.lease.token }, 4, 1, &worker.worker_id);
+    step.consumed = task.inbox.iter().map(|e| e.id).collect();
+    step.cancel_children = vec![2, 3];
+    assert!(!env.store.commit_workflow_task(step).await?);
+    let items = env.inbox(&child_run).await?;
+    assert!(
+        matches!(&items[..], [InboxItem::Start { .. }, InboxItem::CancelRequested { reason }] if reason == CHILD_CANCEL_REASON),
+        "{items:?}"
+    );
+    assert_eq!(env.inbox(&holder).await?.len(), 1, "the id's other run is not the child");
+
+    // The child closes: the parent is told, with the child's outcome.
+    let mut close = env.closing(&child_run, 1, RunStatus::Completed).await?;
+    close.to_parent = Some(ChildOutcome::Completed { result: payload("14") });
+    env.store.commit_workflow_task(close).await?;
+    let told = env.inbox(&parent).await?;
+    assert!(
+        matches!(&told[..], [InboxItem::ChildClosed { initiated_event_id: 2, outcome: ChildOutcome::Completed { result } }] if *result == payload("14")),
+        "{told:?}"
+    );
+    let claimable = env.claim(&worker, env.t0).await?;
+    assert!(claimable.iter().any(|t| t.run.run_id == parent), "the parent is ready");
+    Ok(())
+}
+
+pub(crate) async fn a_closing_parent_applies_each_child_s_close_policy(store: Box<dyn Store>) -> Result<()> {
+    let env = Env::new(store);
+    let worker = env.worker("w");
+    let parent = env.start_with(1, |_| {}).await?;
+    let policies = [ParentClosePolicy::Terminate, ParentClosePolicy::RequestCancel, ParentClosePolicy::Abandon];
+    let mut step = env.step(&parent, StepFence::Unleased, 2, 3, &worker.worker_id);
+    step.children_out =
+        policies.iter().enumerate().map(|(i, p)| env.child(&unique("child"), 2 + i as u64, *p)).collect();
+    let children: Vec<String> = step.children_out.iter().map(|c| c.run.run_id.clone()).collect();
+    env.store.commit_workflow_task(step).await?;
+    // The third child continues as new: its next run keeps the parent.
+    let next = env.run_with_id(&env.store.run(children[2].clone()).await?.unwrap().workflow_id);
+    let mut can = env.closing(&children[2], 1, RunStatus::ContinuedAsNew).await?;
+    can.continued = Some(NewRun {
+        run: next.clone(),
+        start: InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() },
+    });
+    can.to_parent = Some(ChildOutcome::Canceled);
+    env.store.commit_workflow_task(can).await?;
+    assert!(
+        !env.inbox(&parent).await?.iter().any(|i| matches!(i, InboxItem::ChildClosed { .. })),
+        "a child that continues as new has not closed for its parent"
+    );
+
+    let mut close = env.closing(&parent, 5, RunStatus::Completed).await?;
+    close.may_have_children = true;
+    env.store.commit_workflow_task(close).await?;
+    let last = |items: Vec<InboxItem>| items.into_iter().last();
+    assert!(
+        matches!(last(env.inbox(&children[0]).await?), Some(InboxItem::Terminate { reason }) if reason.contains("terminate"))
+    );
+    assert!(matches!(last(env.inbox(&children[1]).await?), Some(InboxItem::CancelRequested { .. })));
+    assert!(matches!(last(env.inbox(&next.run_id).await?), Some(InboxItem::Start { .. })), "abandoned: untouched");
+
+    // The continued run's close reaches the (closed) parent's inbox no more.
+    let mut close = env.closing(&next.run_id, 1, RunStatus::Completed).await?;
+    close.to_parent = Some(ChildOutcome::Completed { result: payload("1") });
+    env.store.commit_workflow_task(close).await?;
+    assert!(env.inbox(&parent).await?.is_empty());
     Ok(())
 }

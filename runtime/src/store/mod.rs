@@ -138,6 +138,15 @@ pub enum WorkflowIdReusePolicy {
 }
 
 impl WorkflowIdReusePolicy {
+    /// The policy as a store's SQL compares it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            WorkflowIdReusePolicy::AllowDuplicate => "allow_duplicate",
+            WorkflowIdReusePolicy::AllowDuplicateFailedOnly => "allow_duplicate_failed_only",
+            WorkflowIdReusePolicy::RejectDuplicate => "reject_duplicate",
+        }
+    }
+
     /// Whether a new run is refused when the id's newest run has `status`
     /// (as the stores keep it: `running`, `completed`, ...).
     pub(crate) fn refuses(self, status: &str) -> bool {
@@ -451,7 +460,7 @@ pub(crate) enum InboxItem {
         reason: String,
     },
     /// Whether a child this run started was created (its run id) or not
-    /// (the run that holds its id, and why): the next step records which.
+    /// (the run that holds its id, and that run's status): the next step records which.
     ChildStarted {
         initiated_event_id: u64,
         outcome: Result<String, (String, String)>,

@@ -31,7 +31,7 @@ use super::{
     InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
     StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
 };
-use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed, refusal_reason};
+use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed};
 use crate::activity::ActivityOptions;
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -1237,7 +1237,7 @@ fn queue_order() -> i64 {
 }
 
 /// Whether a new run of `workflow_id` is refused under `reuse`: the run that
-/// holds the id, and why.
+/// holds the id, and its status.
 fn refusal(conn: &Connection, workflow_id: &str, reuse: WorkflowIdReusePolicy) -> Result<Option<(String, String)>> {
     let latest: Option<(String, String)> = conn
         .prepare_cached(
@@ -1246,7 +1246,7 @@ fn refusal(conn: &Connection, workflow_id: &str, reuse: WorkflowIdReusePolicy) -
         )?
         .query_row([workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(latest.filter(|(_, status)| reuse.refuses(status)).map(|(run_id, status)| (run_id, refusal_reason(&status))))
+    Ok(latest.filter(|(_, status)| reuse.refuses(status)))
 }
 
 /// Adds an open run with no events.

@@ -87,6 +87,7 @@ async fn run_with_activity(store: &SqliteStore) -> Result<ActivityKey> {
         run_timeout: None,
         execution_timeout: None,
         execution_expires_at: None,
+        parent: None,
     };
     let scheduled = EventAttributes::ActivityTaskScheduled {
         seq: 1,

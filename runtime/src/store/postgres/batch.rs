@@ -20,9 +20,11 @@ use tokio_postgres::types::ToSql;
 
 use super::pool::{Channels, Conn, Pool, refused};
 use super::{ActivityColumns, INSERT_ACTIVITIES, LOCK_CLASS, activity_task_name, get, stale};
+use crate::history::ParentClosePolicy;
 use crate::store::codec::{checksum, micros, to_json};
 use crate::store::{
-    Delivery, INBOX_GREW, RunRecord, RunStart, RunStatus, StepCommit, StepFence, WorkflowIdReusePolicy,
+    CHILD_CANCEL_REASON, Delivery, INBOX_GREW, InboxItem, RunRecord, RunStart, RunStatus, StepCommit, StepFence,
+    WorkflowIdReusePolicy, parent_closed,
 };
 use crate::{Error, Result};
 
@@ -590,7 +592,31 @@ struct Changes<'w> {
     /// Runs closing as continued-as-new, and the runs that continue them
     /// (created after the close, so that the open-id index holds), with their starts.
     continued: (Vec<&'w str>, NewRuns<'w>, (Vec<&'w str>, Vec<String>)),
+    children: NewChildren<'w>,
+    /// Children whose cancellation their parents request: parent run id, initiated event id.
+    child_cancels: (Vec<&'w str>, Vec<i64>),
+    /// Closing child runs and what their parents are told (`ChildOutcome` as JSON).
+    to_parent: (Vec<&'w str>, Vec<String>),
+    /// Closing runs whose open children get their parent close policy.
+    closing_parents: Vec<&'w str>,
+    /// The inbox items of a child cancellation, and of each parent close policy.
+    cancel_item: String,
+    terminate_item: String,
+    parent_cancel_item: String,
     steps: StepRuns<'w>,
+}
+
+/// Children that steps start, by column: created unless their id is taken.
+#[derive(Default)]
+struct NewChildren<'w> {
+    parent: Vec<&'w str>,
+    initiated_event_id: Vec<i64>,
+    /// Whether the parent hears how the start went (it does unless it closes in the step).
+    tell_parent: Vec<bool>,
+    runs: NewRuns<'w>,
+    start: Vec<String>,
+    reuse: Vec<&'static str>,
+    policy: Vec<&'static str>,
 }
 
 /// The rows of new runs, by column.
@@ -680,7 +706,13 @@ impl<'w> Changes<'w> {
         c: &mut Conn,
         work_channel: &'w str,
     ) -> Result<Changes<'w>> {
-        let mut ch = Changes { work_channel, ..Changes::default() };
+        let mut ch = Changes {
+            work_channel,
+            cancel_item: to_json(&InboxItem::CancelRequested { reason: CHILD_CANCEL_REASON.to_owned() })?,
+            terminate_item: to_json(&parent_closed(ParentClosePolicy::Terminate.as_str()))?,
+            parent_cancel_item: to_json(&parent_closed(ParentClosePolicy::RequestCancel.as_str()))?,
+            ..Changes::default()
+        };
         let mut activities = Vec::new();
         for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
             if outcome.is_some() {
@@ -757,6 +789,30 @@ impl<'w> Changes<'w> {
             if step.close.is_some() {
                 ch.closed.push(run_id);
                 c.notify_closed(run_id);
+            }
+            for child in &step.children_out {
+                let k = &mut ch.children;
+                k.parent.push(run_id);
+                k.initiated_event_id.push(child.initiated_event_id as i64);
+                k.tell_parent.push(step.close.is_none());
+                k.runs.push(&child.run, 1);
+                k.start.push(to_json(&child.start)?);
+                k.reuse.push(child.reuse.as_str());
+                k.policy.push(child.parent_close_policy.as_str());
+                c.notify_work(&child.run.task_queue);
+            }
+            for &initiated_event_id in &step.cancel_children {
+                ch.child_cancels.0.push(run_id);
+                ch.child_cancels.1.push(initiated_event_id as i64);
+            }
+            if let Some((status, _)) = step.close {
+                if let Some(outcome) = step.to_parent.as_ref().filter(|_| status != RunStatus::ContinuedAsNew) {
+                    ch.to_parent.0.push(run_id);
+                    ch.to_parent.1.push(to_json(outcome)?);
+                }
+                if step.may_have_children {
+                    ch.closing_parents.push(run_id);
+                }
             }
             if let (Some((RunStatus::ContinuedAsNew, _)), Some(next)) = (step.close, &step.continued) {
                 ch.continued.0.push(run_id);
@@ -860,7 +916,14 @@ impl<'w> Changes<'w> {
             // Closed before the runs that continue them open: one open run per workflow id.
             s.push(("UPDATE runs SET status = 'continued_as_new' WHERE run_id = ANY($1)", vec![&self.continued.0]));
             self.continued.1.statements(&self.continued.2, &mut s);
+            s.push((
+                "INSERT INTO run_parents (run_id, parent_run_id, initiated_event_id, close_policy)
+                 SELECT u.new, p.parent_run_id, p.initiated_event_id, p.close_policy
+                 FROM unnest($1::text[], $2::text[]) AS u (old, new) JOIN run_parents p ON p.run_id = u.old",
+                vec![&self.continued.0, &self.continued.1.run_id],
+            ));
         }
+        self.children_statements(&mut s);
         if !self.signals.0.is_empty() {
             // A run that closes in this batch takes no signal (its inbox is gone).
             let sg = &self.signals;
@@ -915,6 +978,120 @@ impl<'w> Changes<'w> {
             ));
         }
         s
+    }
+
+    /// The statements of children started, cancelled and told of, and of
+    /// the parent close policies of closing runs (after the closes' deletes).
+    fn children_statements<'s>(&'s self, s: &mut Vec<Statement<'s>>) {
+        let k = &self.children;
+        if !k.parent.is_empty() {
+            let r = &k.runs;
+            // Created unless an open run holds the id or the newest run's status refuses it under the policy.
+            s.push((
+                "INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, created_at,
+                     next_event_id, inbox_count)
+                 SELECT u.r, u.w, u.t, u.q, 'running', u.c, 1, 1
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                     WITH ORDINALITY AS u (r, w, t, q, c, reuse, n)
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM (SELECT x.status FROM runs x WHERE x.workflow_id = u.w
+                         ORDER BY x.status = 'running' DESC, x.created_at DESC, x.created_seq DESC LIMIT 1) l
+                     WHERE l.status = 'running' OR u.reuse = 'reject_duplicate'
+                         OR (u.reuse = 'allow_duplicate_failed_only' AND l.status = 'completed'))
+                 ORDER BY u.n
+                 ON CONFLICT (workflow_id) WHERE status = 'running' DO NOTHING",
+                vec![&r.run_id, &r.workflow_id, &r.workflow_type, &r.task_queue, &r.created_at, &k.reuse],
+            ));
+            s.push((
+                "INSERT INTO inbox (run_id, item)
+                 SELECT u.r, u.item FROM unnest($1::text[], $2::text[]) AS u (r, item) JOIN runs x ON x.run_id = u.r",
+                vec![&r.run_id, &k.start],
+            ));
+            s.push((
+                "INSERT INTO run_parents (run_id, parent_run_id, initiated_event_id, close_policy)
+                 SELECT u.r, u.p, u.e, u.policy FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
+                     AS u (r, p, e, policy)
+                 JOIN runs x ON x.run_id = u.r",
+                vec![&r.run_id, &k.parent, &k.initiated_event_id, &k.policy],
+            ));
+            s.push((
+                "INSERT INTO inbox (run_id, item)
+                 SELECT u.p, json_build_object('ChildStarted', json_build_object('initiated_event_id', u.e,
+                     'outcome', CASE WHEN EXISTS (SELECT 1 FROM runs x WHERE x.run_id = u.r)
+                         THEN json_build_object('Ok', u.r)
+                         ELSE (SELECT json_build_object('Err', json_build_array(x.run_id, x.status)) FROM runs x
+                             WHERE x.workflow_id = u.w
+                             ORDER BY x.status = 'running' DESC, x.created_at DESC, x.created_seq DESC LIMIT 1)
+                     END))::text
+                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bool[]) WITH ORDINALITY
+                     AS u (p, e, r, w, tell, n)
+                 WHERE u.tell ORDER BY u.n",
+                vec![&k.parent, &k.initiated_event_id, &r.run_id, &r.workflow_id, &k.tell_parent],
+            ));
+        }
+        // Each: items into other open runs' inboxes, their counts, and their queues told.
+        if !self.child_cancels.0.is_empty() {
+            let c = &self.child_cancels;
+            s.push((
+                "WITH ins AS (
+                     INSERT INTO inbox (run_id, item)
+                     SELECT x.run_id, $3 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u (p, e, n)
+                     JOIN run_parents rp ON rp.parent_run_id = u.p AND rp.initiated_event_id = u.e
+                     JOIN runs x ON x.run_id = rp.run_id AND x.status = 'running' AND x.run_id <> ALL($4)
+                     ORDER BY u.n RETURNING run_id)
+                 SELECT pg_notify($5, q) FROM (SELECT DISTINCT x.task_queue AS q FROM runs x
+                     WHERE x.run_id IN (SELECT run_id FROM ins)) t",
+                vec![&c.0, &c.1, &self.cancel_item, &self.closed, &self.work_channel],
+            ));
+        }
+        if !self.to_parent.0.is_empty() {
+            let t = &self.to_parent;
+            s.push((
+                "WITH ins AS (
+                     INSERT INTO inbox (run_id, item)
+                     SELECT rp.parent_run_id, json_build_object('ChildClosed', json_build_object(
+                         'initiated_event_id', rp.initiated_event_id, 'outcome', u.outcome::json))::text
+                     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (r, outcome, n)
+                     JOIN run_parents rp ON rp.run_id = u.r
+                     JOIN runs x ON x.run_id = rp.parent_run_id AND x.status = 'running' AND x.run_id <> ALL($3)
+                     ORDER BY u.n RETURNING run_id)
+                 SELECT pg_notify($4, q) FROM (SELECT DISTINCT x.task_queue AS q FROM runs x
+                     WHERE x.run_id IN (SELECT run_id FROM ins)) t",
+                vec![&t.0, &t.1, &self.closed, &self.work_channel],
+            ));
+        }
+        if !self.closing_parents.is_empty() {
+            s.push((
+                "WITH ins AS (
+                     INSERT INTO inbox (run_id, item)
+                     SELECT x.run_id, CASE rp.close_policy WHEN 'terminate' THEN $2 ELSE $3 END
+                     FROM run_parents rp
+                     JOIN runs x ON x.run_id = rp.run_id AND x.status = 'running' AND x.run_id <> ALL($4)
+                     WHERE rp.parent_run_id = ANY($1) AND rp.close_policy <> 'abandon'
+                     ORDER BY rp.parent_run_id, rp.initiated_event_id RETURNING run_id)
+                 SELECT pg_notify($5, q) FROM (SELECT DISTINCT x.task_queue AS q FROM runs x
+                     WHERE x.run_id IN (SELECT run_id FROM ins)) t",
+                vec![
+                    &self.closing_parents,
+                    &self.terminate_item,
+                    &self.parent_cancel_item,
+                    &self.closed,
+                    &self.work_channel,
+                ],
+            ));
+        }
+        if !self.child_cancels.0.is_empty() || !self.to_parent.0.is_empty() || !self.closing_parents.is_empty() {
+            // The runs that got items: their counts, locked in id order.
+            s.push((
+                "UPDATE runs r SET inbox_count = (SELECT count(*) FROM inbox i WHERE i.run_id = r.run_id)
+                 FROM (SELECT x.run_id FROM runs x WHERE x.status = 'running' AND x.run_id <> ALL($1) AND x.run_id IN (
+                         SELECT rp.run_id FROM run_parents rp WHERE rp.parent_run_id = ANY($2) OR rp.parent_run_id = ANY($3)
+                         UNION SELECT rp.parent_run_id FROM run_parents rp WHERE rp.run_id = ANY($4))
+                     ORDER BY x.run_id FOR UPDATE) t
+                 WHERE r.run_id = t.run_id",
+                vec![&self.closed, &self.child_cancels.0, &self.closing_parents, &self.to_parent.0],
+            ));
+        }
     }
 
     /// Sets the outcome of each step written: whether its run is ready again

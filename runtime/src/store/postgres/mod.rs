@@ -329,12 +329,19 @@ enum Contents {
 /// Steps' replies to requests (rejected updates, queries from the `weft`
 /// command), for their callers: no event records them. Additive: older
 /// builds ignore it, so the schema version stays.
-const REPLIES: &str = "CREATE TABLE IF NOT EXISTS replies (
+const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS replies (
     run_id     text NOT NULL,
     request_id text NOT NULL,
     reply      text NOT NULL,
     PRIMARY KEY (run_id, request_id)
-)";
+);
+CREATE TABLE IF NOT EXISTS run_parents (
+    run_id             text PRIMARY KEY,
+    parent_run_id      text NOT NULL,
+    initiated_event_id bigint NOT NULL,
+    close_policy       text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id)";
 
 /// Creates the schema (and the PostgreSQL schema it lives in) on an empty
 /// one, checks its version otherwise; returns the PostgreSQL schema's name.
@@ -375,7 +382,7 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
                 Err(Error::UnsupportedSchema { found: v, supported: SCHEMA_VERSION })
             }
             Contents::Weft(v) if v == SCHEMA_VERSION => {
-                conn.batch(REPLIES).await?;
+                conn.batch(ADDED_TABLES).await?;
                 Ok(name)
             }
             Contents::Foreign if !foreign_tables => {
@@ -385,7 +392,7 @@ async fn prepare_schema(pool: &Pool, schema: Option<&str>, foreign_tables: bool)
             Contents::Weft(v) => Err(Error::store(format!("store schema version {v} cannot be migrated"))),
             Contents::Empty | Contents::Foreign => {
                 conn.batch(SCHEMA).await?;
-                conn.batch(REPLIES).await?;
+                conn.batch(ADDED_TABLES).await?;
                 conn.execute("INSERT INTO weft_schema (version) VALUES ($1)", &[&(SCHEMA_VERSION as i32)]).await?;
                 Ok(name)
             }
