@@ -231,6 +231,9 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
         }
         EventAttributes::WorkflowExecutionFailed { failure } => Some(("failure", Value::String(failure.to_string()))),
         EventAttributes::WorkflowExecutionTerminated { reason } => Some(("terminated", Value::String(reason.clone()))),
+        EventAttributes::WorkflowExecutionTimedOut { timeout } => {
+            Some(("timed_out", Value::String(timeout.to_string())))
+        }
         _ => None,
     });
     let activities: Vec<Value> = d
@@ -266,6 +269,25 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
         }
         value["pending_activities"] = Value::Array(activities);
         value["pending_timers"] = Value::Array(timers);
+        value["timeout_at"] = json!(d.timeout_at.map(time));
+        value["parent"] = json!(d.parent.as_ref().map(|p| json!({
+            "workflow_id": p.workflow_id, "run_id": p.run_id, "initiated_event_id": p.initiated_event_id,
+        })));
+        value["continued_from_run_id"] = json!(d.continued_from_run_id);
+        value["continued_as_run_id"] = json!(d.continued_as_run_id);
+        value["children"] = d
+            .children
+            .iter()
+            .map(|c| {
+                json!({
+                    "initiated_event_id": c.initiated_event_id,
+                    "workflow_id": c.workflow_id,
+                    "workflow_type": c.workflow_type,
+                    "run_id": c.run_id,
+                    "state": c.state.as_str(),
+                })
+            })
+            .collect();
         println!("{value}");
         return;
     }
@@ -281,6 +303,18 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
     println!("events        {}", d.history_length);
     if let Some(held) = &d.held {
         println!("held          {}", paint(held, Some("31"), colour));
+    }
+    if let Some(at) = d.timeout_at {
+        println!("times out     {}", time(at));
+    }
+    if let Some(p) = &d.parent {
+        println!("parent        {} (run {}, event {})", p.workflow_id, p.run_id, p.initiated_event_id);
+    }
+    if let Some(run) = &d.continued_from_run_id {
+        println!("continues     run {run}");
+    }
+    if let Some(run) = &d.continued_as_run_id {
+        println!("continued as  run {run}");
     }
     if let Some((key, Value::String(text))) = &outcome {
         println!("{key:<13} {text}");
@@ -301,6 +335,25 @@ fn describe(d: &WorkflowDescription, history: Option<&[HistoryEvent]>, output: O
                 (a.next_attempt_time.map(time).unwrap_or_default(), None),
                 (a.last_failure.as_ref().map(ToString::to_string).unwrap_or_default(), Some("31")),
                 (a.last_heartbeat_details.as_ref().map(|p| p.as_json().to_owned()).unwrap_or_default(), None),
+            ]);
+        }
+        table.print(colour);
+    }
+    if !d.children.is_empty() {
+        println!("\nchildren:");
+        let mut table = Table::new(vec!["WORKFLOW ID", "TYPE", "RUN ID", "STATE"]);
+        for c in &d.children {
+            let state = c.state.as_str();
+            let paint = match c.state {
+                weft::ChildState::Closed(status) => status_colour(status),
+                weft::ChildState::StartFailed => Some("31"),
+                _ => None,
+            };
+            table.row(vec![
+                (c.workflow_id.clone(), None),
+                (c.workflow_type.clone(), None),
+                (c.run_id.clone().unwrap_or_default(), None),
+                (state.to_owned(), paint),
             ]);
         }
         table.print(colour);

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use weft::history::{EventAttributes, UpdateOutcome};
 use weft::testing::Replayer;
 use weft::{
-    ActivityContext, ActivityError, ActivityOptions, Engine, WorkflowContext, WorkflowError, WorkflowResult, activity,
-    workflow,
+    ActivityContext, ActivityError, ActivityOptions, ChildWorkflowOptions, Engine, WorkflowContext, WorkflowError,
+    WorkflowResult, activity, workflow,
 };
 
 #[activity]
@@ -106,10 +106,21 @@ impl Ticket {
     }
 }
 
+/// Starts a `greeting` child, then a `waiting` one it leaves open.
+#[workflow]
+async fn family(ctx: WorkflowContext) -> WorkflowResult<String> {
+    let hello =
+        ctx.execute_child_workflow(greeting, "child".to_owned(), ChildWorkflowOptions::new("family-hello")).await?;
+    let _open = ctx.start_child_workflow(waiting, (), ChildWorkflowOptions::new("family-wait")).await?;
+    ctx.sleep(Duration::from_secs(3600)).await?;
+    Ok(hello)
+}
+
 fn builder(db: &Path) -> weft::EngineBuilder {
     Engine::builder()
         .sqlite(db)
         .poll_interval(Duration::from_millis(20))
+        .register_workflow(family)
         .register_workflow(Ticket::run)
         .register_workflow(greeting)
         .register_workflow(failing)
@@ -218,6 +229,32 @@ async fn the_weft_command_lists_shows_describes_exports_and_cancels() -> weft::R
 }
 
 /// Issue 11, item 8: the `?`'d activity failure and its cause, level by level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_a_parent_s_children_and_a_child_s_parent() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    let client = engine.client();
+    let parent = client.start_workflow(family, "family", ()).await?;
+    wait_until("both children start", async || {
+        client.describe("family").await.is_ok_and(|d| d.children.len() == 2 && d.children[1].run_id.is_some())
+    })
+    .await;
+    let describe = stdout(&weft(&db, &["workflow", "describe", "family"]));
+    assert!(describe.contains("children:"), "{describe}");
+    let rows: Vec<&str> = describe.lines().filter(|l| l.starts_with("family-")).collect();
+    assert!(rows.len() == 2 && rows[0].contains("Greeting") && rows[0].ends_with("completed"), "{describe}");
+    assert!(rows[1].contains("waiting") && rows[1].ends_with("running"), "{describe}");
+    let child = stdout(&weft(&db, &["workflow", "describe", "family-wait"]));
+    assert!(child.contains(&format!("parent        family (run {}, event ", parent.run_id())), "{child}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&weft(&db, &["-o", "json", "workflow", "describe", "family"]))).unwrap();
+    assert_eq!(json["children"][0]["state"], "completed");
+    assert_eq!(json["children"][1]["workflow_id"], "family-wait");
+    engine.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_is_printed_with_its_cause_chain() -> weft::Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");

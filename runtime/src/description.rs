@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use crate::RunStatus;
-use crate::history::{Failure, Payload};
+use crate::history::{EventAttributes, Failure, HistoryEvent, ParentExecution, Payload};
 use crate::store::{ActivityTask, RunRecord, TimerTask, WorkerRecord};
 
 /// A run's state: status, hold reason, pending activities and timers.
@@ -35,6 +35,126 @@ pub struct WorkflowDescription {
     /// When the open run times out (its run timeout, or the workflow's
     /// execution timeout, whichever ends first), if it has a timeout.
     pub timeout_at: Option<SystemTime>,
+    /// The workflow that started this one as its child (`describe` only, as are the three below).
+    pub parent: Option<ParentExecution>,
+    /// The run this one continues (continue-as-new).
+    pub continued_from_run_id: Option<String>,
+    /// The run that continues this one.
+    pub continued_as_run_id: Option<String>,
+    /// The child workflows this run started, in the order it started them.
+    pub children: Vec<ChildDescription>,
+}
+
+/// A child workflow as its parent's history tells of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChildDescription {
+    /// The parent's `StartChildWorkflowExecutionInitiated` event.
+    pub initiated_event_id: u64,
+    /// The child's workflow id.
+    pub workflow_id: String,
+    /// The child's workflow type.
+    pub workflow_type: String,
+    /// The child's (first) run, once it started.
+    pub run_id: Option<String>,
+    /// Where the child is, as far as the parent knows.
+    pub state: ChildState,
+}
+
+/// Where a child workflow is, as its parent's history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChildState {
+    /// Initiated; its run is being created.
+    Starting,
+    /// Its id was in use: it did not start.
+    StartFailed,
+    /// Open.
+    Running,
+    /// Closed, with the status of the last run of its chain.
+    Closed(RunStatus),
+}
+
+impl ChildState {
+    /// The state as printed: `starting`, `start_failed`, `running`, or the closed status.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChildState::Starting => "starting",
+            ChildState::StartFailed => "start_failed",
+            ChildState::Running => "running",
+            ChildState::Closed(status) => status.as_str(),
+        }
+    }
+}
+
+/// What a run's history says of its parent, its chain and its children.
+#[derive(Default)]
+pub(crate) struct Lineage {
+    parent: Option<ParentExecution>,
+    continued_from_run_id: Option<String>,
+    continued_as_run_id: Option<String>,
+    children: Vec<ChildDescription>,
+}
+
+impl Lineage {
+    pub(crate) fn of(history: &[HistoryEvent]) -> Self {
+        use EventAttributes as E;
+        let mut lineage = Lineage::default();
+        for event in history {
+            let (initiated, state) = match event.attributes() {
+                E::WorkflowExecutionStarted { parent, continued_from_run_id, .. } => {
+                    lineage.parent = parent.clone();
+                    lineage.continued_from_run_id = continued_from_run_id.clone();
+                    continue;
+                }
+                E::WorkflowExecutionContinuedAsNew { new_run_id, .. } => {
+                    lineage.continued_as_run_id = Some(new_run_id.clone());
+                    continue;
+                }
+                E::StartChildWorkflowExecutionInitiated { workflow_id, workflow_type, .. } => {
+                    lineage.children.push(ChildDescription {
+                        initiated_event_id: event.event_id(),
+                        workflow_id: workflow_id.clone(),
+                        workflow_type: workflow_type.clone(),
+                        run_id: None,
+                        state: ChildState::Starting,
+                    });
+                    continue;
+                }
+                E::ChildWorkflowExecutionStarted { initiated_event_id, run_id } => {
+                    if let Some(child) =
+                        lineage.children.iter_mut().find(|c| c.initiated_event_id == *initiated_event_id)
+                    {
+                        child.run_id = Some(run_id.clone());
+                    }
+                    (*initiated_event_id, ChildState::Running)
+                }
+                E::StartChildWorkflowExecutionFailed { initiated_event_id, .. } => {
+                    (*initiated_event_id, ChildState::StartFailed)
+                }
+                E::ChildWorkflowExecutionCompleted { initiated_event_id, .. } => {
+                    (*initiated_event_id, ChildState::Closed(RunStatus::Completed))
+                }
+                E::ChildWorkflowExecutionFailed { initiated_event_id, .. } => {
+                    (*initiated_event_id, ChildState::Closed(RunStatus::Failed))
+                }
+                E::ChildWorkflowExecutionCanceled { initiated_event_id } => {
+                    (*initiated_event_id, ChildState::Closed(RunStatus::Canceled))
+                }
+                E::ChildWorkflowExecutionTimedOut { initiated_event_id, .. } => {
+                    (*initiated_event_id, ChildState::Closed(RunStatus::TimedOut))
+                }
+                E::ChildWorkflowExecutionTerminated { initiated_event_id, .. } => {
+                    (*initiated_event_id, ChildState::Closed(RunStatus::Terminated))
+                }
+                _ => continue,
+            };
+            if let Some(child) = lineage.children.iter_mut().find(|c| c.initiated_event_id == initiated) {
+                child.state = state;
+            }
+        }
+        lineage
+    }
 }
 
 /// An activity that has not closed.
@@ -86,8 +206,12 @@ pub struct PendingTimer {
 }
 
 impl WorkflowDescription {
-    pub(crate) fn new(run: RunRecord, activities: Vec<ActivityTask>, timers: Vec<TimerTask>) -> Self {
+    pub(crate) fn new(run: RunRecord, activities: Vec<ActivityTask>, timers: Vec<TimerTask>, lineage: Lineage) -> Self {
         WorkflowDescription {
+            parent: lineage.parent,
+            continued_from_run_id: lineage.continued_from_run_id,
+            continued_as_run_id: lineage.continued_as_run_id,
+            children: lineage.children,
             history_length: run.next_event_id - 1,
             workflow_id: run.workflow_id,
             run_id: run.run_id,

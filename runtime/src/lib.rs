@@ -78,11 +78,17 @@ pub use activity::{
 pub use client::{
     Client, ListFilter, MAX_WORKFLOW_ID_LEN, UpdateOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions,
 };
-pub use description::{PendingActivity, PendingActivityState, PendingTimer, WorkerDescription, WorkflowDescription};
+pub use description::{
+    ChildDescription, ChildState, PendingActivity, PendingActivityState, PendingTimer, WorkerDescription,
+    WorkflowDescription,
+};
 pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder, WorkerStats};
 pub use error::{Error, ErrorChain, FileKind, PayloadError, Result};
 pub use store::RunStatus;
-pub use workflow::{ActivityHandle, Canceled, Workflow, WorkflowContext, WorkflowError, WorkflowResult};
+pub use workflow::{
+    ActivityHandle, Canceled, ChildWorkflowFailure, ChildWorkflowHandle, ChildWorkflowOptions, Workflow,
+    WorkflowContext, WorkflowError, WorkflowResult,
+};
 
 /// Marks an `async fn` as an activity and turns its name into a typed stub.
 ///

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::client::ListFilter;
-use crate::description::{WorkerDescription, WorkflowDescription};
+use crate::description::{Lineage, WorkerDescription, WorkflowDescription};
 use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
 use crate::store::{InboxItem, ReplyBody, RunFilter, RunRecord, RunStatus, Store};
 use crate::workflow::messages::UNKNOWN_UPDATE;
@@ -33,13 +33,14 @@ pub(crate) async fn history(store: &dyn Store, workflow_id: &str) -> Result<Vec<
 pub(crate) async fn list(store: &dyn Store, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
     let filter = RunFilter { status: filter.status, workflow_type: filter.workflow_type, limit: filter.limit };
     let runs = store.list_runs(filter).await?;
-    Ok(runs.into_iter().map(|run| WorkflowDescription::new(run, Vec::new(), Vec::new())).collect())
+    Ok(runs.into_iter().map(|run| WorkflowDescription::new(run, Vec::new(), Vec::new(), Lineage::default())).collect())
 }
 
 pub(crate) async fn describe(store: &dyn Store, workflow_id: &str) -> Result<WorkflowDescription> {
     let run = latest_run(store, workflow_id).await?;
     let (activities, timers) = store.pending(run.run_id.clone()).await?;
-    Ok(WorkflowDescription::new(run, activities, timers))
+    let history = store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
+    Ok(WorkflowDescription::new(run, activities, timers, Lineage::of(&history)))
 }
 
 /// The workers registered with the store, live and gone.

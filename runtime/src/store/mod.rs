@@ -139,6 +139,7 @@ pub enum WorkflowIdReusePolicy {
 
 impl WorkflowIdReusePolicy {
     /// The policy as a store's SQL compares it.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only PostgreSQL's SQL reads it.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             WorkflowIdReusePolicy::AllowDuplicate => "allow_duplicate",
