@@ -3,7 +3,9 @@
 //! then every workflow must have completed with the right result, no
 //! activity may have run again after its completion was committed, no
 //! attempt number may repeat, attempts stay within the retry bound, and every
-//! history must be contiguous and pass its checksums.
+//! history must be contiguous and pass its checksums. Families of child
+//! workflows chained by continue-as-new ride along: every child must have
+//! run once (one run per child id), every run of a chain closed once.
 //!
 //! CI runs N=50, K=10. The large run:
 //! `WEFT_CRASH_N=500 WEFT_CRASH_K=100 cargo test -p weft-tests --release --test crash -- --nocapture`
@@ -12,7 +14,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use weft::{Engine, RunStatus};
+use weft::{Engine, ListFilter, RunStatus};
 use weft_tests::{Expected, Rng, check_history, read_witness};
 
 const MAX_ATTEMPTS: u32 = 25;
@@ -93,6 +95,32 @@ fn workflows_survive_repeated_sigkill() {
             let result: u32 =
                 check_history(&id, &history, &ran, &Expected { activities: 5, timers: 1, max_attempts: MAX_ATTEMPTS });
             assert_eq!(result, expected, "{id}");
+        }
+        // The families: each chain is FAMILY_RUNS runs, each run started two children, once each.
+        let runs = client.list_workflows(ListFilter::all()).await.expect("list");
+        for i in 0..n as u32 / 5 {
+            let id = format!("family-{i}");
+            let chain: Vec<_> = runs.iter().filter(|d| d.workflow_id == id).collect();
+            assert_eq!(chain.len(), 3, "{id}: one run per link of the chain: {chain:?}");
+            assert_eq!(chain.iter().filter(|d| d.status == RunStatus::ContinuedAsNew).count(), 2, "{id}");
+            let last = client.describe(&id).await.expect("describe");
+            assert_eq!(last.status, RunStatus::Completed, "{id}");
+            let mut sum = 0;
+            for round in 0..3 {
+                for k in 0..2 {
+                    let child = format!("family-{i}-{round}-{k}");
+                    let child_runs = runs.iter().filter(|d| d.workflow_id == child).count();
+                    assert_eq!(child_runs, 1, "{child} started {child_runs} times");
+                    let history = client.history(&child).await.expect("a clean history");
+                    let expected = Expected { activities: 1, timers: 0, max_attempts: MAX_ATTEMPTS };
+                    sum += check_history::<u32>(&child, &history, &ran, &expected);
+                }
+            }
+            let history = client.history(&id).await.expect("a clean history");
+            let result: u32 =
+                check_history(&id, &history, &ran, &Expected { activities: 0, timers: 0, max_attempts: 0 });
+            assert_eq!(result, sum, "{id}");
+            assert_eq!(sum, (0..6).map(|index| i * 10 + index).sum::<u32>(), "{id}");
         }
         engine.shutdown().await;
     });

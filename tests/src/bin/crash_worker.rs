@@ -1,5 +1,7 @@
 //! The process the crash test kills: it runs N workflows of five activities
-//! (and one durable timer) each on an SQLite store, and exits 0 once all have
+//! (and one durable timer) each, and N / 5 families (a parent that starts
+//! two child workflows of one activity each, three runs long by
+//! continue-as-new), on an SQLite store, and exits 0 once all have
 //! completed. Every activity attempt appends `workflow activity attempt pid`
 //! to a witness file before it returns.
 //!
@@ -9,7 +11,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use weft::{
-    ActivityContext, ActivityError, ActivityOptions, Engine, Error, RetryPolicy, WorkflowContext,
+    ActivityContext, ActivityError, ActivityOptions, ChildWorkflowOptions, Engine, Error, RetryPolicy, WorkflowContext,
     WorkflowIdReusePolicy, WorkflowOptions, WorkflowResult, activity, workflow,
 };
 
@@ -30,15 +32,40 @@ async fn step(ctx: ActivityContext, workflow: u32, index: u32, witness: String) 
 /// Five steps; a 50 ms durable timer after the second.
 #[workflow]
 async fn five_steps(ctx: WorkflowContext, n: u32, witness: String) -> WorkflowResult<u32> {
-    let options = ActivityOptions::start_to_close(Duration::from_secs(10)).retry_policy(
-        RetryPolicy::default().initial_interval(Duration::from_millis(10)).maximum_attempts(MAX_ATTEMPTS),
-    );
+    let options = options();
     let mut sum = 0;
     for index in 0..5 {
         sum += ctx.execute_activity(step, (n, index, witness.clone()), options.clone()).await?;
         if index == 1 {
             ctx.sleep(Duration::from_millis(50)).await?;
         }
+    }
+    Ok(sum)
+}
+
+fn options() -> ActivityOptions {
+    ActivityOptions::start_to_close(Duration::from_secs(10))
+        .retry_policy(RetryPolicy::default().initial_interval(Duration::from_millis(10)).maximum_attempts(MAX_ATTEMPTS))
+}
+
+/// The runs of a family; each starts two members.
+pub const FAMILY_RUNS: u32 = 3;
+
+/// One child: one step.
+#[workflow]
+async fn member(ctx: WorkflowContext, n: u32, index: u32, witness: String) -> WorkflowResult<u32> {
+    Ok(ctx.execute_activity(step, (n, index, witness), options()).await?)
+}
+
+/// Two children at once per run; continues as new until `FAMILY_RUNS` runs, summing.
+#[workflow]
+async fn family(ctx: WorkflowContext, n: u32, round: u32, sum: u32, witness: String) -> WorkflowResult<u32> {
+    let child = |k: u32| ChildWorkflowOptions::new(format!("family-{n}-{round}-{k}"));
+    let a = ctx.start_child_workflow(member, (n, round * 2, witness.clone()), child(0)).await?;
+    let b = ctx.start_child_workflow(member, (n, round * 2 + 1, witness.clone()), child(1)).await?;
+    let sum = sum + a.await? + b.await?;
+    if round + 1 < FAMILY_RUNS {
+        return ctx.continue_as_new(family, (n, round + 1, sum, witness));
     }
     Ok(sum)
 }
@@ -50,7 +77,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: crash_worker STORE WITNESS N".into());
     };
     let n: u32 = n.parse()?;
-    let engine = Engine::builder().sqlite(&store).register_workflow(five_steps).register_activity(step).build().await?;
+    let engine = Engine::builder()
+        .sqlite(&store)
+        .register_workflow(five_steps)
+        .register_workflow(family)
+        .register_workflow(member)
+        .register_activity(step)
+        .build()
+        .await?;
     let client = engine.client();
     for i in 0..n {
         // A restarted worker must not start completed workflows again.
@@ -61,8 +95,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => return Err(e.into()),
         }
     }
+    for i in 0..n / 5 {
+        let options =
+            WorkflowOptions::new(format!("family-{i}")).id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
+        match client.start_workflow_with(family, options, (i, 0, 0, witness.clone())).await {
+            Ok(_) | Err(Error::AlreadyStarted { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     for i in 0..n {
         let handle = client.workflow_handle(five_steps, &format!("crash-{i}")).await?;
+        handle.result().await?;
+    }
+    for i in 0..n / 5 {
+        // The newest run: a restarted worker may come in mid-chain; result() follows it to the end.
+        let handle = client.workflow_handle(family, &format!("family-{i}")).await?;
         handle.result().await?;
     }
     engine.shutdown().await;
