@@ -37,6 +37,18 @@ pub mod job_progress;
 #[path = "../../../examples/examples/shopping_cart.rs"]
 pub mod shopping_cart;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/child_workflows.rs"]
+pub mod child_workflows;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/stream_batches.rs"]
+pub mod stream_batches;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/workflow_timeouts.rs"]
+pub mod workflow_timeouts;
+
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -48,7 +60,7 @@ use weft::{Client, EngineBuilder, Error, UpdateOptions, Workflow, WorkflowHandle
 
 /// Registers every example workflow and activity.
 pub fn register(builder: EngineBuilder) -> EngineBuilder {
-    builder
+    let builder = builder
         .max_concurrent_activities(1)
         .register_workflow(hello_activity::your_workflow)
         .register_activity(hello_activity::your_activity)
@@ -75,7 +87,10 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_workflow(job_progress::Job::run)
         .register_activity(job_progress::process_chunk)
         .register_workflow(shopping_cart::Cart::run)
-        .register_activity(shopping_cart::charge_card)
+        .register_activity(shopping_cart::charge_card);
+    let builder = child_workflows::register(builder);
+    let builder = stream_batches::register(builder);
+    workflow_timeouts::register(builder)
 }
 
 /// A replayer that knows every example workflow.
@@ -95,6 +110,13 @@ pub fn replayer() -> Replayer {
         .register_workflow(order_approval::Order::run)
         .register_workflow(job_progress::Job::run)
         .register_workflow(shopping_cart::Cart::run)
+        .register_workflow(child_workflows::order)
+        .register_workflow(child_workflows::payment)
+        .register_workflow(child_workflows::shipping)
+        .register_workflow(child_workflows::receipt)
+        .register_workflow(child_workflows::reship)
+        .register_workflow(stream_batches::consume)
+        .register_workflow(workflow_timeouts::poll_for_reply)
 }
 
 async fn run<W: Workflow>(
@@ -156,6 +178,22 @@ async fn run_messages(client: &Client) -> weft::Result<Vec<(String, String, Vec<
     Ok(runs)
 }
 
+/// The child-workflow, continue-as-new and timeout examples, as their `main`s run them.
+async fn run_lifecycle(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
+    use child_workflows as family;
+    let mut runs = vec![run(client, "child_workflows", family::order, ("order-1".to_owned(), 4_250)).await?];
+    let receipt = client.workflow_handle(family::receipt, "order-1-receipt").await?;
+    runs.push(finish("child_workflows_receipt", receipt).await?);
+    client.start_workflow(family::shipping, "busy", "first".to_owned()).await?;
+    runs.push(run(client, "child_workflows_id_in_use", family::reship, "busy".to_owned()).await?);
+    let start = stream_batches::Progress { stop_after: Some(150), ..Default::default() };
+    runs.push(run(client, "stream_batches", stream_batches::consume, start).await?);
+    let options = weft::WorkflowOptions::new("workflow_timeouts").run_timeout(Duration::from_millis(300));
+    let slow = client.start_workflow_with(workflow_timeouts::poll_for_reply, options, (1, 2_000)).await?;
+    runs.push(finish("workflow_timeouts", slow).await?);
+    Ok(runs)
+}
+
 /// Runs every example workflow to its end: `(name, result, history)`.
 pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
     let mut runs = vec![
@@ -180,5 +218,6 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
         waits.result().await.map_or_else(|e| e.to_string().replace(waits.run_id(), "RUN"), |_| "ok".to_owned());
     runs.push(("cancel_workflow".to_owned(), result, waits.history().await?));
     runs.extend(run_messages(client).await?);
+    runs.extend(run_lifecycle(client).await?);
     Ok(runs)
 }
