@@ -21,21 +21,35 @@
 //! `signals` (10 000 signals into 1 000 running workflows, up to 500 in flight),
 //! `queries` (1 000 sequential queries on one workflow of about 100 events,
 //! cached and replayed), `updates` (1 000 sequential update round trips on one
-//! workflow). `--scenario messages` selects the last three.
+//! workflow), `children` (100 parents of 10 child workflows each, at once),
+//! `chains` (one continue-as-new chain of 1 000 runs). `--scenario messages`
+//! selects `signals`, `queries` and `updates`.
 
 mod scenarios;
 
 use std::process::Command;
 
-const SCENARIOS: [&str; 10] =
-    ["latency", "throughput", "activities", "fanout", "replay", "memory", "recovery", "signals", "queries", "updates"];
+const SCENARIOS: [&str; 12] = [
+    "latency",
+    "throughput",
+    "activities",
+    "fanout",
+    "replay",
+    "memory",
+    "recovery",
+    "signals",
+    "queries",
+    "updates",
+    "children",
+    "chains",
+];
 /// What `--scenario messages` selects.
 const MESSAGES: [&str; 3] = ["signals", "queries", "updates"];
 const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
 const USAGE: &str =
     "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
-scenarios: latency throughput activities fanout replay memory recovery signals queries updates
+scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains
           (messages: signals queries updates)";
 
 /// Reads the command line; an error names the argument at fault.

@@ -120,6 +120,36 @@ impl Counter {
     }
 }
 
+/// A child that returns at once.
+#[workflow]
+async fn leaf(_ctx: WorkflowContext, i: u32) -> WorkflowResult<u32> {
+    Ok(i)
+}
+
+/// Starts `n` `leaf` children at once and sums their results.
+#[workflow]
+async fn parent(ctx: WorkflowContext, id: u32, n: u32) -> WorkflowResult<u32> {
+    let mut started = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let options = weft::ChildWorkflowOptions::new(format!("leaf-{id}-{i}"));
+        started.push(ctx.start_child_workflow(leaf, i, options));
+    }
+    let mut sum = 0;
+    for start in started {
+        sum += start.await?.await?;
+    }
+    Ok(sum)
+}
+
+/// Continues as new until `left` is 0.
+#[workflow]
+async fn chain(ctx: WorkflowContext, left: u32) -> WorkflowResult<u32> {
+    if left > 0 {
+        return ctx.continue_as_new(chain, left - 1);
+    }
+    Ok(0)
+}
+
 /// The PostgreSQL store of a `pgN` run: its URL, and the schema of this run.
 static POSTGRES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
 
@@ -146,6 +176,9 @@ fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_workflow(sleeper)
         .register_workflow(blocked)
         .register_workflow(Counter::run)
+        .register_workflow(leaf)
+        .register_workflow(parent)
+        .register_workflow(chain)
         .register_activity(your_activity)
         .register_activity(step)
         .register_activity(block)
@@ -156,7 +189,8 @@ fn scaled(n: usize, scale: f64) -> usize {
 }
 
 /// The scenarios a `pgN` store runs: the others measure one process.
-const POSTGRES_SCENARIOS: [&str; 5] = ["latency", "throughput", "activities", "signals", "updates"];
+const POSTGRES_SCENARIOS: [&str; 7] =
+    ["latency", "throughput", "activities", "signals", "updates", "children", "chains"];
 
 pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
     let workers = match store.strip_prefix("pg") {
@@ -180,6 +214,8 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
             "signals" => signals(store, scaled(1000, scale), 10, 500, dir).await,
             "queries" => queries(store, 100, scaled(1000, scale), dir).await,
             "updates" => updates(store, scaled(1000, scale), dir).await,
+            "children" => children(store, scaled(100, scale), 10, dir).await,
+            "chains" => chains(store, scaled(1000, scale) as u32, dir).await,
             other => panic!("unknown scenario {other}"),
         }
     });
@@ -333,6 +369,35 @@ async fn activities(store: &str, n: usize, dir: &Path) -> Vec<f64> {
     let secs = started.elapsed().as_secs_f64();
     engine.shutdown().await;
     vec![(n * 10) as f64 / secs]
+}
+
+/// Child workflows per second: `parents` parents of `per_parent` children each, all at once.
+async fn children(store: &str, parents: usize, per_parent: u32, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(parents);
+    for i in 0..parents {
+        handles
+            .push(client.start_workflow(parent, format!("parent-{i}"), (i as u32, per_parent)).await.expect("start"));
+    }
+    for handle in handles {
+        handle.result().await.expect("result");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![(parents * per_parent as usize) as f64 / secs]
+}
+
+/// Runs per second of one continue-as-new chain of `runs` runs, start to the last result.
+async fn chains(store: &str, runs: u32, dir: &Path) -> Vec<f64> {
+    let engine = builder(store, dir).build().await.expect("engine");
+    let client = engine.client();
+    let started = Instant::now();
+    client.start_workflow(chain, "chain", runs - 1).await.expect("start").result().await.expect("result");
+    let secs = started.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    vec![f64::from(runs) / secs, secs]
 }
 
 /// One workflow, `n` concurrent activities: seconds, and activities per second.
@@ -602,6 +667,8 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
             stat(4).0,
             f(5, " µs")
         ),
+        "children" => format!("{} child workflows/s", f(0, "")),
+        "chains" => format!("{} runs/s ({} for the chain)", f(0, ""), f(1, " s")),
         "updates" => format!(
             "p50 {}  p99 {} ({} events at the end; p50 of the first 100 {}, of the last 100 {}; \
              reading the final history alone p50 {})",
