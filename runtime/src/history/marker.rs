@@ -12,7 +12,7 @@ use crate::activity::TimeoutType;
 /// `docs/history-format.md`).
 ///
 /// ```
-/// use weft::history::{LocalActivityOutcome, Marker, Payload};
+/// use weft::history::{LocalActivityOutcome, Marker};
 ///
 /// let json = r#"{"marker_name": "local_activity", "details": {"seq": 1, "activity_id": "1",
 ///     "activity_type": "lookup", "attempt": 1, "outcome": {"completed": {"result": 42}}}}"#;
@@ -45,6 +45,24 @@ pub enum Marker {
 }
 
 /// How a local activity ended, as its [`Marker::LocalActivity`] records it.
+///
+/// ```
+/// use weft::history::{EventAttributes, HistoryEvent, LocalActivityOutcome, Marker};
+///
+/// /// The local activities of a history that failed, by activity id.
+/// fn failed_local_activities(history: &[HistoryEvent]) -> Vec<String> {
+///     history
+///         .iter()
+///         .filter_map(|e| match e.attributes() {
+///             EventAttributes::MarkerRecorded {
+///                 marker: Marker::LocalActivity { activity_id, outcome: LocalActivityOutcome::Failed { .. }, .. },
+///             } => Some(activity_id.clone()),
+///             _ => None,
+///         })
+///         .collect()
+/// }
+/// # assert!(failed_local_activities(&[]).is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -73,7 +91,17 @@ pub enum LocalActivityOutcome {
 }
 
 impl Marker {
-    /// The marker's name, e.g. `"local_activity"`.
+    /// The marker's name (its `marker_name` in JSON), e.g. `"local_activity"`.
+    ///
+    /// ```
+    /// # use weft::history::Marker;
+    /// let marker: Marker = serde_json::from_str(
+    ///     r#"{"marker_name": "local_activity", "details": {"seq": 1, "activity_id": "1",
+    ///         "activity_type": "t", "attempt": 1, "outcome": {"canceled": {}}}}"#,
+    /// )?;
+    /// assert_eq!(marker.name(), "local_activity");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Marker::LocalActivity { .. } => "local_activity",
