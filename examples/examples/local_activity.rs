@@ -44,8 +44,9 @@ pub async fn quote_and_charge(ctx: WorkflowContext, customer: String, sku: Strin
     let local = ActivityOptions::start_to_close(Duration::from_secs(2))
         .retry_policy(RetryPolicy::default().initial_interval(Duration::from_millis(100)).maximum_attempts(3));
     let cents = ctx.execute_local_activity(look_up_price, sku, local).await?;
-    let receipt =
-        ctx.execute_activity(charge, (customer, cents), ActivityOptions::start_to_close(Duration::from_secs(10))).await?;
+    let receipt = ctx
+        .execute_activity(charge, (customer, cents), ActivityOptions::start_to_close(Duration::from_secs(10)))
+        .await?;
     Ok(receipt)
 }
 

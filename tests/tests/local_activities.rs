@@ -491,7 +491,9 @@ async fn a_local_activity_longer_than_the_lease_runs_once() -> weft::Result<()> 
     // Lease 3 s, renewed every second; the activity runs 20 s.
     let env = TestEnv::start(engine().lease(secs(3)).register_workflow(nap_then_sleep)).await?;
     let handle = env.client().start_workflow(nap_then_sleep, "la-long", 20).await?;
-    assert_eq!(handle.result().await?, 20);
+    // Without renewal the step would lose its lease every 3 s and never commit.
+    let result = tokio::time::timeout(secs(7200), handle.result()).await.expect("the workflow never completed");
+    assert_eq!(result?, 20);
     let history = handle.history().await?;
     assert_eq!(markers(&history).len(), 1);
     // Had the lease run out, the run would have been claimed again and the activity run twice.
