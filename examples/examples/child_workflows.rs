@@ -25,7 +25,7 @@ use weft::{
 
 /// Charges a card (here: says so).
 #[activity(start_to_close_timeout = "10s")]
-pub async fn charge(_ctx: ActivityContext, order: String, cents: u64) -> Result<String, ActivityError> {
+pub async fn charge_order(_ctx: ActivityContext, order: String, cents: u64) -> Result<String, ActivityError> {
     Ok(format!("charged {cents} cents for {order}"))
 }
 
@@ -38,7 +38,7 @@ pub async fn book_parcel(_ctx: ActivityContext, order: String) -> Result<String,
 /// The payment child.
 #[workflow]
 pub async fn payment(ctx: WorkflowContext, order: String, cents: u64) -> WorkflowResult<String> {
-    Ok(ctx.execute_activity(charge, (order, cents), ActivityOptions::defaults()).await?)
+    Ok(ctx.execute_activity(charge_order, (order, cents), ActivityOptions::defaults()).await?)
 }
 
 /// The shipping child: waits a moment for the warehouse, then books.
@@ -88,7 +88,7 @@ pub fn register(builder: weft::EngineBuilder) -> weft::EngineBuilder {
         .register_workflow(shipping)
         .register_workflow(receipt)
         .register_workflow(reship)
-        .register_activity(charge)
+        .register_activity(charge_order)
         .register_activity(book_parcel)
 }
 

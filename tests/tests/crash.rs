@@ -14,6 +14,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use weft::history::{EventAttributes, Marker};
 use weft::{Engine, ListFilter, RunStatus};
 use weft_tests::{Expected, Rng, check_history, read_witness};
 
@@ -85,16 +86,29 @@ fn workflows_survive_repeated_sigkill() {
         // Nothing registered: this engine only reads.
         let engine = Engine::builder().sqlite(&store).build().await.expect("open the store");
         let client = engine.client();
+        let mut local_reruns = 0;
         for i in 0..n as u32 {
             let id = format!("crash-{i}");
             let description = client.describe(&id).await.expect("describe");
             assert_eq!(description.status, RunStatus::Completed, "{id}");
             // history() checks contiguous ids and every checksum.
             let history = client.history(&id).await.expect("a clean history");
-            let expected: u32 = (0..5).map(|index| i * 10 + index).sum();
+            let expected: u32 = (0..6).map(|index| i * 10 + index).sum();
             let result: u32 =
                 check_history(&id, &history, &ran, &Expected { activities: 5, timers: 1, max_attempts: MAX_ATTEMPTS });
             assert_eq!(result, expected, "{id}");
+            // The local activity's end is recorded once, by an execution that left a witness.
+            let markers: Vec<u32> = history
+                .iter()
+                .filter_map(|e| match e.attributes() {
+                    EventAttributes::MarkerRecorded { marker: Marker::LocalActivity { attempt, .. } } => Some(*attempt),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(markers.len(), 1, "{id}: {markers:?}");
+            let executions = ran.get(&(id.clone(), "local".to_owned())).map_or(0, Vec::len);
+            assert!(executions >= 1, "{id}: the local activity left no witness");
+            local_reruns += executions - 1;
         }
         // The families: each chain is FAMILY_RUNS runs, each run started two children, once each.
         let runs = client.list_workflows(ListFilter::all()).await.expect("list");
@@ -122,6 +136,56 @@ fn workflows_survive_repeated_sigkill() {
             assert_eq!(result, sum, "{id}");
             assert_eq!(sum, (0..6).map(|index| i * 10 + index).sum::<u32>(), "{id}");
         }
+        // At least once: a kill while a local activity ran runs it again after the restart.
+        println!("local activities run again after a kill: {local_reruns}");
+        engine.shutdown().await;
+    });
+}
+
+/// A worker killed while a local activity runs commits nothing of its step:
+/// after the restart the step runs again, the activity with it, and the
+/// workflow completes with its end recorded once.
+#[test]
+fn a_local_activity_killed_mid_run_runs_again_after_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("local.db");
+    let witness = dir.path().join("witness.log");
+    let worker = env!("CARGO_BIN_EXE_crash_worker");
+    let spawn = || {
+        Command::new(worker)
+            .args([store.as_os_str(), witness.as_os_str(), "slow-local".as_ref()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the worker")
+    };
+    let started = || std::fs::read_to_string(&witness).map_or(0, |w| w.lines().count());
+    let mut child = spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started() == 0 {
+        assert!(Instant::now() < deadline, "the local activity did not start");
+        assert!(child.try_wait().expect("poll the worker").is_none(), "the worker exited before the kill");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL the worker");
+    child.wait().expect("reap the worker");
+
+    let status = spawn().wait().expect("run the worker");
+    assert!(status.success(), "the restarted worker failed: {status}");
+    let runs = started();
+    println!("the local activity started {runs} times");
+    assert_eq!(runs, 2, "killed once mid-run: it ran again once");
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let engine = Engine::builder().sqlite(&store).build().await.expect("open the store");
+        let history = engine.client().history("slow-local").await.expect("a clean history");
+        let markers: Vec<_> =
+            history.iter().filter(|e| matches!(e.attributes(), EventAttributes::MarkerRecorded { .. })).collect();
+        assert_eq!(markers.len(), 1, "{history:#?}");
+        assert!(matches!(
+            history.last().map(|e| e.attributes()),
+            Some(EventAttributes::WorkflowExecutionCompleted { result }) if result.as_json() == "7"
+        ));
         engine.shutdown().await;
     });
 }

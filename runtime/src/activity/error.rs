@@ -142,7 +142,8 @@ pub enum ActivityFailure {
         activity_type: String,
         /// The activity id.
         activity_id: String,
-        /// The activity's `ActivityTaskScheduled` event.
+        /// The activity's `ActivityTaskScheduled` event (for a local
+        /// activity: its `MarkerRecorded` event).
         scheduled_event_id: u64,
         /// The attempt that failed last.
         attempt: u32,
@@ -159,7 +160,8 @@ pub enum ActivityFailure {
         activity_type: String,
         /// The activity id.
         activity_id: String,
-        /// The activity's `ActivityTaskScheduled` event.
+        /// The activity's `ActivityTaskScheduled` event (for a local
+        /// activity: its `MarkerRecorded` event).
         scheduled_event_id: u64,
         /// Which timeout fired.
         timeout_type: TimeoutType,

@@ -20,10 +20,95 @@ use crate::workflow::machine::panic_message;
 use crate::{Error, Result};
 
 /// How one attempt ended.
-enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     Returned(Result<Payload, ActivityError>),
     Panicked(String),
     TimedOut(TimeoutType),
+}
+
+/// What an attempt's end means for its activity.
+pub(crate) enum Verdict {
+    /// The activity ends so.
+    Close(ActivityOutcome),
+    /// The attempt failed (timed out, if `timeout`): retried if the policy allows.
+    Failed { failure: Failure, timeout: Option<TimeoutType> },
+}
+
+impl AttemptEnd {
+    /// What attempt `attempt`'s end means, given whether the activity's
+    /// cancellation was requested and the failure of the attempt before.
+    pub(crate) fn verdict(self, attempt: u32, cancel_requested: bool, last_failure: &Option<Failure>) -> Verdict {
+        match self {
+            AttemptEnd::Returned(Ok(result)) => {
+                tracing::debug!("attempt completed");
+                Verdict::Close(ActivityOutcome::Completed { result })
+            }
+            AttemptEnd::Returned(Err(_)) if cancel_requested => Verdict::Close(ActivityOutcome::Canceled),
+            AttemptEnd::Returned(Err(error)) => {
+                tracing::debug!(%error, "attempt failed");
+                Verdict::Failed { failure: error.into_failure(), timeout: None }
+            }
+            AttemptEnd::Panicked(message) => {
+                tracing::warn!(%message, "activity panicked");
+                Verdict::Failed { failure: Failure::new("Panic", message), timeout: None }
+            }
+            AttemptEnd::TimedOut(TimeoutType::ScheduleToClose) => Verdict::Close(ActivityOutcome::TimedOut {
+                timeout_type: TimeoutType::ScheduleToClose,
+                last_failure: last_failure.clone(),
+            }),
+            AttemptEnd::TimedOut(timeout_type) => {
+                tracing::debug!(%timeout_type, "attempt timed out");
+                let failure = Failure::new(
+                    "TimeoutError",
+                    format!("activity attempt {attempt} exceeded its {timeout_type} timeout"),
+                );
+                Verdict::Failed { failure, timeout: Some(timeout_type) }
+            }
+        }
+    }
+}
+
+/// After a failed attempt: the activity closes, or is retried at a time.
+pub(crate) enum AfterFailure {
+    Close(ActivityOutcome),
+    Retry { at: SystemTime, failure: Failure },
+}
+
+/// Whether `task`'s failed attempt is retried (and when) or closes the
+/// activity: not if the failure is non-retryable (marked, or by the policy's
+/// types), the attempts are used up or cancellation was requested; not if
+/// the retry would start at or after the schedule-to-close deadline.
+pub(crate) fn after_failure(
+    task: &ActivityTask,
+    failure: Failure,
+    timeout: Option<TimeoutType>,
+    cancel_requested: bool,
+    now: SystemTime,
+    at_once: bool,
+) -> AfterFailure {
+    let policy = task.options.retry();
+    let attempt = task.attempt;
+    let retryable = !failure.is_non_retryable()
+        && policy.is_retryable(failure.error_type())
+        && (policy.attempts() == 0 || attempt < policy.attempts())
+        && !cancel_requested;
+    if !retryable {
+        return AfterFailure::Close(match timeout {
+            // The timeout type says what ended the attempt; `last_failure` is the attempt before's error.
+            Some(timeout_type) => ActivityOutcome::TimedOut { timeout_type, last_failure: task.last_failure.clone() },
+            None => ActivityOutcome::Failed { failure },
+        });
+    }
+    let retry_at = if at_once { now } else { now + policy.delay_after(attempt) };
+    if let Some(deadline) = task.limits.close_deadline
+        && retry_at >= deadline
+    {
+        return AfterFailure::Close(ActivityOutcome::TimedOut {
+            timeout_type: TimeoutType::ScheduleToClose,
+            last_failure: Some(failure),
+        });
+    }
+    AfterFailure::Retry { at: retry_at, failure }
 }
 
 /// The fence of the lease a claimed row is held under.
@@ -161,38 +246,14 @@ impl Inner {
             }
         }
         let cancel_requested = *shared.cancel.borrow();
+        if matches!(end, AttemptEnd::TimedOut(_)) {
+            shared.stale.store(true, Ordering::Release);
+        }
         async {
-            match end {
-                AttemptEnd::Returned(Ok(result)) => {
-                    tracing::debug!("attempt completed");
-                    self.close(&task, ActivityOutcome::Completed { result }).await
-                }
-                AttemptEnd::Returned(Err(_)) if cancel_requested => self.close(&task, ActivityOutcome::Canceled).await,
-                AttemptEnd::Returned(Err(error)) => {
-                    tracing::debug!(%error, "attempt failed");
-                    self.retry_or_close(task, error.into_failure(), None, details, false).await
-                }
-                AttemptEnd::Panicked(message) => {
-                    tracing::warn!(%message, "activity panicked");
-                    self.retry_or_close(task, Failure::new("Panic", message), None, details, false).await
-                }
-                AttemptEnd::TimedOut(TimeoutType::ScheduleToClose) => {
-                    shared.stale.store(true, Ordering::Release);
-                    let last_failure = task.last_failure.clone();
-                    self.close(
-                        &task,
-                        ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure },
-                    )
-                    .await
-                }
-                AttemptEnd::TimedOut(timeout_type) => {
-                    shared.stale.store(true, Ordering::Release);
-                    tracing::debug!(%timeout_type, "attempt timed out");
-                    let failure = Failure::new(
-                        "TimeoutError",
-                        format!("activity attempt {attempt} exceeded its {timeout_type} timeout"),
-                    );
-                    self.retry_or_close(task, failure, Some(timeout_type), details, false).await
+            match end.verdict(attempt, cancel_requested, &task.last_failure) {
+                Verdict::Close(outcome) => self.close(&task, outcome).await,
+                Verdict::Failed { failure, timeout } => {
+                    self.retry_or_close(task, failure, timeout, details, false).await
                 }
             }
         }
@@ -202,7 +263,7 @@ impl Inner {
 
     /// Runs the attempt under its deadlines, watching heartbeats. Returns how
     /// it ended and the last heartbeat details it gave.
-    async fn supervise(
+    pub(crate) async fn supervise(
         &self,
         task: &ActivityTask,
         started: SystemTime,
@@ -323,31 +384,12 @@ impl Inner {
         details: Option<Payload>,
         at_once: bool,
     ) -> Result<()> {
-        let policy = task.options.retry();
-        let attempt = task.attempt;
-        let retryable = !failure.is_non_retryable()
-            && policy.is_retryable(failure.error_type())
-            && (policy.attempts() == 0 || attempt < policy.attempts())
-            && !self.cancelled.lock().contains(&task.key);
-        if !retryable {
-            let outcome = match timeout {
-                // The timeout type says what ended the attempt; `last_failure` is the attempt before's error.
-                Some(timeout_type) => {
-                    ActivityOutcome::TimedOut { timeout_type, last_failure: task.last_failure.clone() }
-                }
-                None => ActivityOutcome::Failed { failure },
-            };
-            return self.close(&task, outcome).await;
-        }
+        let cancel_requested = self.cancelled.lock().contains(&task.key);
         let now = self.clock.now();
-        let retry_at = if at_once { now } else { now + policy.delay_after(attempt) };
-        if let Some(deadline) = task.limits.close_deadline
-            && retry_at >= deadline
-        {
-            let outcome =
-                ActivityOutcome::TimedOut { timeout_type: TimeoutType::ScheduleToClose, last_failure: Some(failure) };
-            return self.close(&task, outcome).await;
-        }
+        let (retry_at, failure) = match after_failure(&task, failure, timeout, cancel_requested, now, at_once) {
+            AfterFailure::Close(outcome) => return self.close(&task, outcome).await,
+            AfterFailure::Retry { at, failure } => (at, failure),
+        };
         let Some(fence) = fence_of(&task) else { return Ok(()) };
         let update =
             || ActivityUpdate::Retry { retry_at, failure: failure.clone(), heartbeat_details: details.clone() };

@@ -12,6 +12,7 @@
 
 mod activity_task;
 mod clock;
+mod local_activity;
 pub(crate) mod messages;
 mod outage;
 mod registry;

@@ -397,6 +397,11 @@ impl Inner {
         if let Err(error) = machine.flush(now) {
             return self.hold(&run, token, error).await;
         }
+        // Local activities run here, under the task's lease (which the
+        // renewal loop keeps); their markers commit with the rest of the step.
+        if let Err(error) = self.run_local_activities(&run, &mut machine).await {
+            return self.hold(&run, token, error).await;
+        }
         let events = machine.take_new_events();
         if let Some(reason) = over_limits(&run, events.len(), &machine) {
             // A history past its hard limits would only grow slower to replay: the run ends here.
@@ -498,7 +503,8 @@ impl Inner {
             let mut machine = WorkflowMachine::new(factory.clone(), info_of(&run), self.config.payload_limit);
             let first = record_inbox_item(&mut machine, &run, now, start.clone(), &mut Vec::new())
                 .and_then(|()| machine.flush(now));
-            if first.is_ok() {
+            // A step that runs local activities needs the task's lease: it goes through the inbox.
+            if first.is_ok() && machine.local_activities().is_empty() {
                 let step = Step { events: machine.take_new_events(), consumed: Vec::new(), replies: Vec::new() };
                 return self.commit_step(&run, step, Some(machine), StepWrite::CreateRun(reuse)).await;
             }
@@ -571,6 +577,11 @@ impl Inner {
         // A workflow that fails here is held by the ordinary step, from the inbox.
         if record_inbox_item(&mut machine, &run, now, item, &mut Vec::new()).and_then(|()| machine.flush(now)).is_err()
         {
+            return Ok(false);
+        }
+        // Local activities run only under the task's lease: through the inbox
+        // then (the machine is dropped, and rebuilt by replay).
+        if !machine.local_activities().is_empty() {
             return Ok(false);
         }
         let events = machine.take_new_events();

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Failure, Payload};
+use super::{Failure, Marker, Payload};
 use crate::activity::{ActivityOptions, TimeoutType};
 
 /// One event of a run's history.
@@ -352,6 +352,12 @@ pub enum EventAttributes {
         /// Why, as given to terminate.
         reason: String,
     },
+    /// A workflow step recorded a fact about itself, which replay reads back
+    /// (a local activity's outcome, ...): see [`Marker`].
+    MarkerRecorded {
+        /// What was recorded.
+        marker: Marker,
+    },
     /// The workflow returned a result.
     WorkflowExecutionCompleted {
         /// The workflow's result.
@@ -493,6 +499,7 @@ impl EventAttributes {
             EventAttributes::ChildWorkflowExecutionCanceled { .. } => "ChildWorkflowExecutionCanceled",
             EventAttributes::ChildWorkflowExecutionTimedOut { .. } => "ChildWorkflowExecutionTimedOut",
             EventAttributes::ChildWorkflowExecutionTerminated { .. } => "ChildWorkflowExecutionTerminated",
+            EventAttributes::MarkerRecorded { .. } => "MarkerRecorded",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

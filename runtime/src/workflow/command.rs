@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::activity::ActivityOptions;
-use crate::history::{EventAttributes, Failure, ParentClosePolicy, Payload, UpdateOutcome};
+use crate::history::{EventAttributes, Failure, Marker, ParentClosePolicy, Payload, UpdateOutcome};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
@@ -110,6 +110,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
         }
         EventAttributes::WorkflowExecutionUpdateCompleted { update_id, .. } => {
             format!("WorkflowExecutionUpdateCompleted(`{update_id}`)")
+        }
+        EventAttributes::MarkerRecorded { marker: Marker::LocalActivity { seq, activity_type, .. } } => {
+            format!("MarkerRecorded(local activity seq {seq}, type `{activity_type}`)")
         }
         other => other.event_type().to_owned(),
     }

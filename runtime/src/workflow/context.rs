@@ -1,6 +1,6 @@
 //! The workflow context: the only door from workflow code to the world.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -12,9 +12,9 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use super::command::Command;
-#[cfg(doc)]
-use crate::activity::ActivityOptions;
-use crate::activity::{Activity, ActivityFailure, CallOptions, CancellationType, RetryPolicy, TimeoutType};
+use crate::activity::{
+    Activity, ActivityFailure, ActivityOptions, CallOptions, CancellationType, RetryPolicy, TimeoutType,
+};
 use crate::history::{Failure, Payload, RetryState};
 
 /// The workflow's handle on the engine: activities, timers, time and randomness,
@@ -85,6 +85,17 @@ pub(crate) enum ActivityResolution {
     },
 }
 
+/// A local activity the code asked for: the engine runs it in the step and
+/// records its end as a `MarkerRecorded` event, which resolves its slot.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalActivityRequest {
+    pub(crate) seq: u32,
+    pub(crate) activity_id: String,
+    pub(crate) activity_type: String,
+    pub(crate) input: Payload,
+    pub(crate) options: ActivityOptions,
+}
+
 #[derive(Debug)]
 pub(crate) struct Slot<T> {
     pub(crate) result: Option<T>,
@@ -115,7 +126,10 @@ pub(crate) struct WorkflowState {
     pub(crate) now: SystemTime,
     pub(crate) next_seq: u32,
     pub(crate) commands: Vec<Command>,
+    /// Activities' slots, local ones included.
     pub(crate) activities: HashMap<u32, Slot<ActivityResolution>>,
+    /// Local activities asked for and not yet recorded, by seq (their slots are in `activities`).
+    pub(crate) local_activities: BTreeMap<u32, LocalActivityRequest>,
     /// `true` when fired, `false` when cancelled with the workflow.
     pub(crate) timers: HashMap<u32, Slot<bool>>,
     /// Signals to other workflows: `Err(reason)` if nothing got them.
@@ -159,6 +173,7 @@ impl WorkflowState {
             next_seq: 1,
             commands: Vec::new(),
             activities: HashMap::new(),
+            local_activities: BTreeMap::new(),
             timers: HashMap::new(),
             external_signals: HashMap::new(),
             children: HashMap::new(),
@@ -203,7 +218,9 @@ impl WorkflowState {
         if cancellation_type != CancellationType::WaitCancellationCompleted {
             slot.resolve(ActivityResolution::Canceled { scheduled_event_id: None });
         }
-        if cancellation_type != CancellationType::Abandon {
+        // A local activity has no command to cancel: the engine, which runs
+        // it in this step, reads the slot (resolved: dropped; else told).
+        if cancellation_type != CancellationType::Abandon && !self.local_activities.contains_key(&seq) {
             self.commands.push(Command::RequestCancelActivity { seq });
         }
     }
@@ -486,7 +503,57 @@ impl<S> WorkflowContext<S> {
         options: impl CallOptions<A>,
     ) -> ActivityHandle<A::Output> {
         let _ = activity;
-        let options = options.resolve();
+        self.call::<A>(input, options.resolve(), false)
+    }
+
+    /// Runs an activity in this worker, inside the current workflow step,
+    /// without a task-queue round trip, and returns a handle on its result
+    /// (a future of the activity's output, with the same
+    /// [`ActivityFailure`]s as [`execute_activity`](Self::execute_activity)).
+    ///
+    /// The step runs the activity (attempts, timeouts and retries of its
+    /// options, backoff included) before it commits, and records its end
+    /// once, as a `MarkerRecorded` event; nothing is scheduled, no other
+    /// worker can run it, and it cannot heartbeat to the store. For short,
+    /// idempotent calls, where scheduling would cost more than the call: a
+    /// crash while it runs commits nothing, and the next step runs it again.
+    ///
+    /// The options are checked as for [`start_activity`](Self::start_activity);
+    /// their task queue and schedule-to-start timeout mean nothing here.
+    /// Cancelling the handle (or the workflow) before the activity's end is
+    /// recorded resolves it to [`ActivityFailure::Canceled`] at once and
+    /// drops the attempt, except with
+    /// [`CancellationType::WaitCancellationCompleted`], which tells the
+    /// attempt and waits for its end. See "Local activities" in `docs/activities.md`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::{activity, workflow, ActivityContext, ActivityError, ActivityOptions, WorkflowContext, WorkflowResult};
+    ///
+    /// #[activity]
+    /// async fn price_of(_ctx: ActivityContext, sku: String) -> Result<u64, ActivityError> {
+    ///     Ok(if sku == "tea" { 350 } else { 100 })
+    /// }
+    ///
+    /// #[workflow]
+    /// async fn quote(ctx: WorkflowContext, sku: String) -> WorkflowResult<u64> {
+    ///     let options = ActivityOptions::start_to_close(Duration::from_secs(2));
+    ///     Ok(ctx.execute_local_activity(price_of, sku, options).await?)
+    /// }
+    /// # let _ = weft::Engine::builder().register_workflow(quote).register_activity(price_of);
+    /// ```
+    pub fn execute_local_activity<A: Activity>(
+        &self,
+        activity: A,
+        input: A::Input,
+        options: impl CallOptions<A>,
+    ) -> ActivityHandle<A::Output> {
+        let _ = activity;
+        self.call::<A>(input, options.resolve(), true)
+    }
+
+    /// An activity call: scheduled (a command), or local (a request the step runs).
+    fn call<A: Activity>(&self, input: A::Input, options: ActivityOptions, local: bool) -> ActivityHandle<A::Output> {
         let activity_type = A::NAME.to_owned();
         if let Err(source) = options.validate() {
             return ActivityHandle::failed(&self.state, ActivityFailure::InvalidOptions { activity_type, source });
@@ -502,21 +569,27 @@ impl<S> WorkflowContext<S> {
         let seq = s.next_seq();
         let activity_id = options.id().map_or_else(|| seq.to_string(), str::to_owned);
         let cancellation_type = options.cancellation();
+        let retry = options.retry();
         s.activities.insert(seq, Slot { result: None, waker: None, cancel_requested: false, cancellation_type });
-        s.commands.push(Command::ScheduleActivity {
-            seq,
-            activity_id: activity_id.clone(),
-            activity_type,
-            input,
-            options: options.clone(),
-        });
+        if local {
+            let request = LocalActivityRequest { seq, activity_id: activity_id.clone(), activity_type, input, options };
+            s.local_activities.insert(seq, request);
+        } else {
+            s.commands.push(Command::ScheduleActivity {
+                seq,
+                activity_id: activity_id.clone(),
+                activity_type,
+                input,
+                options,
+            });
+        }
         drop(s);
         ActivityHandle {
             state: self.state.clone(),
             seq,
             activity_type: A::NAME,
             activity_id,
-            retry: options.retry(),
+            retry,
             early: None,
             _output: PhantomData,
         }

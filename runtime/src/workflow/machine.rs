@@ -40,10 +40,10 @@ use parking_lot::Mutex;
 
 use super::child::ChildResolution;
 use super::command::{Command, describe_event};
-use super::context::{ActivityResolution, CONTINUE_AS_NEW, WorkflowInfo, WorkflowState};
+use super::context::{ActivityResolution, CONTINUE_AS_NEW, LocalActivityRequest, WorkflowInfo, WorkflowState};
 use super::messages::{Messages, QueryError, Rejection, SignalError, UpdateFuture, input_rejected};
 use crate::PayloadError;
-use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
+use crate::history::{EventAttributes, Failure, HistoryEvent, LocalActivityOutcome, Marker, Payload, UpdateOutcome};
 
 /// The workflow's future, type-erased: it yields its encoded result.
 pub(crate) type WorkflowFuture = Pin<Box<dyn Future<Output = Result<Payload, Failure>> + Send>>;
@@ -478,6 +478,7 @@ impl WorkflowMachine {
             E::ChildWorkflowExecutionTerminated { initiated_event_id, reason } => {
                 self.resolve_child(*initiated_event_id, ChildResolution::Terminated(reason.clone()))
             }
+            E::MarkerRecorded { marker } => self.apply_marker(event, marker),
             E::WorkflowExecutionUpdateCompleted { update_id, .. } => self
                 .match_command(event, |c| matches!(c, Command::CompleteUpdate { update_id: u, .. } if u == update_id)),
             E::WorkflowExecutionCompleted { .. } => {
@@ -528,6 +529,94 @@ impl WorkflowMachine {
         }
         self.pending.pop_front();
         Ok(())
+    }
+
+    /// Applies a `MarkerRecorded` event.
+    fn apply_marker(&mut self, event: &HistoryEvent, marker: &Marker) -> Result<(), MachineError> {
+        match marker {
+            Marker::LocalActivity { seq, activity_type, attempt, outcome, .. } => {
+                self.resolve_local_activity(event, *seq, activity_type, *attempt, outcome)
+            }
+        }
+    }
+
+    /// A local activity's marker resolves the request of its seq, which the
+    /// code must have made (with the same type) and not cancelled: the engine
+    /// records no marker for a request it dropped.
+    fn resolve_local_activity(
+        &mut self,
+        event: &HistoryEvent,
+        seq: u32,
+        activity_type: &str,
+        attempt: u32,
+        outcome: &LocalActivityOutcome,
+    ) -> Result<(), MachineError> {
+        // Live, a step records the commands the code issued before it runs
+        // local activities: none is left unmatched when a marker applies.
+        if let Some(command) = self.pending.front() {
+            return Err(MachineError::NonDeterminism {
+                event_id: event.event_id,
+                expected: describe_event(&event.attributes),
+                found: command.describe(),
+            });
+        }
+        {
+            let mut s = self.state.lock();
+            let found = match s.local_activities.get(&seq) {
+                None => Some("no local activity of that seq".to_owned()),
+                Some(request) if request.activity_type != activity_type => {
+                    Some(format!("ExecuteLocalActivity(seq {seq}, type `{}`)", request.activity_type))
+                }
+                Some(_) if s.activities.get(&seq).is_none_or(|slot| slot.result.is_some()) => {
+                    Some(format!("a cancelled local activity (seq {seq})"))
+                }
+                Some(_) => None,
+            };
+            if let Some(found) = found {
+                return Err(MachineError::NonDeterminism {
+                    event_id: event.event_id,
+                    expected: describe_event(&event.attributes),
+                    found,
+                });
+            }
+            s.local_activities.remove(&seq);
+            let resolution = match outcome {
+                LocalActivityOutcome::Completed { result } => ActivityResolution::Completed(result.clone()),
+                LocalActivityOutcome::Failed { failure } => {
+                    ActivityResolution::Failed { scheduled_event_id: event.event_id, attempt, failure: failure.clone() }
+                }
+                LocalActivityOutcome::TimedOut { timeout_type, last_failure } => ActivityResolution::TimedOut {
+                    scheduled_event_id: event.event_id,
+                    timeout_type: *timeout_type,
+                    last_failure: last_failure.clone(),
+                },
+                LocalActivityOutcome::Canceled {} => {
+                    ActivityResolution::Canceled { scheduled_event_id: Some(event.event_id) }
+                }
+            };
+            if let Some(slot) = s.activities.get_mut(&seq) {
+                slot.resolve(resolution);
+            }
+        }
+        self.activate()
+    }
+
+    /// The local activities the engine is to run (or go on running) in this
+    /// step, in seq order, each with whether its cancellation was requested:
+    /// those asked for whose handle is not resolved. None once the workflow
+    /// has closed.
+    pub(crate) fn local_activities(&self) -> Vec<(LocalActivityRequest, bool)> {
+        let s = self.state.lock();
+        if s.closing {
+            return Vec::new();
+        }
+        s.local_activities
+            .values()
+            .filter_map(|request| {
+                let slot = s.activities.get(&request.seq)?;
+                slot.result.is_none().then(|| (request.clone(), slot.cancel_requested))
+            })
+            .collect()
     }
 
     /// The command seq of the activity scheduled by event `scheduled_event_id`.

@@ -1,11 +1,13 @@
-//! The process the crash test kills: it runs N workflows of five activities
-//! (and one durable timer) each, and N / 5 families (a parent that starts
-//! two child workflows of one activity each, three runs long by
-//! continue-as-new), on an SQLite store, and exits 0 once all have
+//! The process the crash test kills: it runs N workflows of five activities,
+//! one local activity and one durable timer each, and N / 5 families (a
+//! parent that starts two child workflows of one activity each, three runs
+//! long by continue-as-new), on an SQLite store, and exits 0 once all have
 //! completed. Every activity attempt appends `workflow activity attempt pid`
 //! to a witness file before it returns.
 //!
-//! Usage: `crash_worker STORE WITNESS N`
+//! Usage: `crash_worker STORE WITNESS N`, or `crash_worker STORE WITNESS slow-local`:
+//! one workflow whose local activity appends `started` lines to the witness
+//! file as it starts and then takes two seconds.
 
 use std::io::Write;
 use std::time::Duration;
@@ -29,7 +31,7 @@ async fn step(ctx: ActivityContext, workflow: u32, index: u32, witness: String) 
     Ok(workflow * 10 + index)
 }
 
-/// Five steps; a 50 ms durable timer after the second.
+/// Five steps; a 50 ms durable timer after the second, then a local step (index 5, id `local`).
 #[workflow]
 async fn five_steps(ctx: WorkflowContext, n: u32, witness: String) -> WorkflowResult<u32> {
     let options = options();
@@ -38,6 +40,8 @@ async fn five_steps(ctx: WorkflowContext, n: u32, witness: String) -> WorkflowRe
         sum += ctx.execute_activity(step, (n, index, witness.clone()), options.clone()).await?;
         if index == 1 {
             ctx.sleep(Duration::from_millis(50)).await?;
+            let local = options.clone().activity_id("local");
+            sum += ctx.execute_local_activity(step, (n, 5, witness.clone()), local).await?;
         }
     }
     Ok(sum)
@@ -70,21 +74,52 @@ async fn family(ctx: WorkflowContext, n: u32, round: u32, sum: u32, witness: Str
     Ok(sum)
 }
 
+/// Appends `started` to the witness, then takes two seconds.
+#[activity]
+async fn slow_local(ctx: ActivityContext, witness: String) -> Result<u32, ActivityError> {
+    let line = format!("{} started {} {}\n", ctx.workflow_id(), ctx.attempt(), std::process::id());
+    std::fs::OpenOptions::new().create(true).append(true).open(&witness)?.write_all(line.as_bytes())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(7)
+}
+
+/// One local activity, then a timer.
+#[workflow]
+async fn slow_local_step(ctx: WorkflowContext, witness: String) -> WorkflowResult<u32> {
+    let options = ActivityOptions::start_to_close(Duration::from_secs(30));
+    let result = ctx.execute_local_activity(slow_local, witness, options).await?;
+    ctx.sleep(Duration::from_millis(10)).await?;
+    Ok(result)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(store), Some(witness), Some(n)) = (args.next(), args.next(), args.next()) else {
         return Err("usage: crash_worker STORE WITNESS N".into());
     };
-    let n: u32 = n.parse()?;
     let engine = Engine::builder()
         .sqlite(&store)
         .register_workflow(five_steps)
+        .register_workflow(slow_local_step)
         .register_workflow(family)
         .register_workflow(member)
         .register_activity(step)
+        .register_activity(slow_local)
         .build()
         .await?;
+    if n == "slow-local" {
+        let client = engine.client();
+        let options = WorkflowOptions::new("slow-local").id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate);
+        match client.start_workflow_with(slow_local_step, options, witness).await {
+            Ok(_) | Err(Error::AlreadyStarted { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        client.workflow_handle(slow_local_step, "slow-local").await?.result().await?;
+        engine.shutdown().await;
+        return Ok(());
+    }
+    let n: u32 = n.parse()?;
     let client = engine.client();
     for i in 0..n {
         // A restarted worker must not start completed workflows again.

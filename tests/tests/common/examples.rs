@@ -49,6 +49,10 @@ pub mod stream_batches;
 #[path = "../../../examples/examples/workflow_timeouts.rs"]
 pub mod workflow_timeouts;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/local_activity.rs"]
+pub mod local_activity;
+
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -87,7 +91,10 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_workflow(job_progress::Job::run)
         .register_activity(job_progress::process_chunk)
         .register_workflow(shopping_cart::Cart::run)
-        .register_activity(shopping_cart::charge_card);
+        .register_activity(shopping_cart::charge_card)
+        .register_workflow(local_activity::quote_and_charge)
+        .register_activity(local_activity::look_up_price)
+        .register_activity(local_activity::charge);
     let builder = child_workflows::register(builder);
     let builder = stream_batches::register(builder);
     workflow_timeouts::register(builder)
@@ -117,6 +124,7 @@ pub fn replayer() -> Replayer {
         .register_workflow(child_workflows::reship)
         .register_workflow(stream_batches::consume)
         .register_workflow(workflow_timeouts::poll_for_reply)
+        .register_workflow(local_activity::quote_and_charge)
 }
 
 async fn run<W: Workflow>(
@@ -207,6 +215,7 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
         run(client, "shared_activities_declined", shared_activities::checkout, ("bob".to_owned(), 50_000)).await?,
         run(client, "shared_activities_audit", shared_activities::audit, ()).await?,
         run(client, "durable_timer", durable_timer::reminder, ("ada".to_owned(), 60_000)).await?,
+        run(client, "local_activity", local_activity::quote_and_charge, ("ada".to_owned(), "tea".to_owned())).await?,
     ];
     for kind in ["TryCancel", "WaitCancellationCompleted", "Abandon"] {
         runs.push(run(client, kind, cancel_activity::cancels_its_activity, kind.to_owned()).await?);
