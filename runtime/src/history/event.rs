@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Failure, Payload};
+use super::{Failure, Marker, Payload};
 use crate::activity::{ActivityOptions, TimeoutType};
 
 /// One event of a run's history.
@@ -262,6 +262,12 @@ pub enum EventAttributes {
         /// Why.
         reason: String,
     },
+    /// The workflow code recorded a fact of its own (the RecordMarker
+    /// command), matched on replay like any command: see [`Marker`].
+    MarkerRecorded {
+        /// What was recorded.
+        marker: Marker,
+    },
     /// The workflow returned a result.
     WorkflowExecutionCompleted {
         /// The workflow's result.
@@ -321,6 +327,7 @@ impl EventAttributes {
             }
             EventAttributes::ExternalWorkflowExecutionSignaled { .. } => "ExternalWorkflowExecutionSignaled",
             EventAttributes::SignalExternalWorkflowExecutionFailed { .. } => "SignalExternalWorkflowExecutionFailed",
+            EventAttributes::MarkerRecorded { .. } => "MarkerRecorded",
             EventAttributes::WorkflowExecutionCompleted { .. } => "WorkflowExecutionCompleted",
             EventAttributes::WorkflowExecutionFailed { .. } => "WorkflowExecutionFailed",
             EventAttributes::WorkflowExecutionCanceled { .. } => "WorkflowExecutionCanceled",

@@ -24,10 +24,12 @@
 mod event;
 mod failure;
 mod finite;
+mod marker;
 mod payload;
 
 pub use event::{EventAttributes, HistoryEvent, UpdateOutcome};
 pub use failure::{ActivityFailureInfo, Failure, RetryState};
+pub use marker::Marker;
 pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, Payload};
 
 /// `SystemTime` as an RFC 3339 string with microseconds.

@@ -6,18 +6,48 @@
 use std::time::Duration;
 
 use crate::activity::ActivityOptions;
-use crate::history::{EventAttributes, Failure, Payload, UpdateOutcome};
+use crate::history::{EventAttributes, Failure, Marker, Payload, UpdateOutcome};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
-    ScheduleActivity { seq: u32, activity_id: String, activity_type: String, input: Payload, options: ActivityOptions },
-    RequestCancelActivity { seq: u32 },
-    StartTimer { seq: u32, duration: Duration },
-    CancelTimer { seq: u32 },
-    CompleteUpdate { update_id: String, outcome: UpdateOutcome },
-    SignalExternal { seq: u32, workflow_id: String, signal_name: String, input: Payload },
-    CompleteWorkflow { result: Payload },
-    FailWorkflow { failure: Failure },
+    ScheduleActivity {
+        seq: u32,
+        activity_id: String,
+        activity_type: String,
+        input: Payload,
+        options: ActivityOptions,
+    },
+    RequestCancelActivity {
+        seq: u32,
+    },
+    StartTimer {
+        seq: u32,
+        duration: Duration,
+    },
+    CancelTimer {
+        seq: u32,
+    },
+    CompleteUpdate {
+        update_id: String,
+        outcome: UpdateOutcome,
+    },
+    SignalExternal {
+        seq: u32,
+        workflow_id: String,
+        signal_name: String,
+        input: Payload,
+    },
+    /// `ctx.patched(..)` / `ctx.deprecate_patch(..)` took the new branch: a `MarkerRecorded`.
+    RecordPatch {
+        patch_id: String,
+        deprecated: bool,
+    },
+    CompleteWorkflow {
+        result: Payload,
+    },
+    FailWorkflow {
+        failure: Failure,
+    },
     CancelWorkflow,
 }
 
@@ -39,6 +69,9 @@ impl Command {
             Command::SignalExternal { seq, workflow_id, signal_name, .. } => {
                 format!("SignalExternalWorkflowExecution(seq {seq}, `{signal_name}` to `{workflow_id}`)")
             }
+            Command::RecordPatch { patch_id, deprecated } => {
+                format!("RecordMarker(patch `{patch_id}`{})", if *deprecated { ", deprecated" } else { "" })
+            }
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
@@ -58,6 +91,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
         }
         EventAttributes::WorkflowExecutionUpdateCompleted { update_id, .. } => {
             format!("WorkflowExecutionUpdateCompleted(`{update_id}`)")
+        }
+        EventAttributes::MarkerRecorded { marker: Marker::Patch { patch_id, deprecated } } => {
+            format!("MarkerRecorded(patch `{patch_id}`{})", if *deprecated { ", deprecated" } else { "" })
         }
         other => other.event_type().to_owned(),
     }
