@@ -37,6 +37,10 @@ pub mod job_progress;
 #[path = "../../../examples/examples/shopping_cart.rs"]
 pub mod shopping_cart;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/versioning.rs"]
+pub mod versioning;
+
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -76,6 +80,10 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_activity(job_progress::process_chunk)
         .register_workflow(shopping_cart::Cart::run)
         .register_activity(shopping_cart::charge_card)
+        .register_workflow(versioning::v2::shipment)
+        .register_activity(versioning::print_label)
+        .register_activity(versioning::print_eco_label)
+        .register_activity(versioning::ship)
 }
 
 /// A replayer that knows every example workflow.
@@ -95,6 +103,7 @@ pub fn replayer() -> Replayer {
         .register_workflow(order_approval::Order::run)
         .register_workflow(job_progress::Job::run)
         .register_workflow(shopping_cart::Cart::run)
+        .register_workflow(versioning::v2::shipment)
 }
 
 async fn run<W: Workflow>(
@@ -156,6 +165,18 @@ async fn run_messages(client: &Client) -> weft::Result<Vec<(String, String, Vec<
     Ok(runs)
 }
 
+/// The runs of example code that was replaced since (the `versioning`
+/// example's version 1), on an engine registered with [`register_old_code`]:
+/// their histories must replay against the current code.
+pub async fn run_old_code(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
+    Ok(vec![run(client, "versioning_v1", versioning::v1::shipment, "order 1".to_owned()).await?])
+}
+
+/// Registers the replaced example code [`run_old_code`] runs.
+pub fn register_old_code(builder: EngineBuilder) -> EngineBuilder {
+    versioning::register_activities(builder.register_workflow(versioning::v1::shipment))
+}
+
 /// Runs every example workflow to its end: `(name, result, history)`.
 pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
     let mut runs = vec![
@@ -169,6 +190,7 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
         run(client, "shared_activities_declined", shared_activities::checkout, ("bob".to_owned(), 50_000)).await?,
         run(client, "shared_activities_audit", shared_activities::audit, ()).await?,
         run(client, "durable_timer", durable_timer::reminder, ("ada".to_owned(), 60_000)).await?,
+        run(client, "versioning", versioning::v2::shipment, "order 1".to_owned()).await?,
     ];
     for kind in ["TryCancel", "WaitCancellationCompleted", "Abandon"] {
         runs.push(run(client, kind, cancel_activity::cancels_its_activity, kind.to_owned()).await?);
