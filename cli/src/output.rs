@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weft::RunStatus;
-use weft::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
+use weft::history::{EventAttributes, Failure, HistoryEvent, Marker, Payload, UpdateOutcome};
 
 /// Whether to colour: only on a terminal, and never under `NO_COLOR`.
 pub(crate) fn colour() -> bool {
@@ -149,6 +149,9 @@ pub(crate) fn summary(event: &HistoryEvent) -> String {
                 format!("id={update_id} accepted={accepted_event_id} failure={}", failure_text(failure))
             }
         },
+        E::MarkerRecorded { marker: Marker::Patch { patch_id, deprecated } } => {
+            format!("patch={patch_id}{}", if *deprecated { " deprecated" } else { "" })
+        }
         E::WorkflowExecutionCompleted { result } => format!("result={}", preview(result)),
         E::WorkflowExecutionFailed { failure } => format!("failure={}", failure_text(failure)),
         _ => String::new(),

@@ -128,6 +128,10 @@ mod user_guide {
     struct Messages;
     #[doc = include_str!("../../docs/history-format.md")]
     struct HistoryFormat;
+    #[doc = include_str!("../../docs/versioning.md")]
+    struct Versioning;
+    #[doc = include_str!("../../docs/workflow-lifecycle.md")]
+    struct WorkflowLifecycle;
     #[doc = include_str!("../../docs/cli.md")]
     struct Cli;
     #[doc = include_str!("../../docs/decisions.md")]

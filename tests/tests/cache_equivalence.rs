@@ -140,7 +140,7 @@ async fn run_all(cache_size: usize) -> weft::Result<Vec<(String, Vec<String>)>> 
 async fn cache_off_and_cache_on_give_identical_histories() -> weft::Result<()> {
     let replayed = run_all(0).await?;
     let cached = run_all(10_000).await?;
-    assert_eq!(replayed.len(), 26, "two kitchen sinks and every example");
+    assert_eq!(replayed.len(), 27, "two kitchen sinks and every example");
     for ((r_result, r_history), (c_result, c_history)) in replayed.iter().zip(&cached) {
         assert_eq!(r_result, c_result);
         assert_eq!(r_history, c_history);

@@ -15,14 +15,23 @@ fn histories() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
 }
 
-/// Runs the examples' workflows (on virtual time) and writes their histories.
+/// Runs the examples' workflows (on virtual time) and writes their histories;
+/// the runs of replaced example code run on an engine of their own.
 async fn bless() -> weft::Result<()> {
+    let write = |name: &str, history: &[weft::history::HistoryEvent]| {
+        let json = serde_json::to_string_pretty(history).expect("histories serialize");
+        std::fs::write(histories().join(format!("{name}.json")), json + "\n").expect("write the golden history");
+    };
     let env = TestEnv::start(examples::register(Engine::builder())).await?;
     for (name, _, history) in examples::run_all(&env.client()).await? {
-        let json = serde_json::to_string_pretty(&history).expect("histories serialize");
-        std::fs::write(histories().join(format!("{name}.json")), json + "\n").expect("write the golden history");
+        write(&name, &history);
     }
     env.shutdown().await;
+    let old = TestEnv::start(examples::register_old_code(Engine::builder())).await?;
+    for (name, _, history) in examples::run_old_code(&old.client()).await? {
+        write(&name, &history);
+    }
+    old.shutdown().await;
     Ok(())
 }
 
@@ -42,6 +51,30 @@ async fn golden_histories_replay_against_current_code() -> weft::Result<()> {
     }
     assert!(replayed >= 10, "expected every example's golden history in {}", histories().display());
     Ok(())
+}
+
+/// The `versioning` example's goldens: a run of its version 1 (no marker),
+/// replayed above by version 2 on the old branch, and a run of version 2
+/// (the marker, then the new branch).
+#[test]
+fn the_versioning_goldens_hold_one_run_of_each_branch() {
+    let read = |name: &str| -> Vec<weft::history::HistoryEvent> {
+        let json = std::fs::read_to_string(histories().join(name)).expect("golden history");
+        serde_json::from_str(&json).expect("a history")
+    };
+    let old = read("versioning_v1.json");
+    let new = read("versioning.json");
+    assert!(!examples::versioning::has_marker(&old));
+    assert!(examples::versioning::has_marker(&new));
+    assert_eq!(new[1].event_type(), "MarkerRecorded");
+    let scheduled = |h: &[weft::history::HistoryEvent]| {
+        common::find(h, |a| match a {
+            weft::history::EventAttributes::ActivityTaskScheduled { activity_type, .. } => Some(activity_type.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(scheduled(&old).as_deref(), Some("print_label"));
+    assert_eq!(scheduled(&new).as_deref(), Some("print_eco_label"));
 }
 
 /// The complete example in `docs/history-format.md` is a real history.

@@ -353,7 +353,7 @@ pub enum EventAttributes {
         reason: String,
     },
     /// A workflow step recorded a fact about itself, which replay reads back
-    /// (a local activity's outcome, ...): see [`Marker`].
+    /// (a local activity's outcome, the branch of a code change): see [`Marker`].
     MarkerRecorded {
         /// What was recorded.
         marker: Marker,

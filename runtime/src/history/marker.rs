@@ -1,5 +1,6 @@
 //! Markers: facts a workflow step records about itself (`MarkerRecorded`),
-//! which replay reads back instead of doing the work again.
+//! which replay reads back instead of doing the work again: a local
+//! activity's end, the branch a code change took.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,13 @@ use crate::activity::TimeoutType;
 /// assert!(matches!(outcome, LocalActivityOutcome::Completed { result } if result.as_json() == "42"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+///
+/// ```
+/// # use weft::history::Marker;
+/// let marker = Marker::Patch { patch_id: "eco-label".to_owned(), deprecated: false };
+/// let json = serde_json::to_string(&marker).unwrap();
+/// assert_eq!(json, r#"{"marker_name":"patch","details":{"patch_id":"eco-label","deprecated":false}}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "marker_name", content = "details")]
 #[non_exhaustive]
@@ -41,6 +49,18 @@ pub enum Marker {
         attempt: u32,
         /// How it ended.
         outcome: LocalActivityOutcome,
+    },
+    /// The workflow took the new branch of a code change: it called
+    /// [`WorkflowContext::patched`](crate::WorkflowContext::patched) (or
+    /// [`deprecate_patch`](crate::WorkflowContext::deprecate_patch)) live.
+    /// See `docs/versioning.md`.
+    #[serde(rename = "patch")]
+    Patch {
+        /// The id the code gave the change.
+        patch_id: String,
+        /// Recorded by `deprecate_patch`: code without the call may replay
+        /// this history (the marker is skipped then).
+        deprecated: bool,
     },
 }
 
@@ -105,6 +125,7 @@ impl Marker {
     pub fn name(&self) -> &'static str {
         match self {
             Marker::LocalActivity { .. } => "local_activity",
+            Marker::Patch { .. } => "patch",
         }
     }
 }
@@ -180,6 +201,30 @@ mod tests {
             json["attributes"]["marker"]["details"]["outcome"],
             serde_json::json!({"timed_out": {"timeout_type": "StartToClose"}})
         );
+    }
+
+    #[test]
+    fn a_patch_marker_has_its_json_shape_and_round_trips() {
+        let marker = Marker::Patch { patch_id: "eco-label".to_owned(), deprecated: true };
+        let json = serde_json::to_value(&marker).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"marker_name": "patch", "details": {"patch_id": "eco-label", "deprecated": true}})
+        );
+        assert_eq!(serde_json::from_value::<Marker>(json).unwrap(), marker);
+
+        let event = HistoryEvent::new(
+            3,
+            std::time::SystemTime::UNIX_EPOCH,
+            EventAttributes::MarkerRecorded { marker: marker.clone() },
+        );
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            text,
+            r#"{"event_id":3,"timestamp":"1970-01-01T00:00:00.000000Z","event_type":"MarkerRecorded","attributes":{"marker":{"marker_name":"patch","details":{"patch_id":"eco-label","deprecated":true}}}}"#
+        );
+        assert_eq!(serde_json::from_str::<HistoryEvent>(&text).unwrap(), event);
+        assert_eq!(event.event_type(), "MarkerRecorded");
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub(crate) enum Command {
         signal_name: String,
         input: Payload,
     },
+    /// `ctx.patched(..)` / `ctx.deprecate_patch(..)` took the new branch: a `MarkerRecorded`.
+    RecordPatch {
+        patch_id: String,
+        deprecated: bool,
+    },
     CompleteWorkflow {
         result: Payload,
     },
@@ -81,6 +86,9 @@ impl Command {
             Command::SignalExternal { seq, workflow_id, signal_name, .. } => {
                 format!("SignalExternalWorkflowExecution(seq {seq}, `{signal_name}` to `{workflow_id}`)")
             }
+            Command::RecordPatch { patch_id, deprecated } => {
+                format!("RecordMarker(patch `{patch_id}`{})", if *deprecated { ", deprecated" } else { "" })
+            }
             Command::CompleteWorkflow { .. } => "CompleteWorkflowExecution".to_owned(),
             Command::FailWorkflow { .. } => "FailWorkflowExecution".to_owned(),
             Command::CancelWorkflow => "CancelWorkflowExecution".to_owned(),
@@ -113,6 +121,9 @@ pub(crate) fn describe_event(attrs: &EventAttributes) -> String {
         }
         EventAttributes::MarkerRecorded { marker: Marker::LocalActivity { seq, activity_type, .. } } => {
             format!("MarkerRecorded(local activity seq {seq}, type `{activity_type}`)")
+        }
+        EventAttributes::MarkerRecorded { marker: Marker::Patch { patch_id, deprecated } } => {
+            format!("MarkerRecorded(patch `{patch_id}`{})", if *deprecated { ", deprecated" } else { "" })
         }
         other => other.event_type().to_owned(),
     }

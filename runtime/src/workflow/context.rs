@@ -1,6 +1,6 @@
 //! The workflow context: the only door from workflow code to the world.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -156,6 +156,13 @@ pub(crate) struct WorkflowState {
     pub(crate) allow_unfinished_handlers: bool,
     /// What [`WorkflowContext::continue_as_new`] asked for: the workflow type and its input.
     pub(crate) continue_as_new: Option<(String, Payload)>,
+    /// Set while the machine replays recorded events: every command the code
+    /// issues then is in the history already, so `patched` reads the history.
+    pub(crate) replaying: bool,
+    /// The patch ids the history being replayed has a marker for.
+    pub(crate) recorded_patches: HashSet<String>,
+    /// Each patch id's answer in this run, once asked: later calls agree.
+    pub(crate) patches: HashMap<String, bool>,
 }
 
 /// The error type of what [`WorkflowContext::continue_as_new`] returns: the
@@ -187,7 +194,25 @@ impl WorkflowState {
             progress: 0,
             allow_unfinished_handlers: false,
             continue_as_new: None,
+            replaying: false,
+            recorded_patches: HashSet::new(),
+            patches: HashMap::new(),
         }
+    }
+
+    /// Whether the run takes the new branch of change `patch_id`; the first
+    /// time it does, the marker is recorded (`RecordPatch`). Live, it does;
+    /// on replay, it does if the history has the marker. Asked once per run.
+    fn patch(&mut self, patch_id: &str, deprecated: bool) -> bool {
+        if let Some(&patched) = self.patches.get(patch_id) {
+            return patched;
+        }
+        let patched = !self.replaying || self.recorded_patches.contains(patch_id);
+        if patched {
+            self.commands.push(Command::RecordPatch { patch_id: patch_id.to_owned(), deprecated });
+        }
+        self.patches.insert(patch_id.to_owned(), patched);
+        patched
     }
 
     pub(crate) fn next_seq(&mut self) -> u32 {
@@ -445,6 +470,89 @@ impl<S> WorkflowContext<S> {
         s.continue_as_new = Some((W::NAME.to_owned(), input));
         Err(super::WorkflowError::new(format!("the run continues as a new run of `{}`", W::NAME))
             .with_type(CONTINUE_AS_NEW))
+    }
+
+    /// Whether this run takes the new branch of the code change `patch_id`:
+    /// how a workflow's code changes while runs of the old code are open.
+    ///
+    /// - A run that gets here live (a new run, or an old one past its
+    ///   replay) takes the new branch: `true`, and the step records a
+    ///   `MarkerRecorded` event (a [`Marker::Patch`](crate::history::Marker::Patch)).
+    /// - On replay, `true` if the history has that marker, else `false` (the
+    ///   run passed here with the old code: it keeps the old branch, and
+    ///   nothing is recorded).
+    /// - The answer is kept for the run: later calls with the same id give
+    ///   the same answer and record nothing.
+    ///
+    /// Once no open run lacks the marker, replace the call with
+    /// [`deprecate_patch`](Self::deprecate_patch) and the old branch with
+    /// nothing; then remove it. A `patched` call removed while a history has
+    /// its marker is non-determinism. See `docs/versioning.md`.
+    ///
+    /// ```
+    /// use weft::history::{EventAttributes, Marker};
+    /// use weft::{activity, workflow, ActivityContext, ActivityError, ActivityOptions, WorkflowContext, WorkflowResult};
+    ///
+    /// #[activity(start_to_close_timeout = "10s")]
+    /// async fn print_label(_ctx: ActivityContext, order: String) -> Result<String, ActivityError> {
+    ///     Ok(format!("label for {order}"))
+    /// }
+    ///
+    /// #[activity(start_to_close_timeout = "10s")]
+    /// async fn print_eco_label(_ctx: ActivityContext, order: String) -> Result<String, ActivityError> {
+    ///     Ok(format!("recycled label for {order}"))
+    /// }
+    ///
+    /// #[workflow]
+    /// async fn shipment(ctx: WorkflowContext, order: String) -> WorkflowResult<String> {
+    ///     let options = ActivityOptions::defaults();
+    ///     let label = if ctx.patched("eco-label") {
+    ///         ctx.execute_activity(print_eco_label, order, options).await? // the new code
+    ///     } else {
+    ///         ctx.execute_activity(print_label, order, options).await? // what open runs did
+    ///     };
+    ///     Ok(label)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> weft::Result<()> {
+    /// let builder = weft::Engine::builder()
+    ///     .register_workflow(shipment)
+    ///     .register_activity(print_label)
+    ///     .register_activity(print_eco_label);
+    /// let env = weft::testing::TestEnv::start(builder).await?;
+    /// let handle = env.client().start_workflow(shipment, "order-7", "order 7".to_owned()).await?;
+    /// assert_eq!(handle.result().await?, "recycled label for order 7");
+    /// let marker = Marker::Patch { patch_id: "eco-label".to_owned(), deprecated: false };
+    /// let history = handle.history().await?;
+    /// assert!(history.iter().any(|e| *e.attributes() == EventAttributes::MarkerRecorded { marker: marker.clone() }));
+    /// env.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn patched(&self, patch_id: &str) -> bool {
+        self.state.lock().patch(patch_id, false)
+    }
+
+    /// The second step of a change made with [`patched`](Self::patched),
+    /// once no open run lacks its marker: the old branch is gone and the new
+    /// code runs unconditionally, but histories with the marker still replay.
+    ///
+    /// Live, it records the marker with `deprecated: true` (once per run);
+    /// on replay it matches the history's marker if there is one and
+    /// records nothing if not. Code without the call at all replays
+    /// histories whose marker is deprecated (they are skipped), so once no
+    /// open run has a non-deprecated marker, the call can go.
+    ///
+    /// ```
+    /// # use weft::{WorkflowContext, WorkflowResult};
+    /// # async fn body(ctx: WorkflowContext) -> WorkflowResult<()> {
+    /// ctx.deprecate_patch("eco-label");
+    /// // ... only the new branch's code from here on
+    /// # Ok(()) }
+    /// ```
+    pub fn deprecate_patch(&self, patch_id: &str) {
+        self.state.lock().patch(patch_id, true);
     }
 
     /// The workflow id.

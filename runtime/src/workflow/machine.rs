@@ -232,7 +232,32 @@ impl WorkflowMachine {
     /// Replays recorded events. After the last one, every command the code
     /// issued must have been matched: a command left over is one the
     /// original run did not issue.
+    ///
+    /// The code runs as replaying meanwhile: each of its steps committed
+    /// with its commands, so all it issues here is in `events`, and
+    /// `ctx.patched(..)` answers from the patch markers found there.
     pub(crate) fn replay(&mut self, events: &[HistoryEvent]) -> Result<(), MachineError> {
+        {
+            let mut s = self.state.lock();
+            s.replaying = true;
+            s.recorded_patches = events
+                .iter()
+                .filter_map(|e| match &e.attributes {
+                    EventAttributes::MarkerRecorded { marker: Marker::Patch { patch_id, .. } } => {
+                        Some(patch_id.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+        }
+        let replayed = self.replay_events(events);
+        let mut s = self.state.lock();
+        s.replaying = false;
+        s.recorded_patches.clear();
+        replayed
+    }
+
+    fn replay_events(&mut self, events: &[HistoryEvent]) -> Result<(), MachineError> {
         for event in events {
             if event.event_id != self.next_event_id {
                 return Err(MachineError::Corrupt(format!(
@@ -305,6 +330,9 @@ impl WorkflowMachine {
                 Command::CompleteUpdate { update_id, outcome } => {
                     let accepted_event_id = self.accepted_updates.get(&update_id).copied().unwrap_or_default();
                     EventAttributes::WorkflowExecutionUpdateCompleted { update_id, accepted_event_id, outcome }
+                }
+                Command::RecordPatch { patch_id, deprecated } => {
+                    EventAttributes::MarkerRecorded { marker: Marker::Patch { patch_id, deprecated } }
                 }
                 Command::CompleteWorkflow { result } => EventAttributes::WorkflowExecutionCompleted { result },
                 Command::FailWorkflow { failure } => EventAttributes::WorkflowExecutionFailed { failure },
@@ -536,6 +564,14 @@ impl WorkflowMachine {
         match marker {
             Marker::LocalActivity { seq, activity_type, attempt, outcome, .. } => {
                 self.resolve_local_activity(event, *seq, activity_type, *attempt, outcome)
+            }
+            Marker::Patch { patch_id, deprecated } => {
+                let is_match = |c: &Command| matches!(c, Command::RecordPatch { patch_id: p, .. } if p == patch_id);
+                // What deprecation is for: code that no longer makes the call replays.
+                if *deprecated && !self.pending.front().is_some_and(is_match) {
+                    return Ok(());
+                }
+                self.match_command(event, is_match)
             }
         }
     }

@@ -53,6 +53,10 @@ pub mod workflow_timeouts;
 #[path = "../../../examples/examples/local_activity.rs"]
 pub mod local_activity;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/examples/versioning.rs"]
+pub mod versioning;
+
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -92,6 +96,10 @@ pub fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_activity(job_progress::process_chunk)
         .register_workflow(shopping_cart::Cart::run)
         .register_activity(shopping_cart::charge_card)
+        .register_workflow(versioning::v2::shipment)
+        .register_activity(versioning::print_label)
+        .register_activity(versioning::print_eco_label)
+        .register_activity(versioning::ship)
         .register_workflow(local_activity::quote_and_charge)
         .register_activity(local_activity::look_up_price)
         .register_activity(local_activity::charge);
@@ -125,6 +133,7 @@ pub fn replayer() -> Replayer {
         .register_workflow(stream_batches::consume)
         .register_workflow(workflow_timeouts::poll_for_reply)
         .register_workflow(local_activity::quote_and_charge)
+        .register_workflow(versioning::v2::shipment)
 }
 
 async fn run<W: Workflow>(
@@ -202,6 +211,18 @@ async fn run_lifecycle(client: &Client) -> weft::Result<Vec<(String, String, Vec
     Ok(runs)
 }
 
+/// The runs of example code that was replaced since (the `versioning`
+/// example's version 1), on an engine registered with [`register_old_code`]:
+/// their histories must replay against the current code.
+pub async fn run_old_code(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
+    Ok(vec![run(client, "versioning_v1", versioning::v1::shipment, "order 1".to_owned()).await?])
+}
+
+/// Registers the replaced example code [`run_old_code`] runs.
+pub fn register_old_code(builder: EngineBuilder) -> EngineBuilder {
+    versioning::register_activities(builder.register_workflow(versioning::v1::shipment))
+}
+
 /// Runs every example workflow to its end: `(name, result, history)`.
 pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<HistoryEvent>)>> {
     let mut runs = vec![
@@ -216,6 +237,7 @@ pub async fn run_all(client: &Client) -> weft::Result<Vec<(String, String, Vec<H
         run(client, "shared_activities_audit", shared_activities::audit, ()).await?,
         run(client, "durable_timer", durable_timer::reminder, ("ada".to_owned(), 60_000)).await?,
         run(client, "local_activity", local_activity::quote_and_charge, ("ada".to_owned(), "tea".to_owned())).await?,
+        run(client, "versioning", versioning::v2::shipment, "order 1".to_owned()).await?,
     ];
     for kind in ["TryCancel", "WaitCancellationCompleted", "Abandon"] {
         runs.push(run(client, kind, cancel_activity::cancels_its_activity, kind.to_owned()).await?);
