@@ -109,8 +109,39 @@ async fn child_chain(ctx: WorkflowContext) -> WorkflowResult<u32> {
     Ok(ctx.execute_child_workflow(countdown, 3, ChildWorkflowOptions::new("countdown")).await?)
 }
 
+/// A child that waits for a go-ahead signal, then returns who gave it.
+#[derive(Debug, Default)]
+pub struct Gate {
+    opened_by: Option<String>,
+}
+
+#[workflow]
+impl Gate {
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.opened_by.is_some()).await?;
+        Ok(ctx.state(|s| s.opened_by.clone().unwrap_or_default()))
+    }
+
+    #[signal]
+    pub fn open(&mut self, by: String) {
+        self.opened_by = Some(by);
+    }
+}
+
+/// Starts a gate, signals it through the child's handle, waits for it.
+#[workflow]
+async fn opens_gate(ctx: WorkflowContext) -> WorkflowResult<String> {
+    let gate = ctx.start_child_workflow(Gate::run, (), ChildWorkflowOptions::new("gate")).await?;
+    ctx.sleep(secs(5)).await?;
+    gate.signal(Gate::open, "the parent".to_owned()).await?;
+    Ok(gate.await?)
+}
+
 fn builder() -> weft::EngineBuilder {
     Engine::builder()
+        .register_workflow(Gate::run)
+        .register_workflow(opens_gate)
         .task_queue(weft::DEFAULT_TASK_QUEUE)
         .task_queue("elsewhere")
         .register_workflow(double)
@@ -299,6 +330,24 @@ async fn a_child_s_timeout_and_a_child_s_chain_reach_the_parent() -> weft::Resul
     assert_eq!(handle.result().await?, 0, "the last run of the child's chain answers");
     let types = event_types(&handle.history().await?);
     assert_eq!(types.iter().filter(|t| **t == "ChildWorkflowExecutionCompleted").count(), 1, "{types:?}");
+    env.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parent_signals_its_child_through_the_handle() -> weft::Result<()> {
+    let env = TestEnv::start(builder()).await?;
+    let handle = env.client().start_workflow(opens_gate, "gatekeeper", ()).await?;
+    assert_eq!(handle.result().await?, "the parent");
+    let types = event_types(&handle.history().await?);
+    assert!(
+        types.contains(&"SignalExternalWorkflowExecutionInitiated")
+            && types.contains(&"ExternalWorkflowExecutionSignaled"),
+        "{types:?}"
+    );
+    let child = env.client().history("gate").await?;
+    assert!(event_types(&child).contains(&"WorkflowExecutionSignaled"));
+    Replayer::new().register_workflow(opens_gate).replay(&handle.history().await?)?;
     env.shutdown().await;
     Ok(())
 }

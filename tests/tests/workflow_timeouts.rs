@@ -113,7 +113,7 @@ async fn each_run_of_a_chain_gets_the_whole_run_timeout() -> weft::Result<()> {
     let handle = env.client().start_workflow_with(chain, options, (3, 20)).await?;
     let err = handle.result().await.unwrap_err();
     assert!(matches!(err, Error::WorkflowTimedOut { timeout: WorkflowTimeout::Run, .. }), "{err:?}");
-    assert_eq!(err.to_string().contains(handle.run_id()), true, "the first run timed out: {err}");
+    assert!(err.to_string().contains(handle.run_id()), "the first run timed out: {err}");
     env.shutdown().await;
     Ok(())
 }

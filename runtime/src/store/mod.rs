@@ -680,6 +680,7 @@ pub(crate) enum ReplyBody {
 
 /// How a new run starts.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "moved once into the store's write, never copied")]
 pub(crate) enum RunStart {
     /// With an [`InboxItem::Start`] in its inbox, for a worker to claim.
     Inbox(InboxItem),
