@@ -104,20 +104,8 @@ impl Client {
             execution_expires_at: execution_timeout
                 .map(|t| created_at.checked_add(t).unwrap_or(created_at + crate::activity::MAX_DURATION)),
         };
-        let run = RunRecord {
-            run_id: run_id.clone(),
-            workflow_id: workflow_id.clone(),
-            workflow_type: W::NAME.to_owned(),
-            task_queue: task_queue.unwrap_or_else(|| crate::engine::DEFAULT_TASK_QUEUE.to_owned()),
-            status: RunStatus::Running,
-            created_at,
-            closed_at: None,
-            next_event_id: 1,
-            held: None,
-            held_at: None,
-            lease: None,
-            sticky: None,
-        };
+        let task_queue = task_queue.unwrap_or_else(|| crate::engine::DEFAULT_TASK_QUEUE.to_owned());
+        let run = RunRecord::new(run_id.clone(), workflow_id.clone(), W::NAME.to_owned(), task_queue, created_at);
         self.inner.start_run(run, input, signal, attributes, id_reuse_policy).await?;
         tracing::debug!(%workflow_id, %run_id, workflow_type = W::NAME, "workflow started");
         Ok(WorkflowHandle { client: self.clone(), workflow_id, run_id, _workflow: PhantomData })

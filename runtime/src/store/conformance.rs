@@ -112,20 +112,7 @@ impl Env {
     }
 
     fn run(&self) -> RunRecord {
-        RunRecord {
-            run_id: unique("run"),
-            workflow_id: unique("wf-id"),
-            workflow_type: self.workflow_type.clone(),
-            task_queue: self.queue.clone(),
-            status: RunStatus::Running,
-            created_at: self.t0,
-            closed_at: None,
-            next_event_id: 1,
-            held: None,
-            held_at: None,
-            lease: None,
-            sticky: None,
-        }
+        RunRecord::new(unique("run"), unique("wf-id"), self.workflow_type.clone(), self.queue.clone(), self.t0)
     }
 
     /// A run record of workflow id `workflow_id`.

@@ -661,19 +661,11 @@ impl WorkflowMachine {
     }
 
     fn activity_seq(&self, scheduled_event_id: u64) -> Result<u32, MachineError> {
-        self.activity_by_event.get(&scheduled_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!(
-                "event refers to activity event {scheduled_event_id}, which is not `ActivityTaskScheduled`"
-            ))
-        })
+        seq_of(&self.activity_by_event, scheduled_event_id, "ActivityTaskScheduled")
     }
 
     fn timer_seq(&self, started_event_id: u64) -> Result<u32, MachineError> {
-        self.timer_by_event.get(&started_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!(
-                "event refers to timer event {started_event_id}, which is not `TimerStarted`"
-            ))
-        })
+        seq_of(&self.timer_by_event, started_event_id, "TimerStarted")
     }
 
     fn resolve_activity(
@@ -692,11 +684,7 @@ impl WorkflowMachine {
     }
 
     fn child_seq(&self, initiated_event_id: u64) -> Result<u32, MachineError> {
-        self.child_by_event.get(&initiated_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!(
-                "event refers to event {initiated_event_id}, which is not `StartChildWorkflowExecutionInitiated`"
-            ))
-        })
+        seq_of(&self.child_by_event, initiated_event_id, "StartChildWorkflowExecutionInitiated")
     }
 
     fn resolve_child_start(
@@ -720,11 +708,7 @@ impl WorkflowMachine {
     }
 
     fn resolve_external(&mut self, initiated_event_id: u64, result: Result<(), String>) -> Result<(), MachineError> {
-        let seq = self.external_by_event.get(&initiated_event_id).copied().ok_or_else(|| {
-            MachineError::Corrupt(format!(
-                "event refers to event {initiated_event_id}, which is not `SignalExternalWorkflowExecutionInitiated`"
-            ))
-        })?;
+        let seq = seq_of(&self.external_by_event, initiated_event_id, "SignalExternalWorkflowExecutionInitiated")?;
         if let Some(slot) = self.state.lock().external_signals.get_mut(&seq) {
             slot.resolve(result);
         }
@@ -916,6 +900,14 @@ impl Drop for WorkflowMachine {
     fn drop(&mut self) {
         self.teardown();
     }
+}
+
+/// The command seq of the event `event_id` refers to, which must be a `kind` event of the run.
+fn seq_of(by_event: &HashMap<u64, u32>, event_id: u64, kind: &str) -> Result<u32, MachineError> {
+    by_event
+        .get(&event_id)
+        .copied()
+        .ok_or_else(|| MachineError::Corrupt(format!("event refers to event {event_id}, which is not `{kind}`")))
 }
 
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
