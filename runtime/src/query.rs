@@ -39,8 +39,13 @@ pub(crate) async fn list(store: &dyn Store, filter: ListFilter) -> Result<Vec<Wo
 pub(crate) async fn describe(store: &dyn Store, workflow_id: &str) -> Result<WorkflowDescription> {
     let run = latest_run(store, workflow_id).await?;
     let (activities, timers) = store.pending(run.run_id.clone()).await?;
-    let history = store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await?;
-    Ok(WorkflowDescription::new(run, activities, timers, Lineage::of(&history)))
+    // A damaged history hides the run's family, not its status (which says why it is held).
+    let lineage = match store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await {
+        Ok(history) => Lineage::of(&history),
+        Err(Error::CorruptHistory { .. }) => Lineage::default(),
+        Err(e) => return Err(e),
+    };
+    Ok(WorkflowDescription::new(run, activities, timers, lineage))
 }
 
 /// The workers registered with the store, live and gone.

@@ -958,3 +958,32 @@ pub(crate) fn replay(registry: &super::Registry, history: &[HistoryEvent]) -> Re
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use super::{MAX_HISTORY_EVENTS, over_limits};
+    use crate::store::RunRecord;
+    use crate::workflow::WorkflowInfo;
+    use crate::workflow::machine::{WorkflowFactory, WorkflowMachine};
+
+    #[test]
+    fn a_step_past_the_event_limit_is_refused_with_the_limit_in_its_reason() {
+        let factory: WorkflowFactory = Arc::new(|_, _| unreachable!("no event is applied"));
+        let info = WorkflowInfo {
+            workflow_id: "wf".into(),
+            run_id: "run".into(),
+            workflow_type: "t".into(),
+            task_queue: "q".into(),
+        };
+        let machine = WorkflowMachine::new(factory, info, usize::MAX);
+        let mut run = RunRecord::new("run".into(), "wf".into(), "t".into(), "q".into(), SystemTime::UNIX_EPOCH);
+        // The history holds MAX - 2 events: two more reach the limit, three pass it.
+        run.next_event_id = MAX_HISTORY_EVENTS - 1;
+        assert_eq!(over_limits(&run, 2, &machine), None);
+        let reason = over_limits(&run, 3, &machine).expect("past the limit");
+        assert!(reason.contains("51200 events"), "{reason}");
+    }
+}
