@@ -62,6 +62,16 @@ async fn start_as(ctx: WorkflowContext, id: String) -> WorkflowResult<String> {
     }
 }
 
+/// Starts a child under an id given that must never have run before.
+#[workflow]
+async fn start_once(ctx: WorkflowContext, id: String) -> WorkflowResult<String> {
+    let options = ChildWorkflowOptions::new(id).id_reuse_policy(weft::WorkflowIdReusePolicy::RejectDuplicate);
+    match ctx.execute_child_workflow(sleeper, 1, options).await {
+        Err(e @ ChildWorkflowFailure::AlreadyStarted { .. }) => Ok(format!("refused: {e}")),
+        other => Ok(other?),
+    }
+}
+
 /// Starts a long child with `policy` and returns without waiting for it.
 #[workflow]
 async fn leaves_child(ctx: WorkflowContext, policy: u8) -> WorkflowResult<String> {
@@ -150,6 +160,7 @@ fn builder() -> weft::EngineBuilder {
         .register_workflow(parent)
         .register_workflow(fan_out)
         .register_workflow(start_as)
+        .register_workflow(start_once)
         .register_workflow(leaves_child)
         .register_workflow(cancels_child)
         .register_workflow(waits_on_child)
@@ -257,6 +268,23 @@ async fn a_child_id_in_use_is_a_typed_failure_and_starts_nothing() -> weft::Resu
     assert!(matches!(holder.result().await, Err(Error::WorkflowTerminated { .. })));
     let again = client.start_workflow(start_as, "starter-2", "taken".to_owned()).await?;
     assert_eq!(again.result().await?, "slept 1s");
+    env.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_s_id_reuse_policy_refuses_a_closed_id() -> weft::Result<()> {
+    let env = TestEnv::start(builder()).await?;
+    let client = env.client();
+    let first = client.start_workflow(start_once, "once-1", "only-once".to_owned()).await?;
+    assert_eq!(first.result().await?, "slept 1s");
+    let again = client.start_workflow(start_once, "once-2", "only-once".to_owned()).await?.result().await?;
+    assert!(
+        again.starts_with("refused:") && again.contains("reuse policy refuses a new run (its last run is completed)"),
+        "{again}"
+    );
+    let listed = client.list_workflows(weft::ListFilter::all()).await?;
+    assert_eq!(listed.iter().filter(|d| d.workflow_id == "only-once").count(), 1, "no second run");
     env.shutdown().await;
     Ok(())
 }
@@ -400,6 +428,38 @@ async fn children_run_on_postgres() -> weft::Result<()> {
     assert!(matches!(child.result().await, Err(Error::WorkflowTerminated { .. })));
     let err = client.start_workflow(parent, "pg-parent-13", 13).await?.result().await.unwrap_err();
     assert!(matches!(&err, Error::WorkflowFailed { failure, .. } if failure.cause().is_some()), "{err:?}");
+    client.start_workflow(start_once, "pg-once-1", "pg-only-once".to_owned()).await?.result().await?;
+    let again = client.start_workflow(start_once, "pg-once-2", "pg-only-once".to_owned()).await?.result().await?;
+    assert!(again.contains("its last run is completed"), "{again}");
     engine.shutdown().await;
+    Ok(())
+}
+
+/// A child on another task queue runs on that queue's worker (on
+/// PostgreSQL, two engines: the parent's polls the default queue only).
+#[tokio::test]
+async fn a_child_on_another_task_queue_runs_on_that_queue_s_worker() -> weft::Result<()> {
+    let Ok(url) = std::env::var("WEFT_TEST_POSTGRES") else {
+        println!("skipped: WEFT_TEST_POSTGRES is not set (see README.md, Tests)");
+        return Ok(());
+    };
+    let schema = format!("weft_child_queue_{}", std::process::id());
+    let on = |builder: weft::EngineBuilder| builder.postgres(&url).postgres_schema(&schema);
+    let parents = on(Engine::builder().register_workflow(fan_out).register_workflow(double)).build().await?;
+    let handle = parents.client().start_workflow(fan_out, "pg-queues", ()).await?;
+    // Without a worker on `elsewhere`, child b waits once created: not one step taken.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Err(Error::WorkflowNotFound { .. }) = parents.client().describe("fan-b").await {
+        assert!(std::time::Instant::now() < deadline, "child b was not created");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waiting = parents.client().describe("fan-b").await?;
+    assert_eq!((waiting.status, waiting.history_length), (RunStatus::Running, 0), "{waiting:?}");
+    let elsewhere = on(Engine::builder().task_queue("elsewhere").register_workflow(double)).build().await?;
+    assert_eq!(handle.result().await?, 6);
+    assert_eq!(parents.client().describe("fan-b").await?.status, RunStatus::Completed);
+    elsewhere.shutdown().await;
+    parents.shutdown().await;
     Ok(())
 }

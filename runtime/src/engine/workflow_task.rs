@@ -105,6 +105,7 @@ impl Rows {
                     input,
                     task_queue,
                     parent_close_policy,
+                    id_reuse_policy,
                     run_timeout,
                     execution_timeout,
                     ..
@@ -133,7 +134,7 @@ impl Rows {
                             event.timestamp,
                         ),
                         start: InboxItem::Start { input: input.clone(), signal: None, attributes },
-                        reuse: WorkflowIdReusePolicy::AllowDuplicate,
+                        reuse: *id_reuse_policy,
                         parent_close_policy: *parent_close_policy,
                     });
                 }

@@ -291,6 +291,9 @@ pub enum EventAttributes {
         task_queue: String,
         /// What happens to the child when the parent closes first.
         parent_close_policy: ParentClosePolicy,
+        /// Whether the child may reuse the id of a closed run (an open run always refuses it).
+        #[serde(default, skip_serializing_if = "WorkflowIdReusePolicy::is_default")]
+        id_reuse_policy: WorkflowIdReusePolicy,
         /// The child's run timeout, if any.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_duration::option")]
         run_timeout: Option<Duration>,
@@ -402,6 +405,38 @@ pub struct ParentExecution {
     pub run_id: String,
     /// The parent's `StartChildWorkflowExecutionInitiated` event.
     pub initiated_event_id: u64,
+}
+
+/// Whether a workflow id whose earlier run has closed may start again, as in
+/// Temporal. An id with an open run is always refused with
+/// [`Error::AlreadyStarted`](crate::Error::AlreadyStarted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WorkflowIdReusePolicy {
+    /// Start a new run whatever the last one did.
+    #[default]
+    AllowDuplicate,
+    /// Start again only if the last run did not complete (failed, cancelled, terminated).
+    AllowDuplicateFailedOnly,
+    /// Never reuse the id: `AlreadyStarted` names the earlier run.
+    RejectDuplicate,
+}
+
+impl WorkflowIdReusePolicy {
+    fn is_default(&self) -> bool {
+        *self == WorkflowIdReusePolicy::default()
+    }
+
+    /// The policy as a store's SQL compares it.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only PostgreSQL's SQL reads it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            WorkflowIdReusePolicy::AllowDuplicate => "allow_duplicate",
+            WorkflowIdReusePolicy::AllowDuplicateFailedOnly => "allow_duplicate_failed_only",
+            WorkflowIdReusePolicy::RejectDuplicate => "reject_duplicate",
+        }
+    }
 }
 
 /// What happens to an open child workflow when its parent's run closes

@@ -27,7 +27,10 @@ mod finite;
 mod marker;
 mod payload;
 
-pub use event::{EventAttributes, HistoryEvent, ParentClosePolicy, ParentExecution, UpdateOutcome, WorkflowTimeout};
+pub use event::{
+    EventAttributes, HistoryEvent, ParentClosePolicy, ParentExecution, UpdateOutcome, WorkflowIdReusePolicy,
+    WorkflowTimeout,
+};
 pub use failure::{ActivityFailureInfo, Failure, RetryState};
 pub use marker::{LocalActivityOutcome, Marker};
 pub use payload::{DEFAULT_PAYLOAD_LIMIT, HISTORY_WARN_EVENTS, MAX_HISTORY_BYTES, MAX_HISTORY_EVENTS, Payload};

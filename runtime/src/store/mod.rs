@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
+pub use crate::history::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, ParentClosePolicy, ParentExecution, Payload, WorkflowTimeout};
 
 /// The status of a workflow run.
@@ -122,41 +123,14 @@ pub enum Durability {
     Normal,
 }
 
-/// Whether a workflow id whose earlier run has closed may start again, as in
-/// Temporal. An id with an open run is always refused with
-/// [`Error::AlreadyStarted`](crate::Error::AlreadyStarted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum WorkflowIdReusePolicy {
-    /// Start a new run whatever the last one did.
-    #[default]
-    AllowDuplicate,
-    /// Start again only if the last run did not complete (failed, cancelled, terminated).
-    AllowDuplicateFailedOnly,
-    /// Never reuse the id: `AlreadyStarted` names the earlier run.
-    RejectDuplicate,
-}
-
-impl WorkflowIdReusePolicy {
-    /// The policy as a store's SQL compares it.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only PostgreSQL's SQL reads it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            WorkflowIdReusePolicy::AllowDuplicate => "allow_duplicate",
-            WorkflowIdReusePolicy::AllowDuplicateFailedOnly => "allow_duplicate_failed_only",
-            WorkflowIdReusePolicy::RejectDuplicate => "reject_duplicate",
-        }
-    }
-
-    /// Whether a new run is refused when the id's newest run has `status`
-    /// (as the stores keep it: `running`, `completed`, ...).
-    pub(crate) fn refuses(self, status: &str) -> bool {
-        match self {
-            _ if status == RunStatus::Running.as_str() => true,
-            WorkflowIdReusePolicy::AllowDuplicate => false,
-            WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == RunStatus::Completed.as_str(),
-            WorkflowIdReusePolicy::RejectDuplicate => true,
-        }
+/// Whether `policy` refuses a new run of a workflow id whose newest run has
+/// `status` (as the stores keep it: `running`, `completed`, ...).
+pub(crate) fn reuse_refuses(policy: WorkflowIdReusePolicy, status: &str) -> bool {
+    match policy {
+        _ if status == RunStatus::Running.as_str() => true,
+        WorkflowIdReusePolicy::AllowDuplicate => false,
+        WorkflowIdReusePolicy::AllowDuplicateFailedOnly => status == RunStatus::Completed.as_str(),
+        WorkflowIdReusePolicy::RejectDuplicate => true,
     }
 }
 

@@ -1246,7 +1246,7 @@ fn refusal(conn: &Connection, workflow_id: &str, reuse: WorkflowIdReusePolicy) -
         )?
         .query_row([workflow_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(latest.filter(|(_, status)| reuse.refuses(status)))
+    Ok(latest.filter(|(_, status)| super::reuse_refuses(reuse, status)))
 }
 
 /// Adds an open run with no events.

@@ -14,7 +14,7 @@ use super::command::Command;
 use super::context::{ExternalSignal, Slot, WorkflowState};
 use super::{Signal, WorkflowContext, WorkflowDefinition};
 use crate::Workflow;
-use crate::history::{Failure, ParentClosePolicy, Payload, WorkflowTimeout};
+use crate::history::{Failure, ParentClosePolicy, Payload, WorkflowIdReusePolicy, WorkflowTimeout};
 
 /// How a child workflow is started: its workflow id, task queue, timeouts,
 /// and what happens to it when the parent closes first.
@@ -36,6 +36,7 @@ pub struct ChildWorkflowOptions {
     pub(crate) workflow_id: String,
     pub(crate) task_queue: Option<String>,
     pub(crate) parent_close_policy: ParentClosePolicy,
+    pub(crate) id_reuse_policy: WorkflowIdReusePolicy,
     pub(crate) run_timeout: Option<Duration>,
     pub(crate) execution_timeout: Option<Duration>,
 }
@@ -47,6 +48,7 @@ impl ChildWorkflowOptions {
             workflow_id: workflow_id.into(),
             task_queue: None,
             parent_close_policy: ParentClosePolicy::default(),
+            id_reuse_policy: WorkflowIdReusePolicy::default(),
             run_timeout: None,
             execution_timeout: None,
         }
@@ -61,6 +63,15 @@ impl ChildWorkflowOptions {
     /// What happens to the child if the parent's run closes while it is open.
     pub fn parent_close_policy(mut self, policy: ParentClosePolicy) -> Self {
         self.parent_close_policy = policy;
+        self
+    }
+
+    /// Whether the child may take the id of a closed run, as
+    /// [`WorkflowOptions::id_reuse_policy`](crate::WorkflowOptions::id_reuse_policy)
+    /// says for a client's start (`AllowDuplicate` by default); a refused
+    /// start is [`ChildWorkflowFailure::AlreadyStarted`].
+    pub fn id_reuse_policy(mut self, policy: WorkflowIdReusePolicy) -> Self {
+        self.id_reuse_policy = policy;
         self
     }
 
@@ -82,7 +93,7 @@ impl ChildWorkflowOptions {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChildWorkflowFailure {
-    /// The child did not start: its workflow id is in use by an open run.
+    /// The child did not start: an open run holds its workflow id (or its id reuse policy refused it).
     #[error("child workflow `{workflow_id}` ({workflow_type}) did not start: {reason} (run {existing_run_id})")]
     AlreadyStarted {
         /// The child's workflow id.
@@ -218,6 +229,7 @@ pub(crate) fn start<W: Workflow, S>(
         input,
         task_queue,
         parent_close_policy: options.parent_close_policy,
+        id_reuse_policy: options.id_reuse_policy,
         run_timeout: options.run_timeout,
         execution_timeout: options.execution_timeout,
     });

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use crate::activity::ActivityOptions;
-use crate::history::{EventAttributes, Failure, Marker, ParentClosePolicy, Payload, UpdateOutcome};
+use crate::history::{
+    EventAttributes, Failure, Marker, ParentClosePolicy, Payload, UpdateOutcome, WorkflowIdReusePolicy,
+};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
@@ -60,6 +62,7 @@ pub(crate) enum Command {
         input: Payload,
         task_queue: String,
         parent_close_policy: ParentClosePolicy,
+        id_reuse_policy: WorkflowIdReusePolicy,
         run_timeout: Option<Duration>,
         execution_timeout: Option<Duration>,
     },

@@ -309,6 +309,7 @@ impl WorkflowMachine {
                     input,
                     task_queue,
                     parent_close_policy,
+                    id_reuse_policy,
                     run_timeout,
                     execution_timeout,
                 } => EventAttributes::StartChildWorkflowExecutionInitiated {
@@ -318,6 +319,7 @@ impl WorkflowMachine {
                     input,
                     task_queue,
                     parent_close_policy,
+                    id_reuse_policy,
                     run_timeout,
                     execution_timeout,
                 },

@@ -498,7 +498,7 @@ impl<'w> Fences<'w> {
             for &i in &self.creates {
                 let Write::Create { run, reuse, .. } = &writes[i] else { continue };
                 if let Some((run_id, status)) = newest.get(&run.workflow_id)
-                    && reuse.refuses(status)
+                    && crate::store::reuse_refuses(*reuse, status)
                 {
                     let e = Error::AlreadyStarted { workflow_id: run.workflow_id.clone(), run_id: run_id.clone() };
                     outcomes[i] = Some(Err(e));
