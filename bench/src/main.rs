@@ -22,14 +22,15 @@
 //! `queries` (1 000 sequential queries on one workflow of about 100 events,
 //! cached and replayed), `updates` (1 000 sequential update round trips on one
 //! workflow), `children` (100 parents of 10 child workflows each, at once),
-//! `chains` (one continue-as-new chain of 1 000 runs). `--scenario messages`
+//! `chains` (one continue-as-new chain of 1 000 runs), `local` (as
+//! `activities`, with local activities). `--scenario messages`
 //! selects `signals`, `queries` and `updates`.
 
 mod scenarios;
 
 use std::process::Command;
 
-const SCENARIOS: [&str; 12] = [
+const SCENARIOS: [&str; 13] = [
     "latency",
     "throughput",
     "activities",
@@ -42,6 +43,7 @@ const SCENARIOS: [&str; 12] = [
     "updates",
     "children",
     "chains",
+    "local",
 ];
 /// What `--scenario messages` selects.
 const MESSAGES: [&str; 3] = ["signals", "queries", "updates"];
@@ -49,7 +51,7 @@ const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
 const USAGE: &str =
     "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
-scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains
+scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains local
           (messages: signals queries updates)";
 
 /// Reads the command line; an error names the argument at fault.

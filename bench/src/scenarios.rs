@@ -120,6 +120,16 @@ impl Counter {
     }
 }
 
+/// `n` sequential local activities.
+#[workflow]
+async fn sequential_local(ctx: WorkflowContext, n: u32) -> WorkflowResult<u32> {
+    let mut x = 0;
+    for _ in 0..n {
+        x = ctx.execute_local_activity(step, x, options()).await?;
+    }
+    Ok(x)
+}
+
 /// A child that returns at once.
 #[workflow]
 async fn leaf(_ctx: WorkflowContext, i: u32) -> WorkflowResult<u32> {
@@ -176,6 +186,7 @@ fn register(builder: EngineBuilder) -> EngineBuilder {
         .register_workflow(sleeper)
         .register_workflow(blocked)
         .register_workflow(Counter::run)
+        .register_workflow(sequential_local)
         .register_workflow(leaf)
         .register_workflow(parent)
         .register_workflow(chain)
@@ -189,8 +200,8 @@ fn scaled(n: usize, scale: f64) -> usize {
 }
 
 /// The scenarios a `pgN` store runs: the others measure one process.
-const POSTGRES_SCENARIOS: [&str; 7] =
-    ["latency", "throughput", "activities", "signals", "updates", "children", "chains"];
+const POSTGRES_SCENARIOS: [&str; 8] =
+    ["latency", "throughput", "activities", "signals", "updates", "children", "chains", "local"];
 
 pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f64> {
     let workers = match store.strip_prefix("pg") {
@@ -206,7 +217,8 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
         match scenario {
             "latency" => latency(store, scaled(1000, scale), dir).await,
             "throughput" => throughput(store, scaled(10_000, scale), 500, dir).await,
-            "activities" => activities(store, scaled(1000, scale), dir).await,
+            "activities" => activities(store, scaled(1000, scale), false, dir).await,
+            "local" => activities(store, scaled(1000, scale), true, dir).await,
             "fanout" => fanout(store, scaled(1000, scale), dir).await,
             "replay" => replay(store, scaled(3333, scale) as u32, dir).await,
             "memory" => memory(store, scaled(100_000, scale), dir).await,
@@ -354,21 +366,31 @@ async fn throughput(store: &str, n: usize, in_flight: usize, dir: &Path) -> Vec<
     vec![n as f64 / secs, secs, claims]
 }
 
-/// Activities per second: `n` workflows of 10 sequential activities, all at once.
-async fn activities(store: &str, n: usize, dir: &Path) -> Vec<f64> {
+/// Activities per second: `n` workflows of 10 sequential activities (local
+/// ones if `local`), all at once.
+async fn activities(store: &str, n: usize, local: bool, dir: &Path) -> Vec<f64> {
     let engine = builder(store, dir).build().await.expect("engine");
     let client = engine.client();
     let started = Instant::now();
-    let mut handles = Vec::with_capacity(n);
-    for i in 0..n {
-        handles.push(client.start_workflow(sequential, format!("act-{i}"), 10).await.expect("start"));
-    }
-    for handle in handles {
-        handle.result().await.expect("result");
+    if local {
+        ten_each(&client, sequential_local, n).await;
+    } else {
+        ten_each(&client, sequential, n).await;
     }
     let secs = started.elapsed().as_secs_f64();
     engine.shutdown().await;
     vec![(n * 10) as f64 / secs]
+}
+
+/// Starts `n` runs of `workflow` with input 10, all at once, and waits for every result.
+async fn ten_each<W: weft::Workflow<Input = u32> + Copy>(client: &weft::Client, workflow: W, n: usize) {
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        handles.push(client.start_workflow(workflow, format!("act-{i}"), 10).await.expect("start"));
+    }
+    for handle in handles {
+        handle.result().await.expect("result");
+    }
 }
 
 /// Child workflows per second: `parents` parents of `per_parent` children each, all at once.
@@ -646,7 +668,7 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
     let body = match scenario {
         "latency" => format!("p50 {}  p99 {}", f(0, " ms"), f(1, " ms")),
         "throughput" => format!("{} workflows/s, {} claims/s", f(0, ""), f(1, "")),
-        "activities" => format!("{} activities/s", f(0, "")),
+        "activities" | "local" => format!("{} activities/s", f(0, "")),
         "fanout" => format!("{} for {} activities, {} activities/s", f(0, " ms"), stat(2).0, f(1, "")),
         "replay" => format!(
             "{} events/s ({} events; loading alone {} events/s, replaying alone {} events/s)",
