@@ -15,8 +15,7 @@ use crate::store::{InboxItem, RunRecord, RunStatus, StartAttributes};
 use crate::workflow::{Query, Signal, Update, Workflow};
 use crate::{Error, Result};
 
-/// The longest workflow id, in bytes.
-pub const MAX_WORKFLOW_ID_LEN: usize = 1000;
+pub use crate::workflow::MAX_WORKFLOW_ID_LEN;
 
 /// Starts workflows and reads their state. Cheap to clone; get one from
 /// [`Engine::client`](crate::Engine::client).
@@ -81,11 +80,8 @@ impl Client {
         signal: Option<(String, Payload)>,
     ) -> Result<WorkflowHandle<W::Definition>> {
         let WorkflowOptions { workflow_id, id_reuse_policy, task_queue, run_timeout, execution_timeout } = options;
-        if workflow_id.is_empty() {
-            return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is empty" });
-        }
-        if workflow_id.len() > MAX_WORKFLOW_ID_LEN {
-            return Err(Error::InvalidWorkflowId { workflow_id, reason: "it is over 1000 bytes" });
+        if let Some(reason) = crate::workflow::workflow_id_problem(&workflow_id) {
+            return Err(Error::InvalidWorkflowId { workflow_id, reason });
         }
         // On an embedded store no other process can ever run it; elsewhere a
         // worker of another process may have it registered.

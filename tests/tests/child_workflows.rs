@@ -273,6 +273,20 @@ async fn a_child_id_in_use_is_a_typed_failure_and_starts_nothing() -> weft::Resu
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_child_with_a_bad_id_is_rejected_and_starts_nothing() -> weft::Result<()> {
+    let env = TestEnv::start(builder()).await?;
+    for (parent_id, id) in [("empty-id", String::new()), ("long-id", "x".repeat(1001))] {
+        let outcome = env.client().start_workflow(start_as, parent_id, id).await?.result().await.unwrap_err();
+        let Error::WorkflowFailed { failure, .. } = &outcome else { panic!("{outcome:?}") };
+        assert!(failure.message().contains("invalid workflow id: it is"), "{failure:?}");
+        let types = event_types(&env.client().history(parent_id).await?);
+        assert!(!types.contains(&"StartChildWorkflowExecutionInitiated"), "{types:?}");
+    }
+    env.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_child_s_id_reuse_policy_refuses_a_closed_id() -> weft::Result<()> {
     let env = TestEnv::start(builder()).await?;
     let client = env.client();

@@ -94,7 +94,7 @@ impl Inner {
                 activity_id: request.activity_id,
                 activity_type: request.activity_type,
                 attempt,
-                outcome: LocalActivityOutcome::of(outcome),
+                outcome: marker_outcome(outcome),
             };
             let now = self.clock.now();
             machine.record(now, EventAttributes::MarkerRecorded { marker })?;
@@ -190,5 +190,17 @@ impl Inner {
 async fn cancelled(cancel: &mut watch::Receiver<bool>) {
     if cancel.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// The marker's form of a local activity's outcome.
+fn marker_outcome(outcome: ActivityOutcome) -> LocalActivityOutcome {
+    match outcome {
+        ActivityOutcome::Completed { result } => LocalActivityOutcome::Completed { result },
+        ActivityOutcome::Failed { failure } => LocalActivityOutcome::Failed { failure },
+        ActivityOutcome::TimedOut { timeout_type, last_failure } => {
+            LocalActivityOutcome::TimedOut { timeout_type, last_failure }
+        }
+        ActivityOutcome::Canceled => LocalActivityOutcome::Canceled {},
     }
 }

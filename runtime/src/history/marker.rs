@@ -130,19 +130,6 @@ impl Marker {
     }
 }
 
-impl LocalActivityOutcome {
-    /// The marker's form of an activity's outcome.
-    pub(crate) fn of(outcome: crate::store::ActivityOutcome) -> Self {
-        use crate::store::ActivityOutcome as O;
-        match outcome {
-            O::Completed { result } => LocalActivityOutcome::Completed { result },
-            O::Failed { failure } => LocalActivityOutcome::Failed { failure },
-            O::TimedOut { timeout_type, last_failure } => LocalActivityOutcome::TimedOut { timeout_type, last_failure },
-            O::Canceled => LocalActivityOutcome::Canceled {},
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,8 +207,8 @@ pub(crate) fn start<W: Workflow, S>(
         }),
         _workflow: PhantomData,
     };
-    if workflow_id.is_empty() || workflow_id.len() > crate::client::MAX_WORKFLOW_ID_LEN {
-        return reject("a workflow id is 1 to 1000 bytes".to_owned());
+    if let Some(problem) = super::workflow_id_problem(&workflow_id) {
+        return reject(format!("invalid workflow id: {problem}"));
     }
     let mut s = ctx.state.lock();
     let input = match Payload::encode(input, s.payload_limit) {

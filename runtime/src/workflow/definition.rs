@@ -103,6 +103,20 @@ impl<D: WorkflowDefinition> Workflow for WorkflowStub<D> {
     type Definition = D;
 }
 
+/// The longest workflow id, in bytes.
+pub const MAX_WORKFLOW_ID_LEN: usize = 1000;
+
+/// What is wrong with `workflow_id` as a workflow id, if anything.
+pub(crate) fn workflow_id_problem(workflow_id: &str) -> Option<&'static str> {
+    if workflow_id.is_empty() {
+        Some("it is empty")
+    } else if workflow_id.len() > MAX_WORKFLOW_ID_LEN {
+        Some("it is over 1000 bytes")
+    } else {
+        None
+    }
+}
+
 /// The result type of a workflow function.
 pub type WorkflowResult<T> = Result<T, WorkflowError>;
 

@@ -39,5 +39,6 @@ pub(crate) mod messages;
 pub use child::{ChildWorkflowFailure, ChildWorkflowHandle, ChildWorkflowOptions, StartChildWorkflow};
 pub(crate) use context::WorkflowInfo;
 pub use context::{ActivityHandle, Canceled, ExternalSignal, ExternalSignalError, Timer, WorkflowContext};
-pub use definition::{Workflow, WorkflowDefinition, WorkflowError, WorkflowResult, WorkflowStub};
+pub(crate) use definition::workflow_id_problem;
+pub use definition::{MAX_WORKFLOW_ID_LEN, Workflow, WorkflowDefinition, WorkflowError, WorkflowResult, WorkflowStub};
 pub use messages::{Handlers, Query, Recv, Signal, SignalChannel, Update, WaitCondition};
