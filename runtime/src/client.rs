@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::description::{WorkerDescription, WorkflowDescription};
 use crate::engine::Inner;
 use crate::history::{EventAttributes, HistoryEvent, Payload};
+use crate::list::{ListFilter, WorkflowCounts, WorkflowPage};
 use crate::query::{self, UpdateRequest};
 pub use crate::store::WorkflowIdReusePolicy;
 use crate::store::{InboxItem, RunRecord, RunStatus, StartAttributes};
@@ -272,9 +273,20 @@ impl Client {
         query::history(&*self.inner.store, workflow_id).await
     }
 
-    /// Runs, newest first, optionally only those of one status or type.
+    /// Runs, newest first, optionally only those of one status, type or id prefix.
     pub async fn list_workflows(&self, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
         query::list(&*self.inner.store, filter).await
+    }
+
+    /// One page of runs, newest first, and the token of the next page
+    /// (see [`ListFilter::page_token`]).
+    pub async fn list_workflows_page(&self, filter: ListFilter) -> Result<WorkflowPage> {
+        query::list_page(&*self.inner.store, filter).await
+    }
+
+    /// How many runs of `filter`'s type and id prefix have each status.
+    pub async fn count_workflows(&self, filter: ListFilter) -> Result<WorkflowCounts> {
+        query::count(&*self.inner.store, filter).await
     }
 
     /// The status of the newest run of `workflow_id`, and what it waits on.
@@ -361,46 +373,6 @@ impl WorkflowOptions {
     /// with [`run_timeout`](Self::run_timeout).
     pub fn execution_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.execution_timeout = Some(timeout);
-        self
-    }
-}
-
-/// Which runs [`Client::list_workflows`] returns.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct ListFilter {
-    /// Only runs with this status.
-    pub status: Option<RunStatus>,
-    /// Only runs of this workflow type.
-    pub workflow_type: Option<String>,
-    /// At most this many runs.
-    pub limit: Option<usize>,
-}
-
-impl ListFilter {
-    /// Every run.
-    pub fn all() -> Self {
-        ListFilter::default()
-    }
-
-    /// Only runs with this status.
-    #[must_use]
-    pub fn status(mut self, status: RunStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Only runs of this workflow type.
-    #[must_use]
-    pub fn workflow_type(mut self, workflow_type: impl Into<String>) -> Self {
-        self.workflow_type = Some(workflow_type.into());
-        self
-    }
-
-    /// At most this many runs.
-    #[must_use]
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
         self
     }
 }

@@ -36,6 +36,20 @@ pub enum Error {
         /// The open run that holds the id.
         run_id: String,
     },
+    /// The store has no run `run_id` of workflow `workflow_id`.
+    #[error("workflow `{}` has no run {}", short(.workflow_id), short(.run_id))]
+    RunNotFound {
+        /// The workflow id.
+        workflow_id: String,
+        /// The run id asked for.
+        run_id: String,
+    },
+    /// A page token that no list returned (see [`PageToken`](crate::PageToken)).
+    #[error("invalid page token {token:?}: pass the `next_page_token` of the page before")]
+    InvalidPageToken {
+        /// The token given (its first 64 characters).
+        token: String,
+    },
     /// No run with this workflow id (or run id) exists.
     #[error("workflow `{}` not found", short(.workflow_id))]
     WorkflowNotFound {

@@ -8,8 +8,8 @@ use futures::executor::block_on;
 use rusqlite::types::Value;
 
 use crate::Error;
-use crate::client::ListFilter;
 use crate::history::Payload;
+use crate::list::ListFilter;
 use crate::store::codec::checksum;
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{RunFilter, Store, WorkerInfo};
@@ -148,7 +148,7 @@ pub fn store_rows(input: &[u8]) -> Vec<Error> {
         })
         .and_then(Result::ok)
         .unwrap_or_default();
-    check(block_on(store.list_runs(RunFilter { status: None, workflow_type: None, limit: None })).map(drop));
+    check(block_on(store.list_runs(RunFilter::default())).map(drop));
     check(block_on(crate::query::list(store, ListFilter::all())).map(drop));
     check(block_on(store.list_workers()).map(drop));
     // A worker of every queue and type the rows name, at a time when everything is due.

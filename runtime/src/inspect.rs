@@ -24,9 +24,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::Result;
-use crate::client::ListFilter;
 use crate::description::{WorkerDescription, WorkflowDescription};
 use crate::history::{HistoryEvent, Payload};
+use crate::list::{ListFilter, WorkflowCounts, WorkflowPage};
 use crate::query;
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{InboxItem, Store};
@@ -76,14 +76,36 @@ impl Inspector {
         query::list(&*self.store, filter).await
     }
 
+    /// A page of runs, newest first, and the next page's token.
+    pub async fn list_workflows_page(&self, filter: ListFilter) -> Result<WorkflowPage> {
+        query::list_page(&*self.store, filter).await
+    }
+
+    /// How many runs of `filter`'s type and id prefix have each status.
+    pub async fn count_workflows(&self, filter: ListFilter) -> Result<WorkflowCounts> {
+        query::count(&*self.store, filter).await
+    }
+
     /// The newest run of `workflow_id`: status, hold reason, pending activities and timers.
     pub async fn describe(&self, workflow_id: &str) -> Result<WorkflowDescription> {
         query::describe(&*self.store, workflow_id).await
     }
 
+    /// Run `run_id` of `workflow_id`, as [`describe`](Self::describe) tells
+    /// of the newest; [`Error::RunNotFound`](crate::Error::RunNotFound) if there is no such run.
+    pub async fn describe_run(&self, workflow_id: &str, run_id: &str) -> Result<WorkflowDescription> {
+        query::describe_run(&*self.store, query::run_of(&*self.store, workflow_id, run_id).await?).await
+    }
+
     /// The history of the newest run of `workflow_id`, checked (contiguous ids, checksums).
     pub async fn history(&self, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
         query::history(&*self.store, workflow_id).await
+    }
+
+    /// The events of run `run_id` of `workflow_id` with ids above `after`, checked.
+    pub async fn run_history(&self, workflow_id: &str, run_id: &str, after: u64) -> Result<Vec<HistoryEvent>> {
+        let run = query::run_of(&*self.store, workflow_id, run_id).await?;
+        self.store.history(run.run_id, run.workflow_id, after).await
     }
 
     /// The workers registered with the store (see [`Client::list_workers`](crate::Client::list_workers)).

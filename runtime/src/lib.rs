@@ -66,6 +66,7 @@ mod engine;
 mod error;
 pub mod history;
 pub mod inspect;
+mod list;
 mod query;
 mod store;
 pub mod testing;
@@ -75,15 +76,14 @@ pub use activity::{
     Activity, ActivityContext, ActivityError, ActivityFailure, ActivityOptions, CancellationType, RetryPolicy,
     TimeoutType,
 };
-pub use client::{
-    Client, ListFilter, MAX_WORKFLOW_ID_LEN, UpdateOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions,
-};
+pub use client::{Client, MAX_WORKFLOW_ID_LEN, UpdateOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowOptions};
 pub use description::{
     ChildDescription, ChildState, PendingActivity, PendingActivityState, PendingTimer, WorkerDescription,
     WorkflowDescription,
 };
 pub use engine::{DEFAULT_TASK_QUEUE, Durability, Engine, EngineBuilder, WorkerStats};
 pub use error::{Error, ErrorChain, FileKind, PayloadError, Result};
+pub use list::{ListFilter, PageToken, WorkflowCounts, WorkflowPage};
 pub use store::RunStatus;
 pub use workflow::{
     ActivityHandle, Canceled, ChildWorkflowFailure, ChildWorkflowHandle, ChildWorkflowOptions, Workflow,

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::client::ListFilter;
 use crate::description::{Lineage, WorkerDescription, WorkflowDescription};
 use crate::history::{EventAttributes, Failure, HistoryEvent, Payload, UpdateOutcome};
+use crate::list::{ListFilter, PageToken, WorkflowCounts, WorkflowPage};
 use crate::store::{InboxItem, ReplyBody, RunFilter, RunRecord, RunStatus, Store};
 use crate::workflow::messages::UNKNOWN_UPDATE;
 use crate::{Error, Result};
@@ -25,19 +25,64 @@ pub(crate) async fn latest_run(store: &dyn Store, workflow_id: &str) -> Result<R
         .ok_or_else(|| Error::WorkflowNotFound { workflow_id: workflow_id.to_owned() })
 }
 
+/// Run `run_id` of `workflow_id`; [`Error::RunNotFound`] if the store has no such run.
+pub(crate) async fn run_of(store: &dyn Store, workflow_id: &str, run_id: &str) -> Result<RunRecord> {
+    match store.run(run_id.to_owned()).await? {
+        Some(run) if run.workflow_id == workflow_id => Ok(run),
+        _ => Err(Error::RunNotFound { workflow_id: workflow_id.to_owned(), run_id: run_id.to_owned() }),
+    }
+}
+
 pub(crate) async fn history(store: &dyn Store, workflow_id: &str) -> Result<Vec<HistoryEvent>> {
     let run = latest_run(store, workflow_id).await?;
     store.history(run.run_id, run.workflow_id, 0).await
 }
 
 pub(crate) async fn list(store: &dyn Store, filter: ListFilter) -> Result<Vec<WorkflowDescription>> {
-    let filter = RunFilter { status: filter.status, workflow_type: filter.workflow_type, limit: filter.limit };
-    let runs = store.list_runs(filter).await?;
-    Ok(runs.into_iter().map(|run| WorkflowDescription::new(run, Vec::new(), Vec::new(), Lineage::default())).collect())
+    Ok(list_page(store, filter).await?.workflows)
+}
+
+/// A page of runs: one more than asked for is read, to know whether another page follows.
+pub(crate) async fn list_page(store: &dyn Store, filter: ListFilter) -> Result<WorkflowPage> {
+    let limit = filter.limit;
+    let mut filter = run_filter(filter);
+    filter.limit = limit.map(|l| l.saturating_add(1));
+    let mut runs = store.list_runs(filter).await?;
+    let next_page_token = match limit {
+        Some(limit) if runs.len() > limit => {
+            runs.truncate(limit);
+            runs.last().map(|r| PageToken(r.position))
+        }
+        _ => None,
+    };
+    let workflows =
+        runs.into_iter().map(|r| WorkflowDescription::new(r.run, Vec::new(), Vec::new(), Lineage::default())).collect();
+    Ok(WorkflowPage { workflows, next_page_token })
+}
+
+/// Runs by status, of `filter`'s type and id prefix.
+pub(crate) async fn count(store: &dyn Store, filter: ListFilter) -> Result<WorkflowCounts> {
+    let counts = store.count_runs(run_filter(filter)).await?;
+    let mut by_status = counts.by_status;
+    by_status.sort_by_key(|(status, _)| RunStatus::ALL.iter().position(|s| s == status));
+    Ok(WorkflowCounts { by_status, held: counts.held })
+}
+
+fn run_filter(filter: ListFilter) -> RunFilter {
+    RunFilter {
+        status: filter.status,
+        workflow_type: filter.workflow_type,
+        workflow_id_prefix: filter.workflow_id_prefix,
+        after: filter.page_token.map(|t| t.0),
+        limit: filter.limit,
+    }
 }
 
 pub(crate) async fn describe(store: &dyn Store, workflow_id: &str) -> Result<WorkflowDescription> {
-    let run = latest_run(store, workflow_id).await?;
+    describe_run(store, latest_run(store, workflow_id).await?).await
+}
+
+pub(crate) async fn describe_run(store: &dyn Store, run: RunRecord) -> Result<WorkflowDescription> {
     let (activities, timers) = store.pending(run.run_id.clone()).await?;
     // A damaged history hides the run's family, not its status (which says why it is held).
     let lineage = match store.history(run.run_id.clone(), run.workflow_id.clone(), 0).await {

@@ -11,8 +11,9 @@ use crate::activity::ActivityFn;
 use crate::history::{HistoryEvent, Payload};
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{
-    ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, RunFilter, RunRecord, RunStart, StepCommit,
-    Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
+    ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, ListedRun, RunCounts, RunFilter, RunRecord,
+    RunStart, StepCommit, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy,
+    WorkflowTask,
 };
 use crate::workflow::Handlers;
 use crate::workflow::definition::WorkflowDefinition;
@@ -195,8 +196,11 @@ impl Store for Faulty {
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>> {
         self.sqlite.latest_run(workflow_id)
     }
-    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>> {
+    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>> {
         self.sqlite.list_runs(filter)
+    }
+    fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>> {
+        self.sqlite.count_runs(filter)
     }
     fn history(&self, run_id: String, workflow_id: String, after: u64) -> BoxFuture<'_, Result<Vec<HistoryEvent>>> {
         self.sqlite.history(run_id, workflow_id, after)

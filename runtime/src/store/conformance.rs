@@ -41,6 +41,7 @@ macro_rules! store_conformance {
             history_returns_the_events_after_an_id,
             workers_register_heartbeat_and_leave,
             list_runs_filters_by_status_and_type_newest_first,
+            list_runs_pages_by_position_and_filters_by_id_prefix,
             release_hold_and_targeted_claims,
             a_step_s_replies_are_kept_by_request_id,
             continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit,
@@ -905,15 +906,88 @@ pub(crate) async fn list_runs_filters_by_status_and_type_newest_first(store: Box
     }
     env.store.commit_workflow_task(env.closing(&made[0], 1, RunStatus::Completed).await?).await?;
     let list = |status, limit| {
-        env.store.list_runs(RunFilter { status, workflow_type: Some(env.workflow_type.clone()), limit })
+        env.store.list_runs(RunFilter {
+            status,
+            workflow_type: Some(env.workflow_type.clone()),
+            limit,
+            ..Default::default()
+        })
     };
-    let all: Vec<String> = list(None, None).await?.into_iter().map(|r| r.run_id).collect();
-    assert_eq!(all, [made[2].clone(), made[1].clone(), made[0].clone()]);
-    let open: Vec<String> = list(Some(RunStatus::Running), None).await?.into_iter().map(|r| r.run_id).collect();
-    assert_eq!(open, [made[2].clone(), made[1].clone()]);
+    let ids = |runs: Vec<ListedRun>| runs.into_iter().map(|r| r.run.run_id).collect::<Vec<_>>();
+    assert_eq!(ids(list(None, None).await?), [made[2].clone(), made[1].clone(), made[0].clone()]);
+    assert_eq!(ids(list(Some(RunStatus::Running), None).await?), [made[2].clone(), made[1].clone()]);
     let done = list(Some(RunStatus::Completed), None).await?;
-    assert_eq!(done.iter().map(|r| (&r.run_id, r.status)).collect::<Vec<_>>(), [(&made[0], RunStatus::Completed)]);
+    assert_eq!(
+        done.iter().map(|r| (&r.run.run_id, r.run.status)).collect::<Vec<_>>(),
+        [(&made[0], RunStatus::Completed)]
+    );
     assert_eq!(list(None, Some(1)).await?.len(), 1);
+    Ok(())
+}
+
+pub(crate) async fn list_runs_pages_by_position_and_filters_by_id_prefix(store: Box<dyn Store>) -> Result<()> {
+    let env = Env::new(store);
+    let prefix = unique("page");
+    // Seven runs; three share a creation time, so the store's insertion order breaks the tie.
+    let mut made = vec![];
+    for (i, at) in [0, 1, 1, 1, 2, 3, 4].into_iter().enumerate() {
+        let family = if i % 2 == 0 { "even" } else { "odd" };
+        let run = RunRecord { created_at: env.at_s(at), ..env.run_with_id(&format!("{prefix}-{family}-{i}")) };
+        made.push(run.run_id.clone());
+        let start =
+            RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
+        env.store.create_run(run, start, WorkflowIdReusePolicy::default()).await?;
+    }
+    let newest_first: Vec<String> = made.iter().rev().cloned().collect();
+    let filter = |after, limit| RunFilter {
+        workflow_type: Some(env.workflow_type.clone()),
+        after,
+        limit: Some(limit),
+        ..RunFilter::default()
+    };
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let page = env.store.list_runs(filter(after, 2)).await?;
+        if seen.is_empty() {
+            // A run created after the first page is newer: no later page lists it.
+            let late = RunRecord { created_at: env.at_s(9), ..env.run_with_id(&format!("{prefix}-late")) };
+            let start =
+                RunStart::Inbox(InboxItem::Start { input: payload("1"), signal: None, attributes: Default::default() });
+            env.store.create_run(late, start, WorkflowIdReusePolicy::default()).await?;
+        }
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        seen.extend(page.into_iter().map(|r| r.run.run_id));
+    }
+    assert_eq!(seen, newest_first, "every run once, newest first, across pages");
+
+    let by_prefix = |p: String| RunFilter {
+        workflow_type: Some(env.workflow_type.clone()),
+        workflow_id_prefix: Some(p),
+        ..RunFilter::default()
+    };
+    let odd: Vec<String> =
+        env.store.list_runs(by_prefix(format!("{prefix}-odd"))).await?.into_iter().map(|r| r.run.run_id).collect();
+    assert_eq!(odd, [made[5].clone(), made[3].clone(), made[1].clone()]);
+    assert!(env.store.list_runs(by_prefix(format!("{prefix}-odd-9"))).await?.is_empty());
+    assert_eq!(env.store.list_runs(by_prefix(prefix.clone())).await?.len(), 8);
+
+    // Counts by status (a held run counts as running, and as held), by prefix.
+    env.store.commit_workflow_task(env.closing(&made[0], 1, RunStatus::Completed).await?).await?;
+    env.store.commit_workflow_task(env.closing(&made[2], 1, RunStatus::Failed).await?).await?;
+    env.store.hold_run(made[1].clone(), None, Some("non-determinism".into()), env.at_s(5)).await?;
+    let mut counts = env.store.count_runs(by_prefix(prefix.clone())).await?;
+    counts.by_status.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(
+        counts,
+        RunCounts {
+            by_status: vec![(RunStatus::Completed, 1), (RunStatus::Failed, 1), (RunStatus::Running, 6)],
+            held: 1
+        }
+    );
+    let even = env.store.count_runs(by_prefix(format!("{prefix}-even"))).await?;
+    assert_eq!((even.by_status.iter().map(|(_, n)| n).sum::<u64>(), even.held), (4, 0));
     Ok(())
 }
 

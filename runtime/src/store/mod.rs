@@ -16,6 +16,7 @@
 pub(crate) mod codec;
 #[cfg(test)]
 pub(crate) mod conformance;
+mod list;
 mod lock;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
@@ -33,6 +34,7 @@ use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
 pub use crate::history::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, ParentClosePolicy, ParentExecution, Payload, WorkflowTimeout};
+pub(crate) use list::{Dialect, ListPosition, ListedRun, RunCounts, RunFilter, SqlValue};
 
 /// The status of a workflow run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,6 +58,17 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every status, open first.
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Canceled,
+        RunStatus::Terminated,
+        RunStatus::ContinuedAsNew,
+        RunStatus::TimedOut,
+    ];
+
     /// The status as stored and printed: `running`, `completed`, ...
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -686,14 +699,6 @@ pub(crate) enum ActivityUpdate {
     Close { last_failure: Option<Failure>, outcome: ActivityOutcome },
 }
 
-/// Filters for [`Store::list_runs`].
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RunFilter {
-    pub(crate) status: Option<RunStatus>,
-    pub(crate) workflow_type: Option<String>,
-    pub(crate) limit: Option<usize>,
-}
-
 /// What a store tells the engines on it about changes made elsewhere (by
 /// another process): new work, a closed run. Called from the store's own
 /// tasks; must not block.
@@ -863,8 +868,11 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// The newest run of a workflow id (an open one, if there is one).
     fn latest_run(&self, workflow_id: String) -> BoxFuture<'_, Result<Option<RunRecord>>>;
 
-    /// Runs, newest first.
-    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>>;
+    /// Runs, newest first, with their positions (for the next page's `after`).
+    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>>;
+
+    /// How many runs match `filter`'s type and id prefix, by status.
+    fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>>;
 
     /// A run's events with ids above `after`, checked (contiguous ids,
     /// checksums): `CorruptHistory` (with `workflow_id`) otherwise.

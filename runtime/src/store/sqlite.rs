@@ -27,9 +27,10 @@ use tokio::sync::oneshot;
 
 use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Durability,
-    InboxEntry, InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, StepFence, Store,
-    StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Dialect,
+    Durability, InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart,
+    RunStatus, SqlValue, StepCommit, StepFence, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord,
+    WorkflowIdReusePolicy, WorkflowTask,
 };
 use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed};
 use crate::activity::ActivityOptions;
@@ -819,6 +820,16 @@ fn lease_cells(row: &rusqlite::Row<'_>, first: usize) -> Result<Option<Lease>> {
 
 const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, next_event_id, \
      held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at";
+
+/// How this store's SQL spells a run list's clause.
+const SQLITE: Dialect = Dialect { param: |n| format!("?{n}"), seq: "rowid", byte_ordered_text: true };
+
+fn sql_value(value: &SqlValue) -> rusqlite::types::Value {
+    match value {
+        SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
+        SqlValue::Int(int) => rusqlite::types::Value::Integer(*int),
+    }
+}
 
 fn run_from_row(row: &rusqlite::Row<'_>) -> Result<RunRecord> {
     let run_id: String = row.get(0)?;
@@ -1840,14 +1851,36 @@ impl Store for SqliteStore {
         })
     }
 
-    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>> {
+    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>> {
         self.read(move |conn| {
+            let (clause, values) = filter.sql(SQLITE, false);
+            let mut stmt = conn.prepare_cached(&format!("SELECT {RUN_COLUMNS}, rowid FROM runs{clause}"))?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(values.iter().map(sql_value)))?;
+            let mut runs = Vec::new();
+            while let Some(row) = rows.next()? {
+                let run = run_from_row(row)?;
+                let position = ListPosition { created_at: row.get(5)?, seq: row.get(14)? };
+                runs.push(ListedRun { run, position });
+            }
+            Ok(runs)
+        })
+    }
+
+    fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>> {
+        self.read(move |conn| {
+            let (clause, values) = filter.sql(SQLITE, true);
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR workflow_type = ?2)
-                 ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+                "SELECT status, held IS NOT NULL, count(*) FROM runs{clause} GROUP BY status, held IS NOT NULL"
             ))?;
-            let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
-            runs_from(stmt.query(params![filter.status.map(|s| s.as_str()), filter.workflow_type, limit])?)
+            let mut rows = stmt.query(rusqlite::params_from_iter(values.iter().map(sql_value)))?;
+            let mut counts = RunCounts::default();
+            while let Some(row) = rows.next()? {
+                let status: String = row.get(0)?;
+                let status = RunStatus::parse(&status)
+                    .ok_or_else(|| Error::store(format!("a run has unknown status {status:?}")))?;
+                counts.add(status, row.get(1)?, u64::try_from(row.get::<_, i64>(2)?).map_err(Error::store)?);
+            }
+            Ok(counts)
         })
     }
 

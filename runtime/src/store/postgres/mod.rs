@@ -51,9 +51,10 @@ use self::pool::{Channels, Conn, PgError, Pool};
 use super::ReplyBody;
 use super::codec::{StoredEvent, check_event, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
-    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Durability, InboxEntry,
-    InboxItem, Lease, RunFilter, RunRecord, RunStart, RunStatus, StepCommit, Store, StoreListener, TimerTask,
-    WorkerInfo, WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, new_token,
+    ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Dialect, Durability,
+    InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart, RunStatus,
+    SqlValue, StepCommit, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy,
+    WorkflowTask, new_token,
 };
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -422,6 +423,20 @@ macro_rules! run_sql {
         concat!($($before,)* "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
              next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at" $(, $after)*)
     };
+}
+
+/// How this store's SQL spells a run list's clause.
+const POSTGRES: Dialect = Dialect { param: |n| format!("${n}"), seq: "created_seq", byte_ordered_text: false };
+
+/// A list clause's parameters, as the driver takes them.
+fn sql_params(values: &[SqlValue]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    values
+        .iter()
+        .map(|value| match value {
+            SqlValue::Text(text) => text as &(dyn tokio_postgres::types::ToSql + Sync),
+            SqlValue::Int(int) => int,
+        })
+        .collect()
 }
 
 /// A run from a row of [`RUN_COLUMNS`].
@@ -1329,19 +1344,38 @@ impl Store for PostgresStore {
         })
     }
 
-    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<RunRecord>>> {
+    fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>> {
         self.read(move |c| {
             async move {
-                let limit = filter.limit.map(|l| l.min(i64::MAX as usize) as i64);
-                let rows = c
-                    .query(
-                        run_sql!("SELECT "; " FROM runs
-                             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR workflow_type = $2)
-                             ORDER BY created_at DESC, created_seq DESC LIMIT $3"),
-                        &[&filter.status.map(|s| s.as_str()), &filter.workflow_type, &limit],
-                    )
-                    .await?;
-                rows.iter().map(run_from_row).collect()
+                let (clause, values) = filter.sql(POSTGRES, false);
+                let sql = format!("SELECT {RUN_COLUMNS}, created_seq FROM runs{clause}");
+                let rows = c.query_built(&sql, &sql_params(&values)).await?;
+                let mut runs = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let position = ListPosition { created_at: get(row, 5)?, seq: get(row, 14)? };
+                    runs.push(ListedRun { run: run_from_row(row)?, position });
+                }
+                Ok(runs)
+            }
+            .boxed()
+        })
+    }
+
+    fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>> {
+        self.read(move |c| {
+            async move {
+                let (clause, values) = filter.sql(POSTGRES, true);
+                let sql = format!(
+                    "SELECT status, held IS NOT NULL, count(*) FROM runs{clause} GROUP BY status, held IS NOT NULL"
+                );
+                let mut counts = RunCounts::default();
+                for row in c.query_built(&sql, &sql_params(&values)).await? {
+                    let status: String = get(&row, 0)?;
+                    let status = RunStatus::parse(&status)
+                        .ok_or_else(|| Error::store(format!("a run has unknown status {status:?}")))?;
+                    counts.add(status, get(&row, 1)?, u64::try_from(get::<i64>(&row, 2)?).map_err(Error::store)?);
+                }
+                Ok(counts)
             }
             .boxed()
         })

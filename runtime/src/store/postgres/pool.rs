@@ -89,6 +89,12 @@ impl Conn {
         self.client.query(&s, params).await.map_err(|e| self.err(e))
     }
 
+    /// Runs a query whose text is built at run time (a list's filters), not
+    /// kept prepared; all its rows.
+    pub(super) async fn query_built(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.client.query(sql, params).await.map_err(|e| self.err(e))
+    }
+
     /// Runs a prepared query; its one row, if any.
     pub(super) async fn query_opt(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
         let s = self.stmt(sql).await?;
