@@ -41,6 +41,22 @@ pub(crate) enum Command {
     /// Workers: list.
     #[command(subcommand)]
     Worker(Worker),
+    /// Serves a web view of the store: the workflows, and each run's history and timeline.
+    Ui(Ui),
+}
+
+/// `weft ui`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Ui {
+    /// The address to serve on. Any address but loopback needs `--token`.
+    #[arg(long, default_value = "127.0.0.1:8233")]
+    pub(crate) bind: std::net::SocketAddr,
+    /// A token every request must carry (`?token=` once, or `Authorization: Bearer`).
+    #[arg(long, env = "WEFT_UI_TOKEN")]
+    pub(crate) token: Option<String>,
+    /// No cancel or terminate.
+    #[arg(long)]
+    pub(crate) read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -139,6 +139,24 @@ fn run_json(d: &WorkflowDescription) -> Value {
     })
 }
 
+/// `weft ui`: serves until Ctrl-C.
+pub(crate) async fn ui(inspector: Inspector, args: crate::args::Ui) -> Result<(), CliError> {
+    let mut options = weft_ui::UiOptions::new().read_only(args.read_only);
+    if let Some(token) = &args.token {
+        options = options.token(token.clone());
+    }
+    let ui = weft_ui::Ui::bind(inspector, args.bind, options).await?;
+    match &args.token {
+        Some(token) => println!("weft ui: {}?token={token}", ui.url()),
+        None => println!("weft ui: {}", ui.url()),
+    }
+    ui.serve_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
 /// `weft worker list`.
 pub(crate) async fn workers(inspector: &Inspector, output: Output) -> Result<(), CliError> {
     let workers = inspector.list_workers().await?;
@@ -482,6 +500,9 @@ pub(crate) enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// The web view could not start or stopped.
+    #[error(transparent)]
+    Ui(#[from] weft_ui::UiError),
     /// `--input` is not JSON.
     #[error("--input is not valid JSON")]
     Input {

@@ -5,6 +5,7 @@
 //! weft --db app.weft.db workflow show ORDER-17
 //! weft --db app.weft.db workflow history ORDER-17 --output json > order-17.json
 //! weft --db postgres://weft@db.internal/weft workflow list
+//! weft --db app.weft.db ui
 //! ```
 
 mod args;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         match cli.command {
             args::Command::Workflow(command) => commands::run(&inspector, cli.output, command).await,
             args::Command::Worker(args::Worker::List) => commands::workers(&inspector, cli.output).await,
+            args::Command::Ui(ui) => commands::ui(inspector, ui).await,
         }
     });
     match result {

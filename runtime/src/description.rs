@@ -2,12 +2,15 @@
 
 use std::time::SystemTime;
 
+use serde::Serialize;
+
 use crate::RunStatus;
 use crate::history::{EventAttributes, Failure, HistoryEvent, ParentExecution, Payload};
 use crate::store::{ActivityTask, RunRecord, TimerTask, WorkerRecord};
 
 /// A run's state: status, hold reason, pending activities and timers.
-#[derive(Debug, Clone)]
+/// It serializes to JSON with times as RFC 3339 text (as histories do).
+#[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct WorkflowDescription {
     /// The workflow id.
@@ -19,14 +22,17 @@ pub struct WorkflowDescription {
     /// Open or how it closed.
     pub status: RunStatus,
     /// When the run was started.
+    #[serde(with = "crate::history::serde_time")]
     pub start_time: SystemTime,
     /// When it closed, if it did.
+    #[serde(with = "crate::history::serde_time::option")]
     pub close_time: Option<SystemTime>,
     /// How many events its history holds.
     pub history_length: u64,
     /// Why the run is held (non-determinism, a workflow panic, corruption), if it is.
     pub held: Option<String>,
     /// When the run was held, if it is.
+    #[serde(with = "crate::history::serde_time::option")]
     pub held_since: Option<SystemTime>,
     /// Activities scheduled and not closed.
     pub pending_activities: Vec<PendingActivity>,
@@ -34,6 +40,7 @@ pub struct WorkflowDescription {
     pub pending_timers: Vec<PendingTimer>,
     /// When the open run times out (its run timeout, or the workflow's
     /// execution timeout, whichever ends first), if it has a timeout.
+    #[serde(with = "crate::history::serde_time::option")]
     pub timeout_at: Option<SystemTime>,
     /// The workflow that started this one as its child (`describe` only, as are the three below).
     pub parent: Option<ParentExecution>,
@@ -46,7 +53,7 @@ pub struct WorkflowDescription {
 }
 
 /// A child workflow as its parent's history tells of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ChildDescription {
     /// The parent's `StartChildWorkflowExecutionInitiated` event.
@@ -61,7 +68,8 @@ pub struct ChildDescription {
     pub state: ChildState,
 }
 
-/// Where a child workflow is, as its parent's history records it.
+/// Where a child workflow is, as its parent's history records it
+/// (serialized as [`as_str`](Self::as_str) says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChildState {
@@ -73,6 +81,12 @@ pub enum ChildState {
     Running,
     /// Closed, with the status of the last run of its chain.
     Closed(RunStatus),
+}
+
+impl Serialize for ChildState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl ChildState {
@@ -158,7 +172,7 @@ impl Lineage {
 }
 
 /// An activity that has not closed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct PendingActivity {
     /// The activity id.
@@ -172,8 +186,10 @@ pub struct PendingActivity {
     /// Attempts started so far (the running one included).
     pub attempt: u32,
     /// When it was scheduled.
+    #[serde(with = "crate::history::serde_time")]
     pub scheduled_time: SystemTime,
     /// When the next attempt starts, while backing off.
+    #[serde(with = "crate::history::serde_time::option")]
     pub next_attempt_time: Option<SystemTime>,
     /// The last failed attempt's error.
     pub last_failure: Option<Failure>,
@@ -184,7 +200,8 @@ pub struct PendingActivity {
 }
 
 /// Where a pending activity is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PendingActivityState {
     /// Waiting for its first attempt.
@@ -196,12 +213,13 @@ pub enum PendingActivityState {
 }
 
 /// A durable timer that has not fired.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct PendingTimer {
     /// The `TimerStarted` event.
     pub started_event_id: u64,
     /// When it fires.
+    #[serde(with = "crate::history::serde_time")]
     pub fire_time: SystemTime,
 }
 

@@ -18,7 +18,16 @@ use crate::{Error, Result};
 const POLL_MIN: Duration = Duration::from_millis(2);
 const POLL_MAX: Duration = Duration::from_millis(200);
 
+/// A workflow id that cannot name a run, refused before the store is asked.
+fn check_id(workflow_id: &str) -> Result<()> {
+    match crate::workflow::workflow_id_problem(workflow_id) {
+        Some(reason) => Err(Error::InvalidWorkflowId { workflow_id: workflow_id.to_owned(), reason }),
+        None => Ok(()),
+    }
+}
+
 pub(crate) async fn latest_run(store: &dyn Store, workflow_id: &str) -> Result<RunRecord> {
+    check_id(workflow_id)?;
     store
         .latest_run(workflow_id.to_owned())
         .await?
@@ -27,6 +36,7 @@ pub(crate) async fn latest_run(store: &dyn Store, workflow_id: &str) -> Result<R
 
 /// Run `run_id` of `workflow_id`; [`Error::RunNotFound`] if the store has no such run.
 pub(crate) async fn run_of(store: &dyn Store, workflow_id: &str, run_id: &str) -> Result<RunRecord> {
+    check_id(workflow_id)?;
     match store.run(run_id.to_owned()).await? {
         Some(run) if run.workflow_id == workflow_id => Ok(run),
         _ => Err(Error::RunNotFound { workflow_id: workflow_id.to_owned(), run_id: run_id.to_owned() }),

@@ -1348,12 +1348,12 @@ impl Store for PostgresStore {
         self.read(move |c| {
             async move {
                 let (clause, values) = filter.sql(POSTGRES, false);
-                let sql = format!("SELECT {RUN_COLUMNS}, created_seq FROM runs{clause}");
+                let sql = format!("SELECT created_seq, {RUN_COLUMNS} FROM runs{clause}");
                 let rows = c.query_built(&sql, &sql_params(&values)).await?;
                 let mut runs = Vec::with_capacity(rows.len());
                 for row in &rows {
-                    let position = ListPosition { created_at: get(row, 5)?, seq: get(row, 14)? };
-                    runs.push(ListedRun { run: run_from_row(row)?, position });
+                    let position = ListPosition { created_at: get(row, 6)?, seq: get(row, 0)? };
+                    runs.push(ListedRun { run: run_from_row_at(row, 1)?, position });
                 }
                 Ok(runs)
             }
