@@ -637,3 +637,45 @@ async fn a_query_or_update_with_no_engine_running_times_out_and_says_what_became
     engine.shutdown().await;
     Ok(())
 }
+
+/// `weft ui`: serves the web view over the store while the engine runs;
+/// another address than loopback without a token is refused in one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weft_ui_serves_the_store_and_refuses_an_open_address_without_a_token() -> weft::Result<()> {
+    use std::io::{BufRead, Read, Write};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("app.db");
+    let engine = builder(&db).build().await?;
+    engine.client().start_workflow(greeting, "greet-1", "World".to_owned()).await?.result().await?;
+
+    let line = error_line(&weft_within_10s(&db, &["ui", "--bind", "0.0.0.0:0"]));
+    assert!(line.contains("--token"), "{line}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--db")
+        .arg(&db)
+        .args(["ui", "--bind", "127.0.0.1:0", "--read-only"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run weft ui");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).expect("weft ui prints its address");
+    let url = first.trim().strip_prefix("weft ui: http://").unwrap_or_else(|| panic!("{first}"));
+    let addr = url.trim_end_matches('/').to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+        write!(stream, "GET /api/workflows HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("reads");
+        answer
+    })
+    .await
+    .unwrap();
+    child.kill().expect("stops weft ui");
+    child.wait().expect("weft ui exits");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"workflow_id\":\"greet-1\"") && answer.contains("\"read_only\":true"), "{answer}");
+    engine.shutdown().await;
+    Ok(())
+}

@@ -17,7 +17,7 @@ function el(tag, attrs, ...children) {
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -27,7 +27,7 @@ function el(tag, attrs, ...children) {
 function svg(tag, attrs, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -364,6 +364,7 @@ function renderTimeline(box, t, run) {
   });
   const outcomes = [...new Set(lanes.map((l) => l.outcome))];
   const legend = el("div", { class: "legend" }, outcomes.map((o) => el("span", {}, el("i", { class: `swatch ${o}` }), o.replace(/_/g, " "))),
+    el("span", {}, el("i", { class: "swatch queued" }), "scheduled, not yet started"),
     t.lanes.length > MAX_LANES ? el("span", {}, `showing the first ${MAX_LANES} of ${t.lanes.length} lanes`) : null,
     run.status === "running" ? el("span", {}, "open bars run to now") : null);
   box.replaceChildren(root, legend);
@@ -409,7 +410,7 @@ function renderHistory(box, state, run) {
     el("button", { type: "button", disabled: state.page === 0, onclick: () => { state.page -= 1; again(); } }, "←"),
     el("span", { id: "history-page" }, `page ${state.page + 1} of ${pages}`),
     el("button", { type: "button", disabled: state.page >= pages - 1, onclick: () => { state.page += 1; again(); } }, "→")) : null;
-  box.replaceChildren(el("div", { class: "filters" }, select, download), pager,
+  box.replaceChildren(el("div", { class: "filters" }, select, download), pager || "",
     el("table", { id: "events" }, el("thead", {}, el("tr", {}, ["id", "time", "type", "details"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }
 
