@@ -38,9 +38,8 @@ async fn the_page_lists_filters_shows_timelines_follows_a_run_and_cancels_it() -
     );
     let fixture = Fixture::new().await?;
     let addr = serve(&fixture.path(), UiOptions::new()).await;
-    let screenshot = std::env::var_os("WEFT_UI_SCREENSHOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| fixture.dir.path().join("run.png"));
+    let screenshot =
+        std::env::var_os("WEFT_UI_SCREENSHOT").map(PathBuf::from).unwrap_or_else(|| fixture.dir.path().join("run.png"));
 
     let mut node = tokio::process::Command::new("node")
         .arg(scripts.join("drive.mjs"))
@@ -85,7 +84,8 @@ async fn the_page_lists_filters_shows_timelines_follows_a_run_and_cancels_it() -
         }
         Ok::<_, weft::Error>(steps)
     };
-    let steps = tokio::time::timeout(Duration::from_secs(120), talk).await.expect("the browser test ends in 2 minutes")?;
+    let steps =
+        tokio::time::timeout(Duration::from_secs(120), talk).await.expect("the browser test ends in 2 minutes")?;
     let status = tokio::time::timeout(Duration::from_secs(30), node.wait()).await.expect("node exits").expect("waits");
     assert!(status.success(), "the browser test failed ({status}); its reason is above");
     assert_eq!(steps, ["list", "filter", "run", "failed run", "hostile input", "live", "cancel"]);
