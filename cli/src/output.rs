@@ -111,7 +111,7 @@ pub(crate) fn summary(event: &HistoryEvent) -> String {
         E::ActivityTaskScheduled { activity_id, activity_type, input, .. } => {
             format!("activity={activity_type} id={activity_id} input={}", preview(input))
         }
-        E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure } => match last_failure {
+        E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure, .. } => match last_failure {
             Some(f) => format!("scheduled={scheduled_event_id} attempt={attempt} last_failure={}", failure_text(f)),
             None => format!("scheduled={scheduled_event_id} attempt={attempt}"),
         },

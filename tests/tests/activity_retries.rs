@@ -67,12 +67,16 @@ async fn retries_follow_the_policy_schedule_exactly() -> weft::Result<()> {
     assert!(keys.windows(2).all(|w| w[0] == w[1]), "the idempotency key is stable: {keys:?}");
     let history = handle.history().await?;
     let started = find(&history, |a| match a {
-        EventAttributes::ActivityTaskStarted { attempt, last_failure, .. } => Some((*attempt, last_failure.clone())),
+        EventAttributes::ActivityTaskStarted { attempt, last_failure, started_time, .. } => {
+            Some((*attempt, last_failure.clone(), *started_time))
+        }
         _ => None,
     });
-    let (attempt, last_failure) = started.expect("started event");
+    let (attempt, last_failure, started_time) = started.expect("started event");
     assert_eq!(attempt, 5);
     assert_eq!(last_failure.expect("last failure").message(), "attempt 4 failed");
+    // The fifth attempt's start (12 s after the first's), not the first's.
+    assert_eq!(started_time, Some(JOURNAL.entries("schedule")[4].started));
     // The first attempt started with the step that scheduled it; each retry
     // waited in the store for its backoff and was claimed from it.
     let stats = env.engine().worker_stats();
@@ -113,11 +117,18 @@ async fn schedule_to_close_ends_retries_mid_backoff() -> weft::Result<()> {
     // Attempt 2 fails at 10 s; the next would start at 30 s, the deadline: no third attempt.
     assert_eq!(JOURNAL.start_offsets("s2c"), [secs(0), secs(10)]);
     assert!(env.now().duration_since(t0).unwrap() < secs(11));
-    let timeout = find(&handle.history().await?, |a| match a {
+    let history = handle.history().await?;
+    let timeout = find(&history, |a| match a {
         EventAttributes::ActivityTaskTimedOut { timeout_type, .. } => Some(*timeout_type),
         _ => None,
     });
     assert_eq!(timeout, Some(TimeoutType::ScheduleToClose));
+    // Closed as attempt 2 failed, while it ran: its start is recorded.
+    let started = find(&history, |a| match a {
+        EventAttributes::ActivityTaskStarted { attempt, started_time, .. } => Some((*attempt, *started_time)),
+        _ => None,
+    });
+    assert_eq!(started, Some((2, Some(JOURNAL.entries("s2c")[1].started))));
     env.shutdown().await;
     Ok(())
 }

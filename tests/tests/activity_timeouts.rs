@@ -111,6 +111,14 @@ async fn start_to_close_times_out_each_attempt_and_retries() -> weft::Result<()>
         _ => None,
     });
     assert_eq!(attempt, Some(3));
+    // Written with the timeout, 10 s after the third attempt started: the
+    // event's time is the close's, its `started_time` the attempt's start.
+    let third = JOURNAL.entries("stc")[2].started;
+    let started = history.iter().find(|e| e.event_type() == "ActivityTaskStarted").unwrap();
+    let EventAttributes::ActivityTaskStarted { started_time, .. } = started.attributes() else { unreachable!() };
+    assert_eq!(*started_time, Some(third), "the closing attempt's start");
+    assert_eq!(started.timestamp().duration_since(third).unwrap(), secs(10));
+    assert_eq!(started.timestamp(), history[3].timestamp(), "recorded with the timeout");
     env.shutdown().await;
     Ok(())
 }
@@ -126,6 +134,12 @@ async fn schedule_to_close_bounds_a_running_attempt() -> weft::Result<()> {
     assert_eq!(JOURNAL.start_offsets("s2c"), [secs(0), secs(61)]);
     let elapsed = env.now().duration_since(t0).unwrap();
     assert!(elapsed >= secs(90) && elapsed < secs(91), "{elapsed:?}");
+    // The timeout cut a running attempt: its start is recorded.
+    let started_time = find(&handle.history().await?, |a| match a {
+        EventAttributes::ActivityTaskStarted { attempt, started_time, .. } => Some((*attempt, *started_time)),
+        _ => None,
+    });
+    assert_eq!(started_time, Some((2, Some(JOURNAL.entries("s2c")[1].started))));
     env.shutdown().await;
     Ok(())
 }
@@ -144,6 +158,16 @@ async fn schedule_to_start_fires_in_the_queue_and_is_not_retried() -> weft::Resu
         _ => None,
     });
     assert_eq!(timed_out, Some(TimeoutType::ScheduleToStart));
+    // Only the long nap started: the short one has no `ActivityTaskStarted`.
+    let history = handle.history().await?;
+    let started: Vec<_> = history
+        .iter()
+        .filter_map(|e| match e.attributes() {
+            EventAttributes::ActivityTaskStarted { started_time, .. } => Some(*started_time),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, [Some(naps[0].started)]);
     env.shutdown().await;
     Ok(())
 }

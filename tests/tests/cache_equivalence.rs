@@ -60,7 +60,7 @@ async fn kitchen_sink(ctx: WorkflowContext, n: u64) -> WorkflowResult<Vec<String
 }
 
 /// The events with run ids and random draws (seeded by the run id) blanked,
-/// and times made relative to the first event.
+/// and times (the events', and an attempt's start) made relative to the first event.
 /// `text` with every UUID (the run ids of other runs: children, the next
 /// run of a chain) replaced by `UUID`: each run draws fresh ones.
 fn without_uuids(text: &str) -> String {
@@ -99,8 +99,7 @@ fn normalized(history: &[HistoryEvent], run_id: &str) -> Vec<String> {
     history
         .iter()
         .map(|e| {
-            let json = serde_json::to_value(e).unwrap();
-            let mut text = json["attributes"].to_string().replace(run_id, "RUN");
+            let mut text = common::relative_attributes(e, start).to_string().replace(run_id, "RUN");
             if let Some(drawn) = &drawn {
                 text = text.replace(drawn.as_str(), "DRAWN");
             }

@@ -274,8 +274,7 @@ fn normalized(history: &[HistoryEvent], run_id: &str) -> Vec<String> {
     history
         .iter()
         .map(|e| {
-            let json = serde_json::to_value(e).unwrap();
-            let text = json["attributes"].to_string().replace(run_id, "RUN");
+            let text = common::relative_attributes(e, start).to_string().replace(run_id, "RUN");
             format!("{} +{:?} {} {text}", e.event_id(), e.timestamp().duration_since(start).unwrap(), e.event_type())
         })
         .collect()

@@ -79,9 +79,11 @@ impl Timeline {
                     open("child", format!("{workflow_type} ({workflow_id})"));
                     continue;
                 }
-                E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure } => {
+                E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure, started_time } => {
                     if let Some(lane) = by_event.get(scheduled_event_id).map(|&i| &mut lanes[i]) {
-                        lane.started = Some(at);
+                        // The event is written at the close; histories from
+                        // before `started_time` was recorded draw the start there.
+                        lane.started = Some(started_time.map_or(at, ms));
                         lane.attempts = *attempt;
                         lane.detail = last_failure.as_ref().map(|f| f.message().to_owned());
                     }
@@ -152,5 +154,49 @@ impl Timeline {
         }
         let start = history.first().map_or(0.0, |e| ms(e.timestamp()));
         Timeline { start, end, lanes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two activities closed at 10 s: one whose started event records its
+    /// attempt's start (4 s), one from a history written before weft
+    /// recorded it, drawn as starting at its started event (the close).
+    #[test]
+    fn an_activity_s_lane_starts_when_its_closing_attempt_started() {
+        let event = |id: u64, at: &str, event_type: &str, attributes: &str| {
+            format!(
+                r#"{{"event_id":{id},"timestamp":"2026-01-01T00:00:{at}Z","event_type":"{event_type}","attributes":{attributes}}}"#
+            )
+        };
+        let scheduled =
+            r#"{"seq":1,"activity_id":"1","activity_type":"a","input":null,"options":{"start_to_close_timeout":"1m"}}"#;
+        let json = [
+            event(
+                1,
+                "00",
+                "WorkflowExecutionStarted",
+                r#"{"workflow_type":"w","workflow_id":"w","run_id":"r","input":null}"#,
+            ),
+            event(2, "00", "ActivityTaskScheduled", scheduled),
+            event(3, "00", "ActivityTaskScheduled", &scheduled.replace(r#""seq":1"#, r#""seq":2"#)),
+            event(
+                4,
+                "10",
+                "ActivityTaskStarted",
+                r#"{"scheduled_event_id":2,"attempt":2,"started_time":"2026-01-01T00:00:04Z"}"#,
+            ),
+            event(5, "10", "ActivityTaskCompleted", r#"{"scheduled_event_id":2,"started_event_id":4,"result":1}"#),
+            event(6, "10", "ActivityTaskStarted", r#"{"scheduled_event_id":3,"attempt":1}"#),
+            event(7, "10", "ActivityTaskCompleted", r#"{"scheduled_event_id":3,"started_event_id":6,"result":2}"#),
+        ]
+        .join(",");
+        let history: Vec<HistoryEvent> = serde_json::from_str(&format!("[{json}]")).expect("a history");
+        let timeline = Timeline::of(&history, None);
+        let at = |s: u64| timeline.start + 1000.0 * s as f64;
+        let lanes: Vec<_> = timeline.lanes.iter().map(|l| (l.opened, l.started, l.closed, l.attempts)).collect();
+        assert_eq!(lanes, [(at(0), Some(at(4)), Some(at(10)), 2), (at(0), Some(at(10)), Some(at(10)), 1)]);
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fixture, GO, HOSTILE, csrf, get, request, serve};
+use common::{Fixture, GO, HOSTILE, SHOUT_TAKES, csrf, get, request, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weft::{RunStatus, history::HistoryEvent};
 use weft_ui::{Ui, UiError, UiOptions};
@@ -87,10 +87,22 @@ async fn a_run_has_its_outcome_and_one_lane_per_activity_and_timer() -> weft::Re
     );
     let timeline = &run["timeline"];
     let end = timeline["end"].as_f64().expect("a closed run's timeline ends");
-    for lane in timeline["lanes"].as_array().unwrap() {
+    let drawn = timeline["lanes"].as_array().unwrap();
+    for lane in drawn {
         let (opened, closed) = (lane["opened"].as_f64().unwrap(), lane["closed"].as_f64().unwrap());
         assert!(timeline["start"].as_f64().unwrap() <= opened && opened <= closed && closed <= end, "{lane}");
+        if lane["kind"] == "activity" {
+            let started = lane["started"].as_f64().expect("an activity's start");
+            assert!(opened <= started && started <= closed, "{lane}");
+        }
     }
+    // The start is when the closing attempt began, not when its event was
+    // written (at the close): `shout` ran for 20 ms; the third attempt of
+    // `flaky` began after two retries' backoff.
+    let (shout, flaky) = (&drawn[0], &drawn[1]);
+    let ran = shout["closed"].as_f64().unwrap() - shout["started"].as_f64().unwrap();
+    assert!(ran >= SHOUT_TAKES.as_secs_f64() * 1000.0 - 0.001, "to the microsecond: {shout}");
+    assert!(flaky["started"].as_f64().unwrap() > flaky["opened"].as_f64().unwrap(), "{flaky}");
 
     let doomed = get(addr, "/api/run?id=doomed-1").await.json();
     assert_eq!(lanes(&doomed), [("activity".to_owned(), "failed".to_owned(), 3)]);

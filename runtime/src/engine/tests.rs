@@ -1,5 +1,6 @@
 //! The engine on a store that refuses writes: a full disk (SQLite's own
-//! `SQLITE_FULL`, from a capped file) and a store whose writes fail on demand.
+//! `SQLITE_FULL`, from a capped file) and a store whose writes fail on demand;
+//! and what it records of an activity's closing attempt, on either path a close takes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 
 use crate::activity::ActivityFn;
-use crate::history::{HistoryEvent, Payload};
+use crate::history::{EventAttributes, HistoryEvent, Payload};
 use crate::store::sqlite::{Location, SqliteStore};
 use crate::store::{
     ActivityFence, ActivityKey, ActivityTask, ActivityUpdate, InboxItem, ListedRun, RunCounts, RunFilter, RunRecord,
@@ -463,5 +464,40 @@ async fn a_signal_that_arrives_during_the_closing_step_is_recorded_before_the_cl
     let types: Vec<&str> = history.iter().map(HistoryEvent::event_type).collect();
     assert_eq!(types[types.len() - 3..], ["TimerFired", "WorkflowExecutionSignaled", "WorkflowExecutionCompleted"]);
     engine.shutdown().await;
+    Ok(())
+}
+
+/// `ActivityTaskStarted` is written with the close (its time is the close's)
+/// and records when the closing attempt started: the first attempt starts
+/// eagerly with the step that scheduled it, and `produce` takes 5 s. Without
+/// the cache the close goes through the inbox (the store reads the start from
+/// the activity's row); with it, the close is recorded with its step (the
+/// engine's claimed row gives the start).
+#[tokio::test(start_paused = true)]
+async fn the_started_event_records_when_the_closing_attempt_began_on_either_close_path() -> Result<()> {
+    for cache_size in [0, 10_000] {
+        let engine = Engine::builder()
+            .cache_size(cache_size)
+            .register_workflow(ProduceThenSleep)
+            .register_activity(Produce)
+            .in_memory()
+            .build()
+            .await?;
+        let handle = engine.client().start_workflow(ProduceThenSleep, "started-time", 3).await?;
+        assert_eq!(handle.result().await?, 3);
+        let history = handle.history().await?;
+        let at = |event_type: &str| history.iter().find(|e| e.event_type() == event_type).expect(event_type);
+        let (scheduled, started, completed) =
+            (at("ActivityTaskScheduled"), at("ActivityTaskStarted"), at("ActivityTaskCompleted"));
+        let EventAttributes::ActivityTaskStarted { attempt: 1, started_time: Some(started_time), .. } =
+            started.attributes()
+        else {
+            panic!("cache {cache_size}: {started:?}");
+        };
+        assert_eq!(*started_time, scheduled.timestamp(), "cache {cache_size}: started with its step");
+        assert_eq!(started.timestamp(), completed.timestamp(), "cache {cache_size}: written with the close");
+        assert_eq!(started.timestamp().duration_since(*started_time).unwrap(), secs(5), "cache {cache_size}");
+        engine.shutdown().await;
+    }
     Ok(())
 }

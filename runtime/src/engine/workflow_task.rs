@@ -606,6 +606,8 @@ impl Inner {
             attempt: task.attempt,
             last_failure: task.last_failure.clone(),
             outcome: outcome.clone(),
+            // As the store's close reads it from the row: the running attempt's start, if one runs.
+            started_at: task.started_at,
         };
         let delivery = Delivery::ActivityClosed(fence.clone());
         self.deliver_with_step(&task.key.run_id, item, delivery).await
@@ -857,12 +859,15 @@ fn record_inbox_item(
             let body = super::messages::reply_to_query(machine.query(&query_name, &input, machine.payload_limit()));
             replies.push(Reply { request_id, body });
         }
-        InboxItem::ActivityClosed { scheduled_event_id, attempt, last_failure, outcome } => {
+        InboxItem::ActivityClosed { scheduled_event_id, attempt, last_failure, outcome, started_at } => {
             let started_event_id = if attempt > 0 {
-                machine.record(
-                    now,
-                    E::ActivityTaskStarted { scheduled_event_id, attempt, last_failure: last_failure.clone() },
-                )?
+                let started = E::ActivityTaskStarted {
+                    scheduled_event_id,
+                    attempt,
+                    last_failure: last_failure.clone(),
+                    started_time: started_at,
+                };
+                machine.record(now, started)?
             } else {
                 0
             };

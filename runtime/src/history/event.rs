@@ -153,7 +153,8 @@ pub enum EventAttributes {
         options: ActivityOptions,
     },
     /// The attempt that closed the activity started. Written with the closing
-    /// event, so retries add no events; `attempt` counts from 1.
+    /// event, so retries add no events and the event's time is the close's;
+    /// `attempt` counts from 1, and `started_time` says when that attempt began.
     ActivityTaskStarted {
         /// The `ActivityTaskScheduled` event.
         scheduled_event_id: u64,
@@ -162,6 +163,13 @@ pub enum EventAttributes {
         /// The last failure of an earlier attempt, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_failure: Option<Failure>,
+        /// When the attempt that closed the activity started, as its worker
+        /// claimed it (engine time, as the event's own). `None` in histories
+        /// written before weft recorded it, and when no attempt was running
+        /// at the close (the activity timed out or was cancelled while queued
+        /// for a retry). Replay does not read it.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
+        started_time: Option<SystemTime>,
     },
     /// The activity returned a result.
     ActivityTaskCompleted {
@@ -575,5 +583,40 @@ impl EventAttributes {
                 | EventAttributes::WorkflowExecutionContinuedAsNew { .. }
                 | EventAttributes::WorkflowExecutionTimedOut { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(started_time: Option<SystemTime>) -> HistoryEvent {
+        let attributes = EventAttributes::ActivityTaskStarted {
+            scheduled_event_id: 2,
+            attempt: 3,
+            last_failure: None,
+            started_time,
+        };
+        HistoryEvent::new(4, SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000), attributes)
+    }
+
+    /// A history written before `started_time` decodes (no start), and an
+    /// event without a start is written exactly as before.
+    #[test]
+    fn a_started_event_without_its_start_time_is_the_old_form() {
+        let old = r#"{"event_id":4,"timestamp":"2027-01-15T08:00:00.000000Z","event_type":"ActivityTaskStarted","attributes":{"scheduled_event_id":2,"attempt":3}}"#;
+        let event: HistoryEvent = serde_json::from_str(old).unwrap();
+        assert_eq!(event, started(None));
+        assert_eq!(serde_json::to_string(&event).unwrap(), old);
+    }
+
+    /// The start is an RFC 3339 time to the microsecond, as the event's own.
+    #[test]
+    fn a_started_event_s_start_time_round_trips() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_micros(1_799_999_990_123_456);
+        let event = started(Some(at));
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(json.contains(r#""started_time":"2027-01-15T07:59:50.123456Z""#), "{json}");
+        assert_eq!(serde_json::from_str::<HistoryEvent>(&json).unwrap(), event);
     }
 }

@@ -31,6 +31,7 @@ macro_rules! store_conformance {
             a_heartbeat_moves_the_attempt_s_deadlines,
             a_retry_queues_the_activity_again_at_its_retry_time,
             a_close_goes_to_the_inbox_and_makes_the_run_claimable,
+            a_close_carries_the_start_of_the_attempt_that_ran,
             a_queued_activity_is_cancelled_only_while_no_attempt_runs,
             timers_fire_through_claims_only_when_due_and_once,
             an_eager_activity_runs_under_its_lease_and_its_delivery_is_fenced,
@@ -616,6 +617,79 @@ pub(crate) async fn a_close_goes_to_the_inbox_and_makes_the_run_claimable(store:
     Ok(())
 }
 
+pub(crate) async fn a_close_carries_the_start_of_the_attempt_that_ran(store: Box<dyn Store>) -> Result<()> {
+    use crate::activity::TimeoutType;
+    /// The one item in the run's inbox, a close: its attempt and start.
+    async fn closed(env: &Env, run_id: &str) -> Result<(u32, Option<SystemTime>)> {
+        match &env.inbox(run_id).await?[..] {
+            [InboxItem::ActivityClosed { attempt, started_at, .. }] => Ok((*attempt, *started_at)),
+            other => panic!("expected one close, got {other:?}"),
+        }
+    }
+    let env = Env::new(store);
+    let worker = env.worker("w");
+    let timed_out = |timeout_type| ActivityUpdate::Close {
+        last_failure: None,
+        outcome: ActivityOutcome::TimedOut { timeout_type, last_failure: None },
+    };
+    let expired = |now| env.store.claim_expired_activities(unique("t"), now, secs(5), 10);
+
+    // Completed: the attempt a worker claimed at 3 s.
+    let key = env.run_with_activity(limits(10)).await?;
+    let [task] = &env.claim_activities(&worker, env.at_s(3)).await?[..] else { panic!("one activity") };
+    env.store.update_activity(fence(task), completed()).await?;
+    assert_eq!(closed(&env, &key.run_id).await?, (1, Some(env.at_s(3))));
+
+    // The running attempt timed out (start-to-close, by another worker): its start still.
+    let key = env.run_with_activity(limits(10)).await?;
+    env.claim_activities(&worker, env.at_s(3)).await?;
+    let [taken] = &expired(env.at_s(13)).await?[..] else { panic!("one expired") };
+    env.store.update_activity(fence(taken), timed_out(TimeoutType::StartToClose)).await?;
+    assert_eq!(closed(&env, &key.run_id).await?, (1, Some(env.at_s(3))));
+
+    // Schedule-to-close before any attempt started: no start.
+    let close_deadline = AttemptLimits { close_deadline: Some(env.at_s(5)), ..limits(10) };
+    let mut key = None;
+    let run_id = env
+        .start_with(2, |s| {
+            let mut a = env.activity(&s.run_id, 1, close_deadline);
+            a.expires_at = ActivityTask::queued_expiry(&close_deadline, env.t0);
+            key = Some(a.key.clone());
+            s.new_activities.push(a);
+        })
+        .await?;
+    let [taken] = &expired(env.at_s(5)).await?[..] else { panic!("one expired") };
+    assert_eq!(Some(&taken.key), key.as_ref());
+    env.store.update_activity(fence(taken), timed_out(TimeoutType::ScheduleToClose)).await?;
+    assert_eq!(closed(&env, &run_id).await?, (0, None));
+
+    // Schedule-to-close in a retry's backoff: attempt 1 ran, but none runs at the close.
+    let close_deadline = AttemptLimits { close_deadline: Some(env.at_s(50)), ..limits(10) };
+    let key = env.run_with_activity(close_deadline).await?;
+    let [task] = &env.claim_activities(&worker, env.at_s(1)).await?[..] else { panic!("one activity") };
+    let retry =
+        ActivityUpdate::Retry { retry_at: env.at_s(100), failure: Failure::new("E", "boom"), heartbeat_details: None };
+    env.store.update_activity(fence(task), retry).await?;
+    let [taken] = &expired(env.at_s(50)).await?[..] else { panic!("one expired") };
+    env.store.update_activity(fence(taken), timed_out(TimeoutType::ScheduleToClose)).await?;
+    assert_eq!(closed(&env, &key.run_id).await?, (1, None));
+
+    // An eager attempt (started by the step that scheduled it, under its lease)
+    // closed through the inbox: the start its step gave it.
+    let run_id = env
+        .start_with(2, |s| {
+            let mut a = env.activity(&s.run_id, 1, limits(10));
+            a.start_attempt(&worker.worker_id, 42, env.at_s(2));
+            s.new_activities.push(a);
+            s.worker_id = worker.worker_id.clone();
+        })
+        .await?;
+    let eager = ActivityFence { key: ActivityKey { run_id: run_id.clone(), seq: 1 }, attempt: 1, token: 42 };
+    env.store.update_activity(eager, completed()).await?;
+    assert_eq!(closed(&env, &run_id).await?, (1, Some(env.at_s(2))));
+    Ok(())
+}
+
 pub(crate) async fn a_queued_activity_is_cancelled_only_while_no_attempt_runs(store: Box<dyn Store>) -> Result<()> {
     let env = Env::new(store);
     let worker = env.worker("w");
@@ -639,7 +713,10 @@ pub(crate) async fn a_queued_activity_is_cancelled_only_while_no_attempt_runs(st
     assert_eq!(wt.run.run_id, run_id);
     assert!(matches!(
         &wt.inbox[..],
-        [InboxEntry { item: InboxItem::ActivityClosed { attempt: 0, outcome: ActivityOutcome::Canceled, .. }, .. }]
+        [InboxEntry {
+            item: InboxItem::ActivityClosed { attempt: 0, outcome: ActivityOutcome::Canceled, started_at: None, .. },
+            ..
+        }]
     ));
     assert_eq!(env.pending(&run_id).await?.0.len(), 1);
     Ok(())

@@ -432,11 +432,19 @@ pub(crate) enum InboxItem {
         input: Payload,
         request_id: String,
     },
+    /// An activity closed: the next step records `ActivityTaskStarted`
+    /// (unless no attempt ever started) and the closing event.
     ActivityClosed {
         scheduled_event_id: u64,
         attempt: u32,
         last_failure: Option<Failure>,
         outcome: ActivityOutcome,
+        /// When attempt `attempt` started (the row's `started_at` at the
+        /// close): `None` if no attempt was running (the activity closed
+        /// queued: before its first attempt, or between two). Items stored
+        /// before it was kept have none.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::history::serde_time::option")]
+        started_at: Option<SystemTime>,
     },
     TimerFired {
         started_event_id: u64,

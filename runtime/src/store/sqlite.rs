@@ -1112,17 +1112,18 @@ fn activity_stale(conn: &Connection, fence: &ActivityFence) -> Result<Error> {
     Ok(stale(&fence.key.run_id, format!("activity {} attempt {}", fence.key.seq, fence.attempt), reason))
 }
 
-/// Removes a fenced attempt's row; its scheduled event id.
-fn delete_activity(conn: &Connection, fence: &ActivityFence) -> Result<u64> {
-    let scheduled: Option<i64> = conn
+/// Removes a fenced attempt's row; its scheduled event id, and when its
+/// running attempt started (`None` if it was queued).
+fn delete_activity(conn: &Connection, fence: &ActivityFence) -> Result<(u64, Option<SystemTime>)> {
+    let row: Option<(i64, Option<i64>)> = conn
         .prepare_cached(
             "DELETE FROM activity_tasks WHERE run_id = ?1 AND seq = ?2 AND attempt = ?3 AND lease_token = ?4
-             RETURNING scheduled_event_id",
+             RETURNING scheduled_event_id, started_at",
         )?
-        .query_row(params![fence.key.run_id, fence.key.seq, fence.attempt, fence.token], |r| r.get(0))
+        .query_row(params![fence.key.run_id, fence.key.seq, fence.attempt, fence.token], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    match scheduled {
-        Some(id) => u64::try_from(id).map_err(Error::store),
+    match row {
+        Some((id, started_at)) => Ok((u64::try_from(id).map_err(Error::store)?, started_at.map(from_micros))),
         None => Err(activity_stale(conn, fence)?),
     }
 }
@@ -1169,12 +1170,13 @@ fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUp
                 ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
             })?,
         ActivityUpdate::Close { last_failure, outcome } => {
-            let scheduled_event_id = delete_activity(conn, fence)?;
+            let (scheduled_event_id, started_at) = delete_activity(conn, fence)?;
             let item = InboxItem::ActivityClosed {
                 scheduled_event_id,
                 attempt: fence.attempt,
                 last_failure: last_failure.clone(),
                 outcome: outcome.clone(),
+                started_at,
             };
             push_inbox(conn, &key.run_id, &item)?;
             1
@@ -1827,6 +1829,8 @@ impl Store for SqliteStore {
                 attempt,
                 last_failure: last_failure.as_deref().map(from_json).transpose()?,
                 outcome: ActivityOutcome::Canceled,
+                // Queued: no attempt runs (one that ran before a retry has ended).
+                started_at: None,
             };
             push_inbox(conn, &key.run_id, &item)?;
             Ok(true)

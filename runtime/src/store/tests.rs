@@ -171,6 +171,61 @@ async fn a_damaged_event_is_reported_as_corrupt_history() -> Result<()> {
     Ok(())
 }
 
+/// An inbox item and an event as a build before `started_time` wrote them
+/// (no start): both decode, the event's checksum (of its stored text) holds,
+/// and a close without a start still writes them so.
+#[tokio::test]
+async fn rows_written_before_the_attempt_s_start_was_kept_still_decode() -> Result<()> {
+    const OLD_ITEM: &str = r#"{"ActivityClosed":{"scheduled_event_id":2,"attempt":1,"last_failure":null,"outcome":{"Completed":{"result":3}}}}"#;
+    const OLD_EVENT: &str = r#"{"event_id":3,"timestamp":"2026-11-22T15:31:24.668279Z","event_type":"ActivityTaskStarted","attributes":{"scheduled_event_id":2,"attempt":1}}"#;
+    let item = InboxItem::ActivityClosed {
+        scheduled_event_id: 2,
+        attempt: 1,
+        last_failure: None,
+        outcome: ActivityOutcome::Completed { result: payload("3") },
+        started_at: None,
+    };
+    assert_eq!(super::codec::to_json(&item)?, OLD_ITEM, "no start: the old form");
+    let store = memory_store()?;
+    let key = run_with_activity(&store).await?;
+    store.with_test_connection(|conn| {
+        conn.execute(
+            "INSERT INTO events (run_id, event_id, event_type, data, checksum) VALUES ('r1', 3, 'ActivityTaskStarted', ?1, ?2)",
+            params![OLD_EVENT, super::codec::checksum(OLD_EVENT)],
+        )?;
+        conn.execute("INSERT INTO inbox (run_id, item) VALUES ('r1', ?1)", [OLD_ITEM])?;
+        conn.execute("UPDATE runs SET next_event_id = 4, inbox_count = 1 WHERE run_id = 'r1'", [])
+    })?;
+    let history = store.history(key.run_id.clone(), "wf-1".into(), 2).await?;
+    assert!(
+        matches!(
+            history[..],
+            [HistoryEvent {
+                event_id: 3,
+                attributes: EventAttributes::ActivityTaskStarted { attempt: 1, started_time: None, .. },
+                ..
+            }]
+        ),
+        "{history:?}"
+    );
+    let worker = Arc::new(WorkerInfo {
+        worker_id: "w".into(),
+        host: "h".into(),
+        pid: 1,
+        task_queues: vec!["default".into()],
+        workflow_types: vec!["wf".into()],
+        activity_types: vec!["act".into()],
+        started_at: SystemTime::now(),
+    });
+    let task = store.claim_workflow_task(worker, key.run_id, SystemTime::now(), Duration::from_secs(10)).await?;
+    let inbox = task.expect("the run is ready").inbox;
+    assert!(
+        matches!(&inbox[..], [InboxEntry { item: InboxItem::ActivityClosed { attempt: 1, started_at: None, .. }, .. }]),
+        "{inbox:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_bad_row_is_a_typed_error_not_a_panic() -> Result<()> {
     let store = memory_store()?;

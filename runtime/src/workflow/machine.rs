@@ -401,6 +401,8 @@ impl WorkflowMachine {
                 let seq = self.activity_seq(*scheduled_event_id)?;
                 self.match_command(event, |c| matches!(c, Command::RequestCancelActivity { seq: s } if *s == seq))
             }
+            // Matched against no command (none issues it). `started_time` is
+            // not read: the code never sees it, so histories with and without it replay alike.
             E::ActivityTaskStarted { scheduled_event_id, attempt, .. } => {
                 self.activity_seq(*scheduled_event_id)?;
                 self.started_attempt.insert(event.event_id, *attempt);

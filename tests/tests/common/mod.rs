@@ -48,6 +48,17 @@ pub fn event_types(history: &[HistoryEvent]) -> Vec<&'static str> {
     history.iter().map(HistoryEvent::event_type).collect()
 }
 
+/// An event's attributes as JSON, with an attempt's start time (the one
+/// absolute time in attributes) made relative to `start`: histories of two
+/// engines, whose virtual clocks start at different times, compare alike.
+pub fn relative_attributes(event: &HistoryEvent, start: SystemTime) -> serde_json::Value {
+    let mut json = serde_json::to_value(event).unwrap();
+    if let EventAttributes::ActivityTaskStarted { started_time: Some(t), .. } = event.attributes() {
+        json["attributes"]["started_time"] = format!("+{:?}", t.duration_since(start).unwrap()).into();
+    }
+    json["attributes"].take()
+}
+
 /// The first event matching `f`.
 pub fn find<T>(history: &[HistoryEvent], f: impl Fn(&EventAttributes) -> Option<T>) -> Option<T> {
     history.iter().find_map(|e| f(e.attributes()))

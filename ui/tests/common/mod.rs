@@ -13,9 +13,13 @@ use weft::{
     workflow,
 };
 
-/// Upper-cases its input.
+/// How long [`shout`] takes: its timeline lane starts measurably before it closes.
+pub const SHOUT_TAKES: Duration = Duration::from_millis(20);
+
+/// Upper-cases its input, after [`SHOUT_TAKES`].
 #[activity]
 pub async fn shout(_ctx: ActivityContext, text: String) -> Result<String, ActivityError> {
+    tokio::time::sleep(SHOUT_TAKES).await;
     Ok(text.to_uppercase())
 }
 

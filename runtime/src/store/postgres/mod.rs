@@ -1247,7 +1247,7 @@ impl Store for PostgresStore {
                             .query_opt(
                                 "DELETE FROM activity_tasks WHERE run_id = $1 AND seq = $2 AND attempt = $3
                                      AND lease_token = $4
-                                 RETURNING scheduled_event_id",
+                                 RETURNING scheduled_event_id, started_at",
                                 &[&key.run_id, &seq, &attempt, &fence.token],
                             )
                             .await?;
@@ -1257,6 +1257,7 @@ impl Store for PostgresStore {
                             attempt: fence.attempt,
                             last_failure,
                             outcome,
+                            started_at: get::<Option<i64>>(&row, 1)?.map(from_micros),
                         };
                         add_inbox(c, &[(key.run_id.clone(), to_json(&item)?)]).await?;
                         c.notify_work(&queue);
@@ -1285,6 +1286,8 @@ impl Store for PostgresStore {
                     attempt: get::<i64>(&row, 1)? as u32,
                     last_failure: get::<Option<&str>>(&row, 2)?.map(from_json).transpose()?,
                     outcome: ActivityOutcome::Canceled,
+                    // Queued: no attempt runs (one that ran before a retry has ended).
+                    started_at: None,
                 };
                 add_inbox(c, &[(key.run_id.clone(), to_json(&item)?)]).await?;
                 c.notify_work(&queue);
