@@ -460,7 +460,9 @@ fn a_huge_workflow_id_is_cut_short_in_errors() {
     let id = "a".repeat(100_000);
     for command in ["show", "describe", "cancel"] {
         let line = error_line(&weft(&db, &["workflow", command, &id]));
-        assert_eq!(line, format!("weft: workflow `{}… (100000 chars)` not found", "a".repeat(100)));
+        let expected =
+            format!("weft: invalid workflow id \"{}\"… (100000 chars): it is over 1000 bytes", "a".repeat(100));
+        assert_eq!(line, expected, "weft workflow {command}");
     }
 }
 
