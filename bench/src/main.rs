@@ -23,14 +23,16 @@
 //! cached and replayed), `updates` (1 000 sequential update round trips on one
 //! workflow), `children` (100 parents of 10 child workflows each, at once),
 //! `chains` (one continue-as-new chain of 1 000 runs), `local` (as
-//! `activities`, with local activities). `--scenario messages`
+//! `activities`, with local activities), `ui` (the web view's JSON over HTTP
+//! on a store of 100 000 runs and one run of 10 000 events; SQLite stores only).
+//! `--scenario messages`
 //! selects `signals`, `queries` and `updates`.
 
 mod scenarios;
 
 use std::process::Command;
 
-const SCENARIOS: [&str; 13] = [
+const SCENARIOS: [&str; 14] = [
     "latency",
     "throughput",
     "activities",
@@ -44,6 +46,7 @@ const SCENARIOS: [&str; 13] = [
     "children",
     "chains",
     "local",
+    "ui",
 ];
 /// What `--scenario messages` selects.
 const MESSAGES: [&str; 3] = ["signals", "queries", "updates"];
@@ -51,7 +54,7 @@ const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
 const USAGE: &str =
     "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
-scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains local
+scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains local ui
           (messages: signals queries updates)";
 
 /// Reads the command line; an error names the argument at fault.

@@ -1,5 +1,7 @@
 //! The scenarios, each run in a child process; each returns its figures.
 
+mod ui;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,6 +230,7 @@ pub(crate) fn run(scenario: &str, store: &str, scale: f64, dir: &Path) -> Vec<f6
             "updates" => updates(store, scaled(1000, scale), dir).await,
             "children" => children(store, scaled(100, scale), 10, dir).await,
             "chains" => chains(store, scaled(1000, scale) as u32, dir).await,
+            "ui" => ui::ui(store, scaled(100_000, scale), scaled(3333, scale) as u32, dir).await,
             other => panic!("unknown scenario {other}"),
         }
     });
@@ -700,6 +703,26 @@ pub(crate) fn describe(scenario: &str, store: &str, samples: &[Vec<f64>]) -> Str
             f(3, " ms"),
             f(4, " ms"),
             f(5, " ms")
+        ),
+        "ui" => format!(
+            "list of {} runs: first page {}, halfway ({} deep) {}, rare status {}, type {}, id prefix {}; \
+             run of {} events: page {}, history {}, download {} ({} KiB); slowest request {}; \
+             in Chromium: opening the run {}, its next history page {}",
+            stat(11).0,
+            f(0, " ms"),
+            stat(12).0,
+            f(1, " ms"),
+            f(2, " ms"),
+            f(3, " ms"),
+            f(4, " ms"),
+            stat(9).0,
+            f(5, " ms"),
+            f(6, " ms"),
+            f(7, " ms"),
+            stat(10).0.round(),
+            f(8, " ms"),
+            if stat(13).0.is_nan() { "n/a (set WEFT_BENCH_BROWSER)".to_owned() } else { f(13, " ms") },
+            if stat(14).0.is_nan() { "n/a".to_owned() } else { f(14, " ms") },
         ),
         _ => String::new(),
     };

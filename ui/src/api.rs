@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State as Shared};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State as Shared};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::Stream;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use weft::history::HistoryEvent;
 use weft::{Error, ErrorChain, ListFilter, RunStatus, WorkflowDescription};
@@ -70,6 +72,35 @@ fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// The query string as `T`; a bad one (`limit=abc`) is a JSON 400 that says
+/// what is wrong, as every other error is.
+struct Params<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Params(params)),
+            Err(rejection) => Err(ApiError(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// A JSON request body as `T`; a bad one is a JSON error too.
+struct Body<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(Body(body)),
+            Err(rejection) => Err(ApiError(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
@@ -81,7 +112,7 @@ struct ListQuery {
 }
 
 /// `GET /api/workflows`: a page of runs, the next page's token, and the counts by status.
-async fn workflows(Shared(state): Shared<Arc<State>>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn workflows(Shared(state): Shared<Arc<State>>, Params(q): Params<ListQuery>) -> Result<Json<Value>, ApiError> {
     let mut filter = ListFilter::all().limit(q.limit.unwrap_or(50).clamp(1, MAX_PAGE));
     if let Some(workflow_type) = q.workflow_type.filter(|t| !t.is_empty()) {
         filter = filter.workflow_type(workflow_type);
@@ -139,7 +170,7 @@ impl RunQuery {
 
 /// `GET /api/run`: the run, its first and closing events, its timeline,
 /// or why its history cannot be read.
-async fn run(Shared(state): Shared<Arc<State>>, Query(q): Query<RunQuery>) -> Result<Json<Value>, ApiError> {
+async fn run(Shared(state): Shared<Arc<State>>, Params(q): Params<RunQuery>) -> Result<Json<Value>, ApiError> {
     let run = q.describe(&state).await?;
     let history = state.inspector.run_history(&run.workflow_id, &run.run_id, 0).await;
     Ok(Json(run_json(&run, history.as_deref(), state.options.read_only)))
@@ -164,7 +195,7 @@ fn run_json(run: &WorkflowDescription, history: Result<&[HistoryEvent], &Error>,
 
 /// `GET /api/history`: the events after `after` (all by default), in the
 /// portable JSON format; `download=1` names it as a file.
-async fn history(Shared(state): Shared<Arc<State>>, Query(q): Query<RunQuery>) -> Result<Response, ApiError> {
+async fn history(Shared(state): Shared<Arc<State>>, Params(q): Params<RunQuery>) -> Result<Response, ApiError> {
     let run = q.describe(&state).await?;
     let events = state.inspector.run_history(&run.workflow_id, &run.run_id, q.after.unwrap_or(0)).await?;
     if q.download.is_none() {
@@ -191,7 +222,7 @@ async fn history(Shared(state): Shared<Arc<State>>, Query(q): Query<RunQuery>) -
 /// the run and its timeline; `closed` follows the close, and the stream ends.
 async fn live(
     Shared(state): Shared<Arc<State>>,
-    Query(q): Query<RunQuery>,
+    Params(q): Params<RunQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let first = q.describe(&state).await?;
     let (workflow_id, run_id) = (first.workflow_id.clone(), first.run_id.clone());
@@ -245,7 +276,7 @@ struct Action {
 }
 
 /// `POST /api/cancel`: asks the open run to cancel.
-async fn cancel(Shared(state): Shared<Arc<State>>, Json(action): Json<Action>) -> Result<Json<Value>, ApiError> {
+async fn cancel(Shared(state): Shared<Arc<State>>, Body(action): Body<Action>) -> Result<Json<Value>, ApiError> {
     refuse_if_read_only(&state)?;
     let reason = action.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "cancelled from the web view".into());
     state.inspector.cancel_workflow(&action.id, reason).await?;
@@ -253,7 +284,7 @@ async fn cancel(Shared(state): Shared<Arc<State>>, Json(action): Json<Action>) -
 }
 
 /// `POST /api/terminate`: ends the open run at once.
-async fn terminate(Shared(state): Shared<Arc<State>>, Json(action): Json<Action>) -> Result<Json<Value>, ApiError> {
+async fn terminate(Shared(state): Shared<Arc<State>>, Body(action): Body<Action>) -> Result<Json<Value>, ApiError> {
     refuse_if_read_only(&state)?;
     let reason = action.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "terminated from the web view".into());
     state.inspector.terminate_workflow(&action.id, reason).await?;

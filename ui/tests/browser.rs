@@ -1,7 +1,8 @@
 //! The web view in a real browser: headless Chromium, driven by Playwright
 //! (`tests/browser/drive.mjs`), over the page this test serves on a store
 //! that an engine runs. The script opens the list, filters it, opens runs,
-//! checks their timelines, watches a running workflow's page follow a
+//! checks their timelines, opens a run of 10 001 events (paged, its
+//! timeline cut to its first lanes), watches a running workflow's page follow a
 //! signal this test sends, and cancels it from the page; this test then
 //! finds it cancelled in the store.
 //!
@@ -16,13 +17,15 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Fixture, GO, serve, waiter};
+use common::{Fixture, GO, long, serve, waiter};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use weft::RunStatus;
 use weft::history::EventAttributes;
 use weft_ui::UiOptions;
 
 const REASON: &str = "enough, said the browser test";
+/// The activities of the long run the script opens: 10 001 events.
+const LONG_ACTIVITIES: u32 = 3333;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_lists_filters_shows_timelines_follows_a_run_and_cancels_it() -> weft::Result<()> {
@@ -68,6 +71,12 @@ async fn the_page_lists_filters_shows_timelines_follows_a_run_and_cancels_it() -
                     client.signal(&handle, GO, "hello".to_owned()).await?;
                     to_node.write_all(b"ok\n").await.expect("answers the script");
                 }
+                ["ask", "long", id] => {
+                    let done = client.start_workflow(long, id, LONG_ACTIVITIES).await?.result().await?;
+                    assert_eq!(done, LONG_ACTIVITIES);
+                    to_node.write_all(b"ok\n").await.expect("answers the script");
+                }
+                ["figure", ..] => {}
                 ["ask", "canceled", id] => {
                     let described = client.describe(id).await?;
                     assert_eq!(described.status, RunStatus::Canceled, "the store has {id} cancelled");
@@ -88,7 +97,7 @@ async fn the_page_lists_filters_shows_timelines_follows_a_run_and_cancels_it() -
         tokio::time::timeout(Duration::from_secs(120), talk).await.expect("the browser test ends in 2 minutes")?;
     let status = tokio::time::timeout(Duration::from_secs(30), node.wait()).await.expect("node exits").expect("waits");
     assert!(status.success(), "the browser test failed ({status}); its reason is above");
-    assert_eq!(steps, ["list", "filter", "run", "failed run", "hostile input", "live", "cancel"]);
+    assert_eq!(steps, ["list", "filter", "run", "failed run", "hostile input", "long history", "live", "cancel"]);
     assert!(screenshot.is_file(), "the run page's screenshot is at {}", screenshot.display());
     Ok(())
 }

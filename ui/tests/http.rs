@@ -158,6 +158,11 @@ async fn missing_runs_bad_ids_and_damaged_histories_get_clear_answers() -> weft:
     assert!(status == 400 && message.contains("over 1000 bytes"), "{message}");
     let (status, message) = error(get(addr, "/api/run").await);
     assert!(status == 400 && message.contains("?id="), "{message}");
+    // A query string or an action body that does not parse is a JSON error too.
+    let (status, message) = error(get(addr, "/api/workflows?limit=abc").await);
+    assert!(status == 400 && message.contains("limit"), "{message}");
+    let (status, message) = error(get(addr, "/api/history?id=greet-ada&after=-1").await);
+    assert!(status == 400 && message.contains("after"), "{message}");
     // A stray `%` is taken literally (as browsers send it), so the id is just unknown.
     let (status, message) = error(get(addr, "/api/run?id=100%ZZ").await);
     assert_eq!((status, message.as_str()), (404, "workflow `100%ZZ` not found"));
@@ -201,6 +206,13 @@ async fn actions_need_the_page_secret_and_its_origin_and_cancel_closes_the_run()
     assert_eq!(status, RunStatus::Running, "nothing was cancelled");
 
     let origin = format!("Origin: http://{addr}");
+    let no_id = r#"{"reason":"no id"}"#;
+    let without_type: &[&str] = &[&header, &origin];
+    for (headers, bad) in [(&[json, &header, &origin][..], no_id), (without_type, body)] {
+        let refused = request(addr, "POST", "/api/cancel", headers, bad).await;
+        assert!(matches!(refused.status, 400 | 415 | 422), "{}: {}", refused.status, refused.body);
+        assert!(refused.json()["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", refused.body);
+    }
     let done = request(addr, "POST", "/api/cancel", &[json, &header, &origin], body).await;
     assert_eq!(done.status, 200, "{}", done.body);
     let mut status = RunStatus::Running;

@@ -74,6 +74,25 @@ pub(crate) struct Dialect {
     pub(crate) byte_ordered_text: bool,
 }
 
+/// What a statement built by [`RunFilter::sql`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A page of runs.
+    List,
+    /// The runs of each status (`runs_by_status` answers it without the table).
+    Count,
+    /// The held runs of each status (`runs_held`, a partial index, holds them).
+    Held,
+}
+
+impl Shape {
+    /// The statement of a count: `(status, count)` rows, in the order
+    /// [`RunCounts::add_row`] takes them.
+    pub(crate) fn count_statement(self, clause: &str) -> String {
+        format!("SELECT status, count(*) FROM runs{clause} GROUP BY status")
+    }
+}
+
 /// A parameter of [`RunFilter::sql`]'s clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SqlValue {
@@ -82,12 +101,12 @@ pub(crate) enum SqlValue {
 }
 
 impl RunFilter {
-    /// The clause after `FROM runs` of a list (`ORDER BY` and `LIMIT`
-    /// included) or of a count (`counting`: the filters on type and id
+    /// The clause after `FROM runs` of a `shape` statement (a list's with
+    /// its `ORDER BY` and `LIMIT`; a count's with the filters on type and id
     /// prefix only), with its parameters in order. Only the filters given
     /// are written, so the planner sees each query shape as it is and can
     /// use the `created_at` index for the page position.
-    pub(crate) fn sql(&self, dialect: Dialect, counting: bool) -> (String, Vec<SqlValue>) {
+    pub(crate) fn sql(&self, dialect: Dialect, shape: Shape) -> (String, Vec<SqlValue>) {
         let mut sql = String::new();
         let mut params = Vec::new();
         let mut param = |value: SqlValue| {
@@ -98,6 +117,7 @@ impl RunFilter {
             sql.push_str(if sql.is_empty() { " WHERE " } else { " AND " });
             sql.push_str(&condition);
         };
+        let counting = shape != Shape::List;
         if let (Some(status), false) = (self.status, counting) {
             let p = param(SqlValue::Text(status.as_str().to_owned()));
             and(&mut sql, format!("status = {p}"));
@@ -117,6 +137,9 @@ impl RunFilter {
                 and(&mut sql, format!("workflow_id >= {from}"));
             }
         }
+        if shape == Shape::Held {
+            and(&mut sql, "held IS NOT NULL".to_owned());
+        }
         if counting {
             return (sql, params);
         }
@@ -135,6 +158,18 @@ impl RunFilter {
 }
 
 impl RunCounts {
+    /// Adds a row of a [`Shape::Count`] or [`Shape::Held`] statement.
+    pub(crate) fn add_row(&mut self, shape: Shape, status: &str, count: i64) -> crate::Result<()> {
+        let status = RunStatus::parse(status)
+            .ok_or_else(|| crate::Error::store(format!("a run has unknown status {status:?}")))?;
+        let count = u64::try_from(count).map_err(crate::Error::store)?;
+        match shape {
+            Shape::Held => self.held += count,
+            _ => self.add(status, false, count),
+        }
+        Ok(())
+    }
+
     /// Adds `count` runs of `status`, `held` or not.
     pub(crate) fn add(&mut self, status: RunStatus, held: bool, count: u64) {
         match self.by_status.iter_mut().find(|(s, _)| *s == status) {
@@ -166,7 +201,7 @@ mod tests {
     #[test]
     fn only_the_filters_given_are_written() {
         let sqlite = Dialect { param: |n| format!("?{n}"), seq: "rowid", byte_ordered_text: true };
-        assert_eq!(RunFilter::default().sql(sqlite, false).0, " ORDER BY created_at DESC, rowid DESC");
+        assert_eq!(RunFilter::default().sql(sqlite, Shape::List).0, " ORDER BY created_at DESC, rowid DESC");
         let filter = RunFilter {
             status: Some(RunStatus::Failed),
             workflow_id_prefix: Some("o-".into()),
@@ -174,14 +209,20 @@ mod tests {
             limit: Some(50),
             ..RunFilter::default()
         };
-        let (sql, params) = filter.sql(sqlite, false);
+        let (sql, params) = filter.sql(sqlite, Shape::List);
         assert_eq!(
             sql,
             " WHERE status = ?1 AND workflow_id >= ?2 AND workflow_id < ?3 AND created_at <= ?4 \
              AND (created_at < ?4 OR rowid < ?5) ORDER BY created_at DESC, rowid DESC LIMIT ?6"
         );
         assert_eq!(params.len(), 6);
-        let (sql, params) = filter.sql(sqlite, true);
+        let (sql, params) = filter.sql(sqlite, Shape::Count);
         assert_eq!((sql.as_str(), params.len()), (" WHERE workflow_id >= ?1 AND workflow_id < ?2", 2));
+        let (sql, params) = filter.sql(sqlite, Shape::Held);
+        assert_eq!(
+            (sql.as_str(), params.len()),
+            (" WHERE workflow_id >= ?1 AND workflow_id < ?2 AND held IS NOT NULL", 2)
+        );
+        assert_eq!(RunFilter::default().sql(sqlite, Shape::Held).0, " WHERE held IS NOT NULL");
     }
 }

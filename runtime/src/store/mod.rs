@@ -34,7 +34,7 @@ use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
 pub use crate::history::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, ParentClosePolicy, ParentExecution, Payload, WorkflowTimeout};
-pub(crate) use list::{Dialect, ListPosition, ListedRun, RunCounts, RunFilter, SqlValue};
+pub(crate) use list::{Dialect, ListPosition, ListedRun, RunCounts, RunFilter, Shape, SqlValue};
 
 /// The status of a workflow run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

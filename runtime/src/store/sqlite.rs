@@ -29,7 +29,7 @@ use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_jso
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Dialect,
     Durability, InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart,
-    RunStatus, SqlValue, StepCommit, StepFence, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord,
+    RunStatus, Shape, SqlValue, StepCommit, StepFence, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord,
     WorkflowIdReusePolicy, WorkflowTask,
 };
 use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed};
@@ -154,6 +154,8 @@ CREATE TABLE IF NOT EXISTS run_parents (
     close_policy       TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at);
+CREATE INDEX IF NOT EXISTS runs_held ON runs (status) WHERE held IS NOT NULL;
 ";
 
 /// What version 2 adds to either schema: the claim indexes and the workers.
@@ -1857,7 +1859,7 @@ impl Store for SqliteStore {
 
     fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>> {
         self.read(move |conn| {
-            let (clause, values) = filter.sql(SQLITE, false);
+            let (clause, values) = filter.sql(SQLITE, Shape::List);
             let mut stmt = conn.prepare_cached(&format!("SELECT {RUN_COLUMNS}, rowid FROM runs{clause}"))?;
             let mut rows = stmt.query(rusqlite::params_from_iter(values.iter().map(sql_value)))?;
             let mut runs = Vec::new();
@@ -1872,17 +1874,16 @@ impl Store for SqliteStore {
 
     fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>> {
         self.read(move |conn| {
-            let (clause, values) = filter.sql(SQLITE, true);
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT status, held IS NOT NULL, count(*) FROM runs{clause} GROUP BY status, held IS NOT NULL"
-            ))?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(values.iter().map(sql_value)))?;
+            // One snapshot for both counts.
+            let tx = conn.unchecked_transaction()?;
             let mut counts = RunCounts::default();
-            while let Some(row) = rows.next()? {
-                let status: String = row.get(0)?;
-                let status = RunStatus::parse(&status)
-                    .ok_or_else(|| Error::store(format!("a run has unknown status {status:?}")))?;
-                counts.add(status, row.get(1)?, u64::try_from(row.get::<_, i64>(2)?).map_err(Error::store)?);
+            for shape in [Shape::Count, Shape::Held] {
+                let (clause, values) = filter.sql(SQLITE, shape);
+                let mut stmt = tx.prepare_cached(&shape.count_statement(&clause))?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(values.iter().map(sql_value)))?;
+                while let Some(row) = rows.next()? {
+                    counts.add_row(shape, &row.get::<_, String>(0)?, row.get(1)?)?;
+                }
             }
             Ok(counts)
         })

@@ -3,7 +3,8 @@
 //
 // It talks to the Rust test in lines: `step NAME` as it goes, `ask WHAT ID`
 // where the Rust side must act on the store (it answers one line on stdin),
-// and `done` at the end. Any failed check throws: the process exits 1 with
+// `figure NAME VALUE` for what it measured on the way (printed, not
+// checked), and `done` at the end. Any failed check throws: the process exits 1 with
 // the reason on stderr.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -138,6 +139,26 @@ try {
   await page.waitForSelector("#events tr.event");
   same(await page.evaluate(() => window.__weft_xss), undefined, "no injected script ran");
   same(await page.$$eval("main img, main script", (n) => n.length), 0, "no injected elements");
+
+  // A run of 10 001 events opens at once: its history a page at a time, its timeline cut short.
+  step("long history");
+  await ask("long", "long-1");
+  const opening = Date.now();
+  await page.goto(`${base}/run?id=long-1`);
+  await page.waitForSelector("#events tr.event");
+  await page.waitForSelector("#timeline-svg");
+  const opened = Date.now() - opening;
+  same((await page.$$("#events tr.event")).length, 200, "the first page of long-1's history");
+  same(await page.$eval("#history-page", (s) => s.textContent), "page 1 of 51", "long-1's history pages");
+  same((await lanes()).length, 300, "long-1's timeline lanes drawn");
+  const legend = await page.$eval("#timeline .legend", (l) => l.textContent);
+  check(legend.includes("showing the first 300 of 3333 lanes"), `long-1's legend: ${legend}`);
+  const turning = Date.now();
+  await page.click("#history .pager button:last-child");
+  await page.waitForSelector('#events tr.event[data-event-id="201"]');
+  same(await page.$eval("#history-page", (s) => s.textContent), "page 2 of 51", "long-1's next page");
+  console.log(`figure long-history-open-ms ${opened}`);
+  console.log(`figure long-history-next-page-ms ${Date.now() - turning}`);
 
   // A running workflow's page follows it without a reload.
   step("live");

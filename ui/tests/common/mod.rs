@@ -73,11 +73,33 @@ pub async fn waiter(ctx: WorkflowContext, steps: u32) -> WorkflowResult<Vec<Stri
     Ok(done)
 }
 
+/// Returns its input at once.
+#[activity]
+pub async fn echo(_ctx: ActivityContext, i: u32) -> Result<u32, ActivityError> {
+    Ok(i)
+}
+
+/// `n` activities, 100 at a time: a history of `3 n + 2` events.
+#[workflow]
+pub async fn long(ctx: WorkflowContext, n: u32) -> WorkflowResult<u32> {
+    let mut done = 0;
+    while done < n {
+        let batch = (done..n.min(done + 100)).map(|i| ctx.start_activity(echo, i, quick()));
+        for result in futures::future::join_all(batch.collect::<Vec<_>>()).await {
+            result?;
+        }
+        done = n.min(done + 100);
+    }
+    Ok(done)
+}
+
 pub fn register(builder: weft::EngineBuilder) -> weft::EngineBuilder {
     builder
         .register_workflow(greet)
         .register_workflow(doomed)
         .register_workflow(waiter)
+        .register_workflow(long)
+        .register_activity(echo)
         .register_activity(shout)
         .register_activity(flaky)
         .register_activity(broken)

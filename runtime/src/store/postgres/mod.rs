@@ -52,7 +52,7 @@ use super::ReplyBody;
 use super::codec::{StoredEvent, check_event, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Dialect, Durability,
-    InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart, RunStatus,
+    InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart, RunStatus, Shape,
     SqlValue, StepCommit, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy,
     WorkflowTask, new_token,
 };
@@ -342,7 +342,9 @@ CREATE TABLE IF NOT EXISTS run_parents (
     initiated_event_id bigint NOT NULL,
     close_policy       text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id)";
+CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, created_seq);
+CREATE INDEX IF NOT EXISTS runs_held ON runs (status) WHERE held IS NOT NULL";
 
 /// Creates the schema (and the PostgreSQL schema it lives in) on an empty
 /// one, checks its version otherwise; returns the PostgreSQL schema's name.
@@ -1350,7 +1352,7 @@ impl Store for PostgresStore {
     fn list_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<Vec<ListedRun>>> {
         self.read(move |c| {
             async move {
-                let (clause, values) = filter.sql(POSTGRES, false);
+                let (clause, values) = filter.sql(POSTGRES, Shape::List);
                 let sql = format!("SELECT created_seq, {RUN_COLUMNS} FROM runs{clause}");
                 let rows = c.query_built(&sql, &sql_params(&values)).await?;
                 let mut runs = Vec::with_capacity(rows.len());
@@ -1367,16 +1369,12 @@ impl Store for PostgresStore {
     fn count_runs(&self, filter: RunFilter) -> BoxFuture<'_, Result<RunCounts>> {
         self.read(move |c| {
             async move {
-                let (clause, values) = filter.sql(POSTGRES, true);
-                let sql = format!(
-                    "SELECT status, held IS NOT NULL, count(*) FROM runs{clause} GROUP BY status, held IS NOT NULL"
-                );
                 let mut counts = RunCounts::default();
-                for row in c.query_built(&sql, &sql_params(&values)).await? {
-                    let status: String = get(&row, 0)?;
-                    let status = RunStatus::parse(&status)
-                        .ok_or_else(|| Error::store(format!("a run has unknown status {status:?}")))?;
-                    counts.add(status, get(&row, 1)?, u64::try_from(get::<i64>(&row, 2)?).map_err(Error::store)?);
+                for shape in [Shape::Count, Shape::Held] {
+                    let (clause, values) = filter.sql(POSTGRES, shape);
+                    for row in c.query_built(&shape.count_statement(&clause), &sql_params(&values)).await? {
+                        counts.add_row(shape, &get::<String>(&row, 0)?, get(&row, 1)?)?;
+                    }
                 }
                 Ok(counts)
             }
