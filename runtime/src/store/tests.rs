@@ -208,15 +208,7 @@ async fn rows_written_before_the_attempt_s_start_was_kept_still_decode() -> Resu
         ),
         "{history:?}"
     );
-    let worker = Arc::new(WorkerInfo {
-        worker_id: "w".into(),
-        host: "h".into(),
-        pid: 1,
-        task_queues: vec!["default".into()],
-        workflow_types: vec!["wf".into()],
-        activity_types: vec!["act".into()],
-        started_at: SystemTime::now(),
-    });
+    let worker = worker_w(SystemTime::now());
     let task = store.claim_workflow_task(worker, key.run_id, SystemTime::now(), Duration::from_secs(10)).await?;
     let inbox = task.expect("the run is ready").inbox;
     assert!(
@@ -240,15 +232,7 @@ async fn a_bad_row_is_a_typed_error_not_a_panic() -> Result<()> {
         conn.execute("INSERT INTO inbox (run_id, item) VALUES ('r1', 'not json')", [])
     })?;
     assert!(matches!(store.run(key.run_id.clone()).await, Err(Error::Store { .. })));
-    let worker = Arc::new(WorkerInfo {
-        worker_id: "w".into(),
-        host: "h".into(),
-        pid: 1,
-        task_queues: vec!["default".into()],
-        workflow_types: vec!["wf".into()],
-        activity_types: vec!["act".into()],
-        started_at: SystemTime::now(),
-    });
+    let worker = worker_w(SystemTime::now());
     store.with_test_connection(|conn| conn.execute("UPDATE runs SET next_event_id = 3, inbox_count = 1", []))?;
     let claimed = store.claim_workflow_tasks(worker, SystemTime::now(), Duration::from_secs(1), 10).await;
     assert!(matches!(claimed, Err(Error::Store { .. })), "{claimed:?}");
@@ -399,15 +383,7 @@ async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
     assert_eq!((running.expires_at, running.lease.as_ref()), (Some(at(1055)), None));
     assert_eq!(timers.iter().map(|t| (t.seq, t.started_event_id, t.fire_at)).collect::<Vec<_>>(), [(3, 4, at(2000))]);
     // The inbox item made the run's workflow task ready.
-    let worker = Arc::new(WorkerInfo {
-        worker_id: "w".into(),
-        host: "h".into(),
-        pid: 1,
-        task_queues: vec!["default".into()],
-        workflow_types: vec!["wf".into()],
-        activity_types: vec!["act".into()],
-        started_at: at(0),
-    });
+    let worker = worker_w(at(0));
     let tasks = store.claim_workflow_tasks(worker, at(1200), Duration::from_secs(1), 10).await?;
     assert!(matches!(&tasks[..], [t] if t.run.run_id == "r1" && t.inbox.len() == 1), "{tasks:?}");
     drop(store);
@@ -597,4 +573,17 @@ async fn the_wal_stays_below_its_bound() -> Result<()> {
     drop(other);
     drop(store);
     Ok(())
+}
+
+/// Worker `w` of queue `default`, for workflow type `wf` and activity type `act`.
+fn worker_w(started_at: SystemTime) -> Arc<WorkerInfo> {
+    Arc::new(WorkerInfo {
+        worker_id: "w".into(),
+        host: "h".into(),
+        pid: 1,
+        task_queues: vec!["default".into()],
+        workflow_types: vec!["wf".into()],
+        activity_types: vec!["act".into()],
+        started_at,
+    })
 }
