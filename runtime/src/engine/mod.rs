@@ -16,6 +16,7 @@ mod local_activity;
 pub(crate) mod messages;
 mod outage;
 mod registry;
+mod retention;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -62,6 +63,8 @@ pub(crate) struct Config {
     /// How long a claimed workflow task (and a worker's registration) lasts without renewal.
     pub(crate) lease: Duration,
     pub(crate) max_concurrent_workflow_tasks: usize,
+    /// How long a closed run is kept (`None`: for ever).
+    pub(crate) retention: Option<Duration>,
 }
 
 /// A running weft engine: the workers and the store, in this process.
@@ -180,6 +183,7 @@ impl Default for EngineBuilder {
                 store_unavailable_after: Duration::from_secs(10),
                 lease: Duration::from_secs(10),
                 max_concurrent_workflow_tasks: 256,
+                retention: None,
             },
             durability: Durability::Full,
             #[cfg(feature = "postgres")]
@@ -307,6 +311,28 @@ impl EngineBuilder {
     /// How many workflow tasks the worker runs at once (default 256).
     pub fn max_concurrent_workflow_tasks(mut self, tasks: usize) -> Self {
         self.config.max_concurrent_workflow_tasks = tasks.max(1);
+        self
+    }
+
+    /// Deletes each closed run, with its history, `period` after it closed
+    /// (Temporal's namespace retention), so that the store does not grow
+    /// without bound. The worker sweeps at start and then every minute (or
+    /// every `period`, if shorter); open runs are never deleted, and a
+    /// client-only engine deletes nothing. Default: closed runs are kept.
+    /// A period under one second is taken as one second.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> weft::Result<()> {
+    /// use std::time::Duration;
+    /// let engine = weft::Engine::builder()
+    ///     .sqlite("app.weft.db")
+    ///     .retention(Duration::from_secs(7 * 24 * 3600))
+    ///     .build()
+    ///     .await?;
+    /// # drop(engine); Ok(()) }
+    /// ```
+    pub fn retention(mut self, period: Duration) -> Self {
+        self.config.retention = Some(period.max(Duration::from_secs(1)));
         self
     }
 

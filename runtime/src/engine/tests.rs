@@ -209,6 +209,9 @@ impl Store for Faulty {
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>> {
         self.sqlite.pending(run_id)
     }
+    fn delete_closed_runs(&self, closed_before: SystemTime, limit: usize) -> BoxFuture<'_, Result<usize>> {
+        self.sqlite.delete_closed_runs(closed_before, limit)
+    }
     fn reply(&self, run_id: String, request_id: String) -> BoxFuture<'_, Result<Option<crate::store::ReplyBody>>> {
         self.sqlite.reply(run_id, request_id)
     }

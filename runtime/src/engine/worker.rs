@@ -136,6 +136,10 @@ impl Inner {
         self.spawn(async move { inner.claim_loop().await });
         let inner = self.clone();
         self.spawn(async move { inner.renew_loop().await });
+        if let Some(period) = self.config.retention {
+            let inner = self.clone();
+            self.spawn(async move { inner.retention_loop(period).await });
+        }
         let inner = self.clone();
         self.spawn(async move {
             loop {

@@ -47,7 +47,8 @@ macro_rules! store_conformance {
             a_step_s_replies_are_kept_by_request_id,
             continuing_as_new_closes_the_run_and_opens_the_next_in_one_commit,
             a_step_starts_cancels_and_hears_from_its_children,
-            a_closing_parent_applies_each_child_s_close_policy
+            a_closing_parent_applies_each_child_s_close_policy,
+            closed_runs_are_deleted_after_their_retention_with_everything_theirs
         );
     };
     (@tests $open:path; $($test:ident),* $(,)?) => {
@@ -1293,5 +1294,57 @@ pub(crate) async fn a_closing_parent_applies_each_child_s_close_policy(store: Bo
     close.to_parent = Some(ChildOutcome::Completed { result: payload("1") });
     env.store.commit_workflow_task(close).await?;
     assert!(env.inbox(&parent).await?.is_empty());
+    Ok(())
+}
+
+pub(crate) async fn closed_runs_are_deleted_after_their_retention_with_everything_theirs(
+    store: Box<dyn Store>,
+) -> Result<()> {
+    // Long before every other test's runs, so that a shared store's other runs are never old enough.
+    let env = Env::at(store, SystemTime::UNIX_EPOCH + secs(1_000));
+    let worker = env.worker("w");
+    let closed_at = |s: u64, step: &mut StepCommit| step.close = step.close.map(|(status, _)| (status, env.at_s(s)));
+    let old = env.start_with(3, |_| {}).await?;
+    let mut close = env.closing(&old, 4, RunStatus::Failed).await?;
+    closed_at(10, &mut close);
+    env.store.commit_workflow_task(close).await?;
+    let recent = env.start().await?;
+    let mut close = env.closing(&recent, 1, RunStatus::Completed).await?;
+    closed_at(100, &mut close);
+    env.store.commit_workflow_task(close).await?;
+    let open = env.start().await?;
+    // A parent that closed long ago, abandoning a child that still runs.
+    let parent = env.start_with(1, |_| {}).await?;
+    let mut step = env.step(&parent, StepFence::Unleased, 2, 1, &worker.worker_id);
+    step.children_out = vec![env.child(&unique("child"), 2, ParentClosePolicy::Abandon)];
+    let child = step.children_out[0].run.run_id.clone();
+    env.store.commit_workflow_task(step).await?;
+    let mut close = env.closing(&parent, 3, RunStatus::Completed).await?;
+    closed_at(10, &mut close);
+    env.store.commit_workflow_task(close).await?;
+    assert_eq!(env.history_len(&old).await?, 4);
+
+    assert_eq!(env.store.delete_closed_runs(env.at_s(50), 1).await?, 1, "at most `limit` at a time");
+    while env.store.delete_closed_runs(env.at_s(50), 100).await? > 0 {}
+    for gone in [&old, &parent] {
+        assert!(env.store.run(gone.clone()).await?.is_none(), "{gone} is deleted");
+        assert_eq!(env.history_len(gone).await?, 0, "{gone}'s events are deleted");
+    }
+    assert_eq!(env.store.run(recent.clone()).await?.map(|r| r.status), Some(RunStatus::Completed), "closed later");
+    for running in [&open, &child] {
+        assert_eq!(env.store.run(running.clone()).await?.map(|r| r.status), Some(RunStatus::Running));
+    }
+    assert_eq!(env.history_len(&recent).await?, 1);
+
+    // The child closes with no parent left to hear it.
+    let mut close = env.closing(&child, 1, RunStatus::Completed).await?;
+    close.to_parent = Some(ChildOutcome::Completed { result: payload("1") });
+    closed_at(150, &mut close);
+    env.store.commit_workflow_task(close).await?;
+    while env.store.delete_closed_runs(env.at_s(200), 100).await? > 0 {}
+    for gone in [&recent, &child] {
+        assert!(env.store.run(gone.clone()).await?.is_none(), "{gone} is deleted");
+    }
+    assert!(env.store.run(open).await?.is_some(), "an open run is never deleted");
     Ok(())
 }

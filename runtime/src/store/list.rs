@@ -93,6 +93,25 @@ impl Shape {
     }
 }
 
+/// The tables whose rows belong to one run (`run_id`), deleted with it;
+/// `runs` itself last.
+pub(crate) const RUN_TABLES: [&str; 6] = ["events", "inbox", "activity_tasks", "timers", "replies", "run_parents"];
+
+/// The statement that picks up to `limit` runs closed before `before` for
+/// deletion: through `runs_by_status` (a run closes after it is created, so
+/// `created_at < before` bounds the index range), with the parameters
+/// `before` then `limit` in `dialect`'s form.
+pub(crate) fn expired_runs_sql(dialect: Dialect) -> String {
+    let closed: Vec<String> =
+        RunStatus::ALL.iter().filter(|s| **s != RunStatus::Running).map(|s| format!("'{}'", s.as_str())).collect();
+    format!(
+        "SELECT run_id FROM runs WHERE status IN ({}) AND created_at < {p1} AND closed_at < {p1} LIMIT {p2}",
+        closed.join(", "),
+        p1 = (dialect.param)(1),
+        p2 = (dialect.param)(2),
+    )
+}
+
 /// A parameter of [`RunFilter::sql`]'s clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SqlValue {

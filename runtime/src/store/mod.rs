@@ -34,7 +34,9 @@ use crate::Result;
 use crate::activity::{ActivityOptions, TimeoutType};
 pub use crate::history::WorkflowIdReusePolicy;
 use crate::history::{Failure, HistoryEvent, ParentClosePolicy, ParentExecution, Payload, WorkflowTimeout};
-pub(crate) use list::{Dialect, ListPosition, ListedRun, RunCounts, RunFilter, Shape, SqlValue};
+pub(crate) use list::{
+    Dialect, ListPosition, ListedRun, RUN_TABLES, RunCounts, RunFilter, Shape, SqlValue, expired_runs_sql,
+};
 
 /// The status of a workflow run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -891,6 +893,13 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// A run's pending activities and timers.
     fn pending(&self, run_id: String) -> BoxFuture<'_, Result<(Vec<ActivityTask>, Vec<TimerTask>)>>;
+
+    /// Deletes up to `limit` closed runs that closed before `closed_before`,
+    /// with everything that is theirs (events, inbox, replies, leftover
+    /// activity and timer rows, the link to a parent); how many it deleted.
+    /// Open runs are never touched; a child whose parent is deleted keeps
+    /// running (its close then notifies no one, as for any closed parent).
+    fn delete_closed_runs(&self, closed_before: SystemTime, limit: usize) -> BoxFuture<'_, Result<usize>>;
 
     /// Finishes queued writes and releases the store; later calls fail with `Shutdown`.
     fn close(&self);

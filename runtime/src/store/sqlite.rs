@@ -28,9 +28,9 @@ use tokio::sync::oneshot;
 use super::codec::{StoredEvent, check_event, checksum, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Delivery, Dialect,
-    Durability, InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart,
-    RunStatus, Shape, SqlValue, StepCommit, StepFence, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord,
-    WorkflowIdReusePolicy, WorkflowTask,
+    Durability, InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RUN_TABLES, RunCounts, RunFilter, RunRecord,
+    RunStart, RunStatus, Shape, SqlValue, StepCommit, StepFence, Store, StoreListener, TimerTask, WorkerInfo,
+    WorkerRecord, WorkflowIdReusePolicy, WorkflowTask, expired_runs_sql,
 };
 use super::{CHILD_CANCEL_REASON, INBOX_GREW, ReplyBody, host_name, lock, new_token, parent_closed};
 use crate::activity::ActivityOptions;
@@ -1869,6 +1869,23 @@ impl Store for SqliteStore {
                 runs.push(ListedRun { run, position });
             }
             Ok(runs)
+        })
+    }
+
+    fn delete_closed_runs(&self, closed_before: SystemTime, limit: usize) -> BoxFuture<'_, Result<usize>> {
+        let before = micros(closed_before);
+        let limit = limit.min(i64::MAX as usize) as i64;
+        self.write(move |conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached(&expired_runs_sql(SQLITE))?
+                .query_map(params![before, limit], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in &ids {
+                for table in RUN_TABLES.iter().chain(&["runs"]) {
+                    conn.prepare_cached(&format!("DELETE FROM {table} WHERE run_id = ?1"))?.execute([id])?;
+                }
+            }
+            Ok(ids.len())
         })
     }
 

@@ -52,9 +52,9 @@ use super::ReplyBody;
 use super::codec::{StoredEvent, check_event, duration_micros, from_json, from_micros, micros, to_json};
 use super::{
     ActivityFence, ActivityKey, ActivityOutcome, ActivityTask, ActivityUpdate, AttemptLimits, Dialect, Durability,
-    InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RunCounts, RunFilter, RunRecord, RunStart, RunStatus, Shape,
-    SqlValue, StepCommit, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord, WorkflowIdReusePolicy,
-    WorkflowTask, new_token,
+    InboxEntry, InboxItem, Lease, ListPosition, ListedRun, RUN_TABLES, RunCounts, RunFilter, RunRecord, RunStart,
+    RunStatus, Shape, SqlValue, StepCommit, Store, StoreListener, TimerTask, WorkerInfo, WorkerRecord,
+    WorkflowIdReusePolicy, WorkflowTask, expired_runs_sql, new_token,
 };
 use crate::history::{HistoryEvent, Payload};
 use crate::{Error, Result};
@@ -1361,6 +1361,31 @@ impl Store for PostgresStore {
                     runs.push(ListedRun { run: run_from_row_at(row, 1)?, position });
                 }
                 Ok(runs)
+            }
+            .boxed()
+        })
+    }
+
+    fn delete_closed_runs(&self, closed_before: SystemTime, limit: usize) -> BoxFuture<'_, Result<usize>> {
+        let before = micros(closed_before);
+        let limit = limit.min(i64::MAX as usize) as i64;
+        self.tx(move |c| {
+            async move {
+                // Rows another worker's sweep holds are left to it.
+                let pick = format!("{} FOR UPDATE SKIP LOCKED", expired_runs_sql(POSTGRES));
+                let ids: Vec<String> = c
+                    .query_built(&pick, &[&before, &limit])
+                    .await?
+                    .iter()
+                    .map(|row| get(row, 0))
+                    .collect::<Result<_>>()?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                for table in RUN_TABLES.iter().chain(&["runs"]) {
+                    c.query_built(&format!("DELETE FROM {table} WHERE run_id = ANY($1)"), &[&ids]).await?;
+                }
+                Ok(ids.len())
             }
             .boxed()
         })
