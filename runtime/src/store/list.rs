@@ -182,22 +182,12 @@ impl RunCounts {
         let status = RunStatus::parse(status)
             .ok_or_else(|| crate::Error::store(format!("a run has unknown status {status:?}")))?;
         let count = u64::try_from(count).map_err(crate::Error::store)?;
-        match shape {
-            Shape::Held => self.held += count,
-            _ => self.add(status, false, count),
+        match (shape, self.by_status.iter_mut().find(|(s, _)| *s == status)) {
+            (Shape::Held, _) => self.held += count,
+            (_, Some((_, n))) => *n += count,
+            (_, None) => self.by_status.push((status, count)),
         }
         Ok(())
-    }
-
-    /// Adds `count` runs of `status`, `held` or not.
-    pub(crate) fn add(&mut self, status: RunStatus, held: bool, count: u64) {
-        match self.by_status.iter_mut().find(|(s, _)| *s == status) {
-            Some((_, n)) => *n += count,
-            None => self.by_status.push((status, count)),
-        }
-        if held {
-            self.held += count;
-        }
     }
 }
 
