@@ -34,21 +34,7 @@ trap cleanup EXIT
 echo "== machine"
 echo "cores: $(nproc); memory: $(free -h | awk '/Mem:/ {print $2}'); kernel: $(uname -r)"
 echo "stores under: $WORK ($(df -h "$WORK" | awk 'NR==2 {print $1", "$2}'))"
-python3 - "$WORK" <<'PY'
-import os, statistics, sys, time
-path = os.path.join(sys.argv[1], "fsync-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-samples = []
-for _ in range(200):
-    os.write(fd, b"x" * 4096)
-    started = time.perf_counter()
-    os.fsync(fd)
-    samples.append((time.perf_counter() - started) * 1000)
-os.close(fd)
-os.unlink(path)
-samples.sort()
-print(f"fsync latency (4 KiB append, 200 samples): median {statistics.median(samples):.3f} ms, p99 {samples[197]:.3f} ms")
-PY
+python3 bench/fsync_probe.py "$WORK"
 
 echo "== building weft-bench and duroxide-bench (release)"
 cargo build -q --release -p weft-bench
