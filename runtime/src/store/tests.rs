@@ -528,6 +528,49 @@ fn wal_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(wal).map_or(0, |m| m.len())
 }
 
+/// Every 64 commits a passive checkpoint copies the WAL into the database
+/// file: on the writer thread at `Full`, on the checkpoint thread at `Normal`.
+#[tokio::test]
+async fn commits_are_checkpointed_into_the_database_file_at_either_durability() -> Result<()> {
+    for durability in [Durability::Full, Durability::Normal] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let location = Location::File { path: path.clone(), durability, inline: false, foreign_tables: false };
+        let store = SqliteStore::open(&location)?;
+        let empty = std::fs::metadata(&path).unwrap().len();
+        let input = payload(&format!("\"{}\"", "x".repeat(4096)));
+        // One commit each (every start is awaited): 200 commits, about 2 MB of WAL, below its bound.
+        for i in 0..200 {
+            store
+                .create_run(
+                    run(&format!("wf-{i}"), &format!("r{i}")),
+                    RunStart::Inbox(InboxItem::Start {
+                        input: input.clone(),
+                        signal: None,
+                        attributes: Default::default(),
+                    }),
+                    WorkflowIdReusePolicy::default(),
+                )
+                .await?;
+        }
+        assert!(wal_size(&path) <= super::sqlite::WAL_LIMIT, "{durability:?}: no truncating checkpoint was needed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let grown = loop {
+            let size = std::fs::metadata(&path).unwrap().len();
+            if size > empty + 500_000 || std::time::Instant::now() > deadline {
+                break size;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(grown > empty + 500_000, "{durability:?}: the database file is {grown} bytes, {empty} when empty");
+        // Closing stops the checkpoint thread with the writer: the file opens again at once.
+        drop(store);
+        let store = SqliteStore::open(&location)?;
+        assert!(store.run("r199".to_owned()).await?.is_some(), "{durability:?}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_wal_stays_below_its_bound() -> Result<()> {
     use super::sqlite::WAL_LIMIT;
