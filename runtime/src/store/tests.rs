@@ -528,6 +528,17 @@ fn wal_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(wal).map_or(0, |m| m.len())
 }
 
+/// Starts run `r{i}` (workflow `wf-{i}`) with `input`: one commit.
+async fn start_run(store: &SqliteStore, i: usize, input: &Payload) -> Result<()> {
+    store
+        .create_run(
+            run(&format!("wf-{i}"), &format!("r{i}")),
+            RunStart::Inbox(InboxItem::Start { input: input.clone(), signal: None, attributes: Default::default() }),
+            WorkflowIdReusePolicy::default(),
+        )
+        .await
+}
+
 /// Every 64 commits a passive checkpoint copies the WAL into the database
 /// file: on the writer thread at `Full`, on the checkpoint thread at `Normal`.
 #[tokio::test]
@@ -541,17 +552,7 @@ async fn commits_are_checkpointed_into_the_database_file_at_either_durability() 
         let input = payload(&format!("\"{}\"", "x".repeat(4096)));
         // One commit each (every start is awaited): 200 commits, about 2 MB of WAL, below its bound.
         for i in 0..200 {
-            store
-                .create_run(
-                    run(&format!("wf-{i}"), &format!("r{i}")),
-                    RunStart::Inbox(InboxItem::Start {
-                        input: input.clone(),
-                        signal: None,
-                        attributes: Default::default(),
-                    }),
-                    WorkflowIdReusePolicy::default(),
-                )
-                .await?;
+            start_run(&store, i, &input).await?;
         }
         assert!(wal_size(&path) <= super::sqlite::WAL_LIMIT, "{durability:?}: no truncating checkpoint was needed");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -578,25 +579,18 @@ async fn the_wal_stays_below_its_bound() -> Result<()> {
     let path = dir.path().join("store.db");
     let store = SqliteStore::open(&file(&path, false))?;
     let big = payload(&format!("\"{}\"", "x".repeat(64 * 1024)));
-    let start = |i: usize, input: &Payload| {
-        store.create_run(
-            run(&format!("wf-{i}"), &format!("r{i}")),
-            RunStart::Inbox(InboxItem::Start { input: input.clone(), signal: None, attributes: Default::default() }),
-            WorkflowIdReusePolicy::default(),
-        )
-    };
     // A reader keeps its snapshot while the store writes ~25 MiB: no checkpoint can reset the WAL meanwhile.
     let reader = rusqlite::Connection::open(&path)?;
     reader.execute_batch("BEGIN")?;
     let _: i64 = reader.query_row("SELECT count(*) FROM runs", [], |r| r.get(0))?;
     for i in 0..400 {
-        start(i, &big).await?;
+        start_run(&store, i, &big).await?;
     }
     let grown = wal_size(&path);
     assert!(grown > WAL_LIMIT, "the test grows the WAL past the bound ({grown} bytes)");
     reader.execute_batch("COMMIT")?;
     for i in 400..600 {
-        start(i, &payload("1")).await?;
+        start_run(&store, i, &payload("1")).await?;
     }
     let size = wal_size(&path);
     assert!(size <= WAL_LIMIT, "the WAL is {size} bytes after it grew to {grown}; the bound is {WAL_LIMIT}");
