@@ -13,6 +13,18 @@
 //! group commit) or in memory; `postgres::PostgresStore` on PostgreSQL.
 //! Every store runs the one conformance suite in `conformance.rs`.
 
+/// When an activity row's expiry may be claimed (`claim_expired_activities`),
+/// in either backend's SQL: once it has expired and no unexpired lease holds
+/// it; NULL when it never expires or a lease without a deadline holds it. A
+/// claimed row so leaves the range the claim scans until its lease ends.
+/// Each backend's `activity_tasks_claimable` index is on this expression,
+/// and a database uses it only for a query that spells it the same.
+macro_rules! claimable_at {
+    () => {
+        "(CASE WHEN lease_token IS NULL OR lease_deadline <= expires_at THEN expires_at ELSE lease_deadline END)"
+    };
+}
+
 pub(crate) mod codec;
 #[cfg(test)]
 pub(crate) mod conformance;

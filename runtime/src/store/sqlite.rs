@@ -136,11 +136,18 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_by_run ON inbox (run_id, id);
 ";
 
+/// [`claimable_at!`]. The queries on it name `activity_tasks_claimable`
+/// (`INDEXED BY`), so one that could not use the index fails to prepare.
+const CLAIMABLE_AT: &str = claimable_at!();
+
 /// Steps' replies to requests (rejected updates, queries from the `weft`
-/// command), for their callers: no event records them. Additive, like
-/// `weft_engine`: older builds ignore it, so the schema version stays;
-/// every opening (the `weft` command's too) creates it.
-const ADDED_TABLES: &str = "
+/// command), for their callers: no event records them, and the later
+/// indexes. Additive, like `weft_engine`: older builds ignore it, so the
+/// schema version stays; every opening (the `weft` command's too) creates it.
+/// `activity_tasks_claimable` replaced `activity_tasks_expiry` (on `expires_at`
+/// alone, which kept claimed rows in the claim's range).
+const ADDED_TABLES: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS replies (
     run_id     TEXT NOT NULL,
     request_id TEXT NOT NULL,
@@ -156,7 +163,12 @@ CREATE TABLE IF NOT EXISTS run_parents (
 CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at);
 CREATE INDEX IF NOT EXISTS runs_held ON runs (status) WHERE held IS NOT NULL;
-";
+CREATE INDEX IF NOT EXISTS activity_tasks_claimable ON activity_tasks (",
+    claimable_at!(),
+    ") WHERE expires_at IS NOT NULL;
+DROP INDEX IF EXISTS activity_tasks_expiry;
+"
+);
 
 /// What version 2 adds to either schema: the claim indexes and the workers.
 const SCHEMA_V2_ADDITIONS: &str = "
@@ -164,7 +176,6 @@ CREATE INDEX runs_ready ON runs (task_queue, sticky_owner)
     WHERE status = 'running' AND inbox_count > 0;
 CREATE INDEX runs_leased ON runs (lease_owner) WHERE lease_token IS NOT NULL;
 CREATE INDEX activity_tasks_queued ON activity_tasks (task_queue, ready_at, queued_seq) WHERE running = 0;
-CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX timers_due ON timers (task_queue, fire_at);
 CREATE INDEX timers_by_run ON timers (run_id, fire_at);
 CREATE TABLE workers (
@@ -1057,7 +1068,9 @@ fn fire_due_timers(conn: &Connection, filter: &str, key: &str, now: SystemTime) 
 /// A run's workflow task may be claimed at `:now` by a worker that started
 /// at `:started` (queue, type, sticky worker and lease aside): a held run only
 /// by a worker that started after the hold. Its first terms are
-/// `runs_ready`'s, so the index serves it.
+/// `runs_ready`'s, so that index can serve it; the queries name it
+/// (`INDEXED BY`), because the planner, which has no statistics, otherwise
+/// takes `runs_by_status` and reads every running run at each claim.
 const CLAIMABLE: &str = "status = 'running' AND inbox_count > 0 AND (held IS NULL OR held_at < :started)";
 
 /// Leases the workflow tasks `filter` selects among the claimable runs, and
@@ -1071,7 +1084,7 @@ fn claim_runs(
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(&format!(
         "UPDATE runs SET lease_owner = :worker, lease_token = :token, lease_deadline = :deadline
-         WHERE run_id IN (SELECT run_id FROM runs AS r WHERE {CLAIMABLE} AND {filter} LIMIT :limit)
+         WHERE run_id IN (SELECT run_id FROM runs AS r INDEXED BY runs_ready WHERE {CLAIMABLE} AND {filter} LIMIT :limit)
          RETURNING {RUN_COLUMNS}"
     ))?;
     let runs = runs_from(stmt.query(params)?)?;
@@ -1609,16 +1622,22 @@ fn next_due(conn: &Connection, worker: &WorkerInfo, now: SystemTime) -> Result<O
         )?);
         due.push(earliest_of(
             conn,
-            "SELECT min(lease_deadline) FROM runs WHERE task_queue = ?1 AND status = 'running' AND held IS NULL
+            "SELECT min(lease_deadline) FROM runs INDEXED BY runs_ready
+                 WHERE task_queue = ?1 AND status = 'running' AND held IS NULL
                  AND inbox_count > 0 AND lease_deadline > ?2",
             &[queue, &now],
         )?);
     }
-    due.push(earliest_of(conn, "SELECT min(expires_at) FROM activity_tasks WHERE expires_at > ?1", &[&now])?);
-    // An expired row claimed by a worker that went away: claimable again when its lease ends.
+    // An expiry to come, or an expired row claimed by a worker that went away: claimable when its lease ends.
     due.push(earliest_of(
         conn,
-        "SELECT min(lease_deadline) FROM activity_tasks WHERE expires_at <= ?1 AND lease_deadline > ?1",
+        concat!(
+            "SELECT min(",
+            claimable_at!(),
+            ") FROM activity_tasks INDEXED BY activity_tasks_claimable WHERE expires_at IS NOT NULL AND ",
+            claimable_at!(),
+            " > ?1"
+        ),
         &[&now],
     )?);
     due.push(earliest_of(
@@ -1870,9 +1889,9 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "UPDATE activity_tasks SET lease_owner = :worker, lease_token = :token, lease_deadline = :deadline
                  WHERE (run_id, seq) IN (
-                     SELECT run_id, seq FROM activity_tasks
-                     WHERE expires_at <= :now AND (lease_token IS NULL OR lease_deadline <= :now)
-                     ORDER BY expires_at LIMIT :limit)
+                     SELECT run_id, seq FROM activity_tasks INDEXED BY activity_tasks_claimable
+                     WHERE expires_at IS NOT NULL AND {CLAIMABLE_AT} <= :now
+                     ORDER BY {CLAIMABLE_AT} LIMIT :limit)
                  RETURNING {ACTIVITY_COLUMNS}"
             ))?;
             let mut expired = activities_from(stmt.query(named_params! {

@@ -326,6 +326,45 @@ fn columns(path: &std::path::Path) -> Result<Vec<(String, Vec<String>)>> {
     Ok(tables)
 }
 
+/// Each index's name and definition, by name.
+fn indexes(path: &std::path::Path) -> Result<Vec<(String, Option<String>)>> {
+    let conn = rusqlite::Connection::open(path)?;
+    let mut stmt = conn.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")?;
+    Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
+#[tokio::test]
+async fn an_earlier_version_2_store_gets_the_claimable_index_for_its_expiry_index() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earlier.db");
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&file(&fresh, true))?);
+    // The layout that builds before this index wrote: expiry on `expires_at` alone.
+    {
+        let store = SqliteStore::open(&file(&path, true))?;
+        run_with_activity(&store).await?;
+    }
+    rusqlite::Connection::open(&path)?.execute_batch(
+        "DROP INDEX activity_tasks_claimable;
+         CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;",
+    )?;
+    assert_ne!(indexes(&path)?, indexes(&fresh)?);
+    let store = SqliteStore::open(&file(&path, true))?;
+    // Its attempt, started, expires after its 1 s start-to-close; the expiry is claimed once, and again when that lease ends.
+    let now = SystemTime::now();
+    let started = store.claim_activity_tasks(worker_w(now), now, 10).await?;
+    assert_eq!(started.len(), 1);
+    let expired = |at| store.claim_expired_activities("w".into(), at, Duration::from_secs(5), 10);
+    let at = |s| now + Duration::from_secs(s);
+    assert!(expired(at(0)).await?.is_empty(), "not yet expired");
+    assert_eq!(expired(at(2)).await?.len(), 1);
+    assert!(expired(at(3)).await?.is_empty(), "the expiry's lease holds it");
+    assert_eq!(expired(at(8)).await?.len(), 1, "claimable again after its lease");
+    drop(store);
+    assert_eq!(indexes(&path)?, indexes(&fresh)?);
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
@@ -391,6 +430,7 @@ async fn a_version_1_store_is_migrated_with_its_rows() -> Result<()> {
     let fresh = dir.path().join("v2.db");
     drop(SqliteStore::open(&file(&fresh, true))?);
     assert_eq!(columns(&path)?, columns(&fresh)?);
+    assert_eq!(indexes(&path)?, indexes(&fresh)?);
     let version: u32 = rusqlite::Connection::open(&path)?.pragma_query_value(None, "user_version", |r| r.get(0))?;
     assert_eq!(version, 2);
     Ok(())

@@ -329,8 +329,11 @@ enum Contents {
 
 /// Steps' replies to requests (rejected updates, queries from the `weft`
 /// command), for their callers: no event records them. Additive: older
-/// builds ignore it, so the schema version stays.
-const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS replies (
+/// builds ignore it, so the schema version stays. `activity_tasks_claimable`
+/// replaced `activity_tasks_expiry` (on `expires_at` alone, which kept
+/// claimed rows in the expiry claim's range).
+const ADDED_TABLES: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS replies (
     run_id     text NOT NULL,
     request_id text NOT NULL,
     reply      text NOT NULL,
@@ -344,7 +347,12 @@ CREATE TABLE IF NOT EXISTS run_parents (
 );
 CREATE INDEX IF NOT EXISTS run_parents_by_parent ON run_parents (parent_run_id, initiated_event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, created_seq);
-CREATE INDEX IF NOT EXISTS runs_held ON runs (status) WHERE held IS NOT NULL";
+CREATE INDEX IF NOT EXISTS runs_held ON runs (status) WHERE held IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activity_tasks_claimable ON activity_tasks (",
+    claimable_at!(),
+    ") WHERE expires_at IS NOT NULL;
+DROP INDEX IF EXISTS activity_tasks_expiry"
+);
 
 /// Creates the schema (and the PostgreSQL schema it lives in) on an empty
 /// one, checks its version otherwise; returns the PostgreSQL schema's name.
@@ -421,7 +429,7 @@ const RUN_COLUMNS: &str = "run_id, workflow_id, workflow_type, task_queue, statu
 
 /// SQL text around the run columns: `run_sql!("SELECT "; " FROM runs")`.
 macro_rules! run_sql {
-    ($($before:literal)*; $($after:literal)*) => {
+    ($($before:expr),*; $($after:expr),*) => {
         concat!($($before,)* "run_id, workflow_id, workflow_type, task_queue, status, created_at, closed_at, \
              next_event_id, held, lease_owner, lease_token, lease_deadline, sticky_owner, held_at" $(, $after)*)
     };
@@ -448,7 +456,7 @@ fn run_from_row(row: &Row) -> Result<RunRecord> {
 
 /// SQL text around the activity columns, in the order [`activity_from_row`] reads them.
 macro_rules! activity_sql {
-    ($($before:literal)*; $($after:literal)*) => {
+    ($($before:expr),*; $($after:expr),*) => {
         concat!($($before,)* "run_id, seq, workflow_id, task_queue, scheduled_event_id, activity_id, activity_type, \
              input, options, start_to_close, heartbeat_timeout, schedule_to_start, close_deadline, scheduled_at, \
              attempt, running, ready_at, started_at, attempt_deadline, heartbeat_deadline, expires_at, \
@@ -1164,8 +1172,8 @@ impl Store for PostgresStore {
                     channels,
                     activity_sql!("WITH c AS (
                              SELECT run_id AS rid, seq AS rseq FROM activity_tasks
-                             WHERE expires_at <= $1 AND (lease_token IS NULL OR lease_deadline <= $1)
-                             ORDER BY expires_at
+                             WHERE expires_at IS NOT NULL AND ", claimable_at!(), " <= $1
+                             ORDER BY ", claimable_at!(), "
                              LIMIT $4
                              FOR UPDATE SKIP LOCKED
                          )
@@ -1304,16 +1312,21 @@ impl Store for PostgresStore {
             async move {
                 let row = c
                     .query_opt(
-                        "SELECT least(
+                        concat!(
+                            "SELECT least(
                              (SELECT min(fire_at) FROM timers WHERE task_queue = ANY($1) AND fire_at > $3),
                              (SELECT min(ready_at) FROM activity_tasks
                               WHERE NOT running AND task_queue = ANY($1) AND activity_type = ANY($2) AND ready_at > $3),
-                             (SELECT min(expires_at) FROM activity_tasks WHERE expires_at > $3),
-                             (SELECT min(lease_deadline) FROM activity_tasks
-                              WHERE lease_owner IS NOT NULL AND expires_at <= $3 AND lease_deadline > $3),
+                             (SELECT min(",
+                            claimable_at!(),
+                            ") FROM activity_tasks
+                              WHERE expires_at IS NOT NULL AND ",
+                            claimable_at!(),
+                            " > $3),
                              (SELECT min(lease_deadline) FROM runs
                               WHERE lease_owner IS NOT NULL AND task_queue = ANY($1) AND lease_deadline > $3),
-                             (SELECT min(expires_at) FROM workers WHERE expires_at > $3))",
+                             (SELECT min(expires_at) FROM workers WHERE expires_at > $3))"
+                        ),
                         &[&worker.task_queues, &worker.activity_types, &micros(now)],
                     )
                     .await?;

@@ -87,7 +87,6 @@ CREATE TABLE activity_tasks (
 );
 CREATE INDEX activity_tasks_ready ON activity_tasks (task_queue, activity_type, ready_at) WHERE NOT running;
 CREATE INDEX activity_tasks_ready_by_age ON activity_tasks (ready_at, queued_seq) WHERE NOT running;
-CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE timers (
     run_id           text NOT NULL,
     seq              bigint NOT NULL,

@@ -277,6 +277,54 @@ async fn a_newer_schema_is_refused_and_foreign_tables_need_consent() {
     drop_schema(&url, &options).await;
 }
 
+#[tokio::test]
+async fn an_earlier_store_gets_the_claimable_index_for_its_expiry_index() {
+    let url = server_or_skip!();
+    let options = options(&url);
+    connect(options.clone()).await.unwrap().close();
+    let client = raw(&url, options.schema.as_deref()).await;
+    // The layout that builds before this index wrote: expiry on `expires_at` alone.
+    client
+        .batch_execute(
+            "DROP INDEX activity_tasks_claimable;
+             CREATE INDEX activity_tasks_expiry ON activity_tasks (expires_at) WHERE expires_at IS NOT NULL",
+        )
+        .await
+        .unwrap();
+    connect(options.clone()).await.unwrap().close();
+    let names = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+    let indexes = client
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'activity_tasks'
+             ORDER BY indexname",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        names(indexes),
+        ["activity_tasks_claimable", "activity_tasks_pkey", "activity_tasks_ready", "activity_tasks_ready_by_age"]
+    );
+    // The expiry claim's scan is on it, in its order: claimed rows are out of its range.
+    client.batch_execute("SET enable_seqscan = off").await.unwrap();
+    let plan = client
+        .query(
+            concat!(
+                "EXPLAIN SELECT run_id FROM activity_tasks WHERE expires_at IS NOT NULL AND ",
+                claimable_at!(),
+                " <= 5 ORDER BY ",
+                claimable_at!(),
+                " LIMIT 10 FOR UPDATE SKIP LOCKED"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let plan = names(plan).join("\n");
+    assert!(plan.contains("Index Scan using activity_tasks_claimable") && !plan.contains("Sort"), "{plan}");
+    drop_schema(&url, &options).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stores_opening_one_empty_schema_at_once_do_not_race() {
     let url = server_or_skip!();
