@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
+use futures::FutureExt;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
@@ -21,8 +22,12 @@ use super::Inner;
 use crate::Result;
 use crate::store::StoreListener;
 
-/// The most rows one claim takes.
+/// The most rows one claim of workflow tasks or activity attempts takes.
 const CLAIM_BATCH: usize = 64;
+
+/// The most expired attempts one claim takes. Timing one out is a store
+/// write and no slot, so a round takes more of them than of work to run.
+const EXPIRED_BATCH: usize = 256;
 
 /// How often, at most, a round woken by new work (not by a due time) also
 /// looks for expired attempts: expiries come due by time, and a round woken
@@ -221,48 +226,79 @@ impl Inner {
     }
 
     /// One round of claims (of expired attempts too, if `check_expired`);
-    /// true if a claim came back full (more may be waiting).
+    /// true if a claim came back full (more may be waiting). The claims go
+    /// to the store together, so that an embedded store commits them in one
+    /// transaction (one fsync a round, not one a claim); what one claim took
+    /// is run even if another failed.
     async fn claim_round(self: &Arc<Self>, check_expired: bool) -> Result<bool> {
         let Some(worker) = self.worker.clone() else { return Ok(false) };
-        let mut full = false;
         let now = self.clock.now();
-        if !worker.workflow_types.is_empty() {
-            let permits = take_permits(&self.workflow_slots, CLAIM_BATCH);
-            if !permits.is_empty() {
-                let asked = permits.len();
-                let tasks = self.store.claim_workflow_tasks(worker.clone(), now, self.config.lease, asked).await?;
+        let workflow_permits = match worker.workflow_types.is_empty() {
+            true => Vec::new(),
+            false => take_permits(&self.workflow_slots, CLAIM_BATCH),
+        };
+        let activity_permits = match worker.activity_types.is_empty() {
+            true => Vec::new(),
+            false => {
+                let permits = take_permits(&self.activity_slots, CLAIM_BATCH);
+                if permits.is_empty() {
+                    self.poller.starve();
+                }
+                permits
+            }
+        };
+        let (workflow_asked, activity_asked) = (workflow_permits.len(), activity_permits.len());
+        let (workflow_tasks, activity_tasks, expired) = futures::join!(
+            match workflow_asked {
+                0 => nothing(),
+                asked => self.store.claim_workflow_tasks(worker.clone(), now, self.config.lease, asked),
+            },
+            match activity_asked {
+                0 => nothing(),
+                asked => self.store.claim_activity_tasks(worker.clone(), now, asked),
+            },
+            match check_expired {
+                false => nothing(),
+                true =>
+                    self.store.claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, EXPIRED_BATCH),
+            },
+        );
+        let mut full = false;
+        let mut error = None;
+        match workflow_tasks {
+            Ok(tasks) => {
                 self.claimed.workflow_tasks.fetch_add(tasks.len() as u64, Ordering::Relaxed);
-                full |= tasks.len() == asked;
-                for (task, permit) in tasks.into_iter().zip(permits) {
+                full |= workflow_asked > 0 && tasks.len() == workflow_asked;
+                for (task, permit) in tasks.into_iter().zip(workflow_permits) {
                     self.run_claimed_workflow_task(task, permit);
                 }
             }
+            Err(e) => error = error.or(Some(e)),
         }
-        if !worker.activity_types.is_empty() {
-            let permits = take_permits(&self.activity_slots, CLAIM_BATCH);
-            if permits.is_empty() {
-                self.poller.starve();
-            } else {
-                let asked = permits.len();
-                let tasks = self.store.claim_activity_tasks(worker.clone(), now, asked).await?;
+        match activity_tasks {
+            Ok(tasks) => {
                 self.claimed.activity_attempts.fetch_add(tasks.len() as u64, Ordering::Relaxed);
-                full |= tasks.len() == asked;
-                for (task, permit) in tasks.into_iter().zip(permits) {
+                full |= activity_asked > 0 && tasks.len() == activity_asked;
+                for (task, permit) in tasks.into_iter().zip(activity_permits) {
                     self.run_claimed_activity(task, permit);
                 }
             }
+            Err(e) => error = error.or(Some(e)),
         }
-        if !check_expired {
-            return Ok(full);
+        match expired {
+            Ok(expired) => {
+                self.claimed.expired_attempts.fetch_add(expired.len() as u64, Ordering::Relaxed);
+                full |= expired.len() == EXPIRED_BATCH;
+                for task in expired {
+                    self.time_out_expired(task);
+                }
+            }
+            Err(e) => error = error.or(Some(e)),
         }
-        let expired =
-            self.store.claim_expired_activities(worker.worker_id.clone(), now, self.config.lease, CLAIM_BATCH).await?;
-        self.claimed.expired_attempts.fetch_add(expired.len() as u64, Ordering::Relaxed);
-        full |= expired.len() == CLAIM_BATCH;
-        for task in expired {
-            self.time_out_expired(task);
+        match error {
+            Some(error) => Err(error),
+            None => Ok(full),
         }
-        Ok(full)
     }
 
     async fn renew_loop(self: &Arc<Self>) {
@@ -280,6 +316,11 @@ impl Inner {
             }
         }
     }
+}
+
+/// A claim not made: nothing claimed.
+fn nothing<'a, T: Send + 'a>() -> futures::future::BoxFuture<'a, Result<Vec<T>>> {
+    futures::future::ready(Ok(Vec::new())).boxed()
 }
 
 /// Up to `n` permits of `slots`, without waiting.

@@ -136,6 +136,11 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_by_run ON inbox (run_id, id);
 ";
 
+/// A claim's row limit. An expression, not the bare parameter: SQLite's
+/// planner reads a bare `LIMIT` parameter, so it would prepare the statement
+/// again at every call.
+const CLAIM_LIMIT: &str = "LIMIT :limit + 0";
+
 /// [`claimable_at!`]. The queries on it name `activity_tasks_claimable`
 /// (`INDEXED BY`), so one that could not use the index fails to prepare.
 const CLAIMABLE_AT: &str = claimable_at!();
@@ -1084,7 +1089,7 @@ fn claim_runs(
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(&format!(
         "UPDATE runs SET lease_owner = :worker, lease_token = :token, lease_deadline = :deadline
-         WHERE run_id IN (SELECT run_id FROM runs AS r INDEXED BY runs_ready WHERE {CLAIMABLE} AND {filter} LIMIT :limit)
+         WHERE run_id IN (SELECT run_id FROM runs AS r INDEXED BY runs_ready WHERE {CLAIMABLE} AND {filter} {CLAIM_LIMIT})
          RETURNING {RUN_COLUMNS}"
     ))?;
     let runs = runs_from(stmt.query(params)?)?;
@@ -1165,7 +1170,7 @@ fn claim_activity_tasks(
                AND activity_type IN (SELECT value FROM json_each(:types))
                AND (expires_at IS NULL OR expires_at > :now)
                AND (lease_token IS NULL OR lease_deadline <= :now)
-             ORDER BY ready_at, queued_seq LIMIT :limit)
+             ORDER BY ready_at, queued_seq {CLAIM_LIMIT})
          RETURNING {ACTIVITY_COLUMNS}"
     ))?;
     let types = name_list(&worker.activity_types)?;
@@ -1891,7 +1896,7 @@ impl Store for SqliteStore {
                  WHERE (run_id, seq) IN (
                      SELECT run_id, seq FROM activity_tasks INDEXED BY activity_tasks_claimable
                      WHERE expires_at IS NOT NULL AND {CLAIMABLE_AT} <= :now
-                     ORDER BY {CLAIMABLE_AT} LIMIT :limit)
+                     ORDER BY {CLAIMABLE_AT} {CLAIM_LIMIT})
                  RETURNING {ACTIVITY_COLUMNS}"
             ))?;
             let mut expired = activities_from(stmt.query(named_params! {

@@ -664,3 +664,47 @@ fn worker_w(started_at: SystemTime) -> Arc<WorkerInfo> {
         started_at,
     })
 }
+
+/// Each statement the connection holds that SQLite prepared again after its
+/// first preparation (a schema change, or a bound value its plan used), with
+/// how often.
+fn reprepared(conn: &rusqlite::Connection) -> Vec<(String, i32)> {
+    use rusqlite::ffi;
+    let mut found = Vec::new();
+    // SAFETY: the connection is borrowed for the walk and its statements are
+    // only read (their text and a counter), not stepped or finalized.
+    unsafe {
+        let db = conn.handle();
+        let mut stmt = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !stmt.is_null() {
+            let count = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            if count > 0 {
+                let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(stmt)).to_string_lossy().into_owned();
+                found.push((sql, count));
+            }
+            stmt = ffi::sqlite3_next_stmt(db, stmt);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn claims_are_not_prepared_again_at_each_call() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&file(&dir.path().join("s.db"), true))?;
+    for i in 0..20 {
+        start_run(&store, i, &payload("1")).await?;
+    }
+    let now = SystemTime::now();
+    let worker = worker_w(now);
+    for round in 0..5u64 {
+        let at = now + Duration::from_secs(round * 10);
+        store.claim_workflow_tasks(worker.clone(), at, Duration::from_secs(1), 4).await?;
+        store.claim_activity_tasks(worker.clone(), at, 4).await?;
+        store.claim_expired_activities("w".into(), at, Duration::from_secs(5), 4).await?;
+        store.next_due(worker.clone(), at).await?;
+    }
+    let again = store.with_test_connection(|conn| Ok(reprepared(conn)))?;
+    assert!(again.is_empty(), "{again:#?}");
+    Ok(())
+}
