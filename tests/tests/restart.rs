@@ -85,3 +85,75 @@ async fn restart_replays_history_without_rerunning_completed_activities() -> wef
     second_engine.shutdown().await;
     Ok(())
 }
+
+static HELD_ATTEMPTS: AtomicUsize = AtomicUsize::new(0);
+static HELD_BLOCKS: AtomicBool = AtomicBool::new(true);
+
+#[activity]
+async fn held(_ctx: ActivityContext, n: u32) -> Result<u32, ActivityError> {
+    HELD_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    while HELD_BLOCKS.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(n)
+}
+
+#[workflow]
+async fn one_held(ctx: WorkflowContext, n: u32) -> WorkflowResult<u32> {
+    Ok(ctx.execute_activity(held, n, ActivityOptions::start_to_close(Duration::from_secs(60))).await?)
+}
+
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// An attempt the previous process left running is retried at once: in a
+/// free slot its retry starts the next attempt in the same write (no claim);
+/// without one it waits in the store, and is claimed when a slot frees up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_attempts_restart_in_free_slots_and_the_others_wait_for_one() -> weft::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("slots.db");
+    let engine = |slots| Engine::builder()
+        .sqlite(&path)
+        .register_workflow(one_held)
+        .register_activity(held)
+        .max_concurrent_activities(slots)
+        .build();
+
+    let first_engine = engine(2).await?;
+    for id in ["held-1", "held-2"] {
+        first_engine.client().start_workflow(one_held, id, 7).await?;
+    }
+    wait_for("the first attempts never started", || HELD_ATTEMPTS.load(Ordering::SeqCst) == 2).await;
+    first_engine.shutdown().await;
+
+    let second_engine = engine(1).await?;
+    wait_for("no interrupted attempt restarted", || HELD_ATTEMPTS.load(Ordering::SeqCst) == 3).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(HELD_ATTEMPTS.load(Ordering::SeqCst), 3, "one slot: the other attempt waits");
+    let stats = second_engine.worker_stats();
+    assert_eq!((stats.expired_attempts_claimed, stats.activity_attempts_claimed), (2, 0), "{stats:?}");
+
+    HELD_BLOCKS.store(false, Ordering::SeqCst);
+    for id in ["held-1", "held-2"] {
+        let handle = second_engine.client().workflow_handle(one_held, id).await?;
+        assert_eq!(handle.result().await?, 7);
+        let restarted = handle.history().await?.iter().find_map(|e| match e.attributes() {
+            EventAttributes::ActivityTaskStarted { attempt, last_failure, .. } => {
+                Some((*attempt, last_failure.as_ref().map(|f| f.error_type().to_owned())))
+            }
+            _ => None,
+        });
+        assert_eq!(restarted, Some((2, Some("WorkerCrashed".to_owned()))), "{id}");
+    }
+    assert_eq!(HELD_ATTEMPTS.load(Ordering::SeqCst), 4);
+    let stats = second_engine.worker_stats();
+    assert_eq!(stats.activity_attempts_claimed, 1, "the second waited in the store for the slot: {stats:?}");
+    second_engine.shutdown().await;
+    Ok(())
+}

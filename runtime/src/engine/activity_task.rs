@@ -391,11 +391,55 @@ impl Inner {
             AfterFailure::Retry { at, failure } => (at, failure),
         };
         let Some(fence) = fence_of(&task) else { return Ok(()) };
+        if retry_at <= now
+            && self.runs_activity(&task.task_queue, &task.activity_type)
+            && let Ok(permit) = self.activity_slots.clone().try_acquire_owned()
+        {
+            return self.restart(task, fence, failure, details, permit).await;
+        }
         let update =
             || ActivityUpdate::Retry { retry_at, failure: failure.clone(), heartbeat_details: details.clone() };
         self.persist(&task.key.run_id, || self.store.update_activity(fence.clone(), update())).await?;
         // Queued again: claimable from `retry_at` on, here or by another worker.
         self.poller.wake_at(retry_at);
+        Ok(())
+    }
+
+    /// Retries the failed attempt at once, here, in a free slot: the retry
+    /// and the next attempt's start are one write, not a retry queued and a
+    /// claim of it (after a crash, every attempt that was running comes
+    /// this way).
+    async fn restart(
+        self: &Arc<Self>,
+        mut task: ActivityTask,
+        fence: ActivityFence,
+        failure: Failure,
+        details: Option<Payload>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<()> {
+        let worker_id = self.worker.as_ref().map_or_else(String::new, |w| w.worker_id.clone());
+        task.start_attempt(&worker_id, crate::store::new_token(), self.clock.now());
+        let Some(next) = task.attempt_start() else { return Ok(()) };
+        let update = || ActivityUpdate::Restart {
+            failure: failure.clone(),
+            heartbeat_details: details.clone(),
+            next: next.clone(),
+        };
+        let written = self.persist(&task.key.run_id, || self.store.update_activity(fence.clone(), update())).await;
+        let cancel_requested = match written {
+            Ok(cancel_requested) => cancel_requested,
+            Err(error) => {
+                drop(permit);
+                self.poller.slot_freed();
+                return Err(error);
+            }
+        };
+        task.cancel_requested |= cancel_requested;
+        task.last_failure = Some(failure);
+        if details.is_some() {
+            task.heartbeat_details = details;
+        }
+        self.run_claimed_activity(task, permit);
         Ok(())
     }
 

@@ -30,6 +30,7 @@ macro_rules! store_conformance {
             an_expired_attempt_is_claimed_after_its_deadline_and_fences_out_its_holder,
             a_heartbeat_moves_the_attempt_s_deadlines,
             a_retry_queues_the_activity_again_at_its_retry_time,
+            a_restart_starts_the_next_attempt_in_the_retry_s_write,
             a_close_goes_to_the_inbox_and_makes_the_run_claimable,
             a_close_carries_the_start_of_the_attempt_that_ran,
             a_queued_activity_is_cancelled_only_while_no_attempt_runs,
@@ -593,6 +594,56 @@ pub(crate) async fn a_retry_queues_the_activity_again_at_its_retry_time(store: B
     let [second] = &env.claim_activities(&worker, env.at_s(30)).await?[..] else { panic!("claimable") };
     assert_eq!((second.attempt, second.started_at), (2, Some(env.at_s(30))));
     assert_stale(env.store.update_activity(fence(task), completed()).await);
+    Ok(())
+}
+
+pub(crate) async fn a_restart_starts_the_next_attempt_in_the_retry_s_write(store: Box<dyn Store>) -> Result<()> {
+    let env = Env::new(store);
+    let key = env.run_with_activity(AttemptLimits { heartbeat: Some(secs(4)), ..limits(10) }).await?;
+    let worker = env.worker("w");
+    let [task] = &env.claim_activities(&worker, env.t0).await?[..] else { panic!("one activity") };
+    // The first holder's process is gone: another worker times its attempt out, and restarts it.
+    let restarter = env.worker("r");
+    let [taken] = &env.store.claim_expired_activities(restarter.worker_id.clone(), env.at_s(4), secs(5), 10).await?[..]
+    else {
+        panic!("one expired")
+    };
+    let mut next = taken.clone();
+    next.start_attempt(&restarter.worker_id, 77, env.at_s(6));
+    let restart = |fence: ActivityFence, next: &ActivityTask| {
+        let update = ActivityUpdate::Restart {
+            failure: Failure::new("WorkerCrashed", "gone"),
+            heartbeat_details: Some(payload("3")),
+            next: next.attempt_start().unwrap(),
+        };
+        env.store.update_activity(fence, update)
+    };
+    assert_stale(restart(fence(task), &next).await);
+    assert!(!restart(fence(taken), &next).await?, "no cancellation was requested");
+    let (pending, _) = env.pending(&key.run_id).await?;
+    let row = &pending[0];
+    assert_eq!((row.attempt, row.running, row.started_at), (2, true, Some(env.at_s(6))));
+    assert_eq!((row.attempt_deadline, row.heartbeat_deadline), (Some(env.at_s(16)), Some(env.at_s(10))));
+    assert_eq!((row.expires_at, row.lease.clone()), (Some(env.at_s(10)), next.lease.clone()));
+    assert_eq!(row.lease.as_ref().map(|l| (l.token, l.deadline)), Some((77, env.at_s(10))));
+    assert_eq!(row.last_failure.as_ref().map(|f| &*f.message), Some("gone"));
+    assert_eq!(row.heartbeat_details.as_ref().map(Payload::as_json), Some("3"));
+    // Running under the new lease: not claimable, not expired before its deadline, and fenced.
+    assert!(env.claim_activities(&worker, env.at_s(7)).await?.is_empty(), "running");
+    let expired = |now| env.store.claim_expired_activities(unique("t"), now, secs(5), 10);
+    assert!(expired(env.at_s(9)).await?.is_empty(), "not expired before its heartbeat deadline");
+    assert_stale(restart(fence(taken), &next).await);
+    env.store.update_activity(fence(&next), ActivityUpdate::Heartbeat { at: env.at_s(8), details: None }).await?;
+    // A cancellation requested meanwhile: the next restart says so.
+    let mut step = env.step(&key.run_id, StepFence::Unleased, 3, 1, "w");
+    step.cancel_activities = vec![u64::from(key.seq) + 1]; // its scheduled event
+    env.store.commit_workflow_task(step).await?;
+    let mut third = next.clone();
+    third.start_attempt(&restarter.worker_id, 78, env.at_s(9));
+    assert!(restart(fence(&next), &third).await?, "the cancellation was requested");
+    assert_eq!(env.pending(&key.run_id).await?.0[0].attempt, 3);
+    env.store.update_activity(fence(&third), completed()).await?;
+    assert!(env.pending(&key.run_id).await?.0.is_empty());
     Ok(())
 }
 

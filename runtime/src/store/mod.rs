@@ -345,6 +345,17 @@ impl ActivityTask {
         self.lease = Some(Lease { owner: owner.to_owned(), token, deadline: expires_at });
     }
 
+    /// The start of its running attempt, as [`start_attempt`](Self::start_attempt)
+    /// set it; `None` if no attempt runs under a lease.
+    pub(crate) fn attempt_start(&self) -> Option<AttemptStart> {
+        Some(AttemptStart {
+            started_at: self.started_at.filter(|_| self.running)?,
+            attempt_deadline: self.attempt_deadline?,
+            heartbeat_deadline: self.heartbeat_deadline,
+            lease: self.lease.clone()?,
+        })
+    }
+
     /// When the row expires while queued (ready at `ready_at`): its
     /// schedule-to-start or schedule-to-close deadline, whichever is first.
     pub(crate) fn queued_expiry(limits: &AttemptLimits, ready_at: SystemTime) -> Option<SystemTime> {
@@ -354,6 +365,16 @@ impl ActivityTask {
             (a, b) => a.or(b),
         }
     }
+}
+
+/// A started attempt's columns (see [`ActivityTask`]): it expires, and its
+/// lease ends, at `lease.deadline`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AttemptStart {
+    pub(crate) started_at: SystemTime,
+    pub(crate) attempt_deadline: SystemTime,
+    pub(crate) heartbeat_deadline: Option<SystemTime>,
+    pub(crate) lease: Lease,
 }
 
 /// A pending durable timer.
@@ -717,6 +738,11 @@ pub(crate) enum ActivityUpdate {
     /// The attempt failed and is retried: the row is queued again, ready at
     /// `retry_at`, unleased.
     Retry { retry_at: SystemTime, failure: Failure, heartbeat_details: Option<Payload> },
+    /// The attempt failed and the next one starts at once in the writer's
+    /// process: a [`Retry`](Self::Retry) and a claim in one write. The row
+    /// becomes attempt `fence.attempt + 1`, running as `next` says. Returns
+    /// whether the activity's cancellation has been requested.
+    Restart { failure: Failure, heartbeat_details: Option<Payload>, next: AttemptStart },
     /// The activity ended: the row is removed, the outcome goes to the run's inbox.
     Close { last_failure: Option<Failure>, outcome: ActivityOutcome },
 }
@@ -868,9 +894,9 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Applies a fenced activity update; `StaleTask` (nothing written) when
     /// the row is gone, at another attempt, or held under another token.
-    /// A heartbeat returns whether the activity's cancellation has been
-    /// requested (how an attempt running in another process learns of it);
-    /// the other updates return `false`.
+    /// A heartbeat and a restart return whether the activity's cancellation
+    /// has been requested (how an attempt running in another process learns
+    /// of it); the other updates return `false`.
     fn update_activity(&self, fence: ActivityFence, update: ActivityUpdate) -> BoxFuture<'_, Result<bool>>;
 
     /// Cancels a queued activity that no attempt runs (queued or in backoff,

@@ -1220,28 +1220,29 @@ fn delete_activity(conn: &Connection, fence: &ActivityFence) -> Result<(u64, Opt
     }
 }
 
+/// Runs a fenced `UPDATE … RETURNING cancel_requested`: the row's
+/// cancellation mark, `None` if the fence matched no row.
+fn cancel_mark(conn: &Connection, sql: &str, params: &[(&str, &dyn rusqlite::ToSql)]) -> Result<Option<bool>> {
+    Ok(conn.prepare_cached(sql)?.query_row(params, |r| r.get(0)).optional()?)
+}
+
 fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUpdate) -> Result<bool> {
     let key = &fence.key;
     let changed = match update {
         ActivityUpdate::Heartbeat { at, details } => {
             let heartbeat = "min(:at + heartbeat_us, attempt_deadline)";
             let expiry = format!("coalesce({heartbeat}, attempt_deadline)");
-            let cancel_requested: Option<bool> = conn
-                .prepare_cached(&format!(
-                    "UPDATE activity_tasks SET heartbeat_deadline = {heartbeat}, expires_at = {expiry},
-                         lease_deadline = {expiry}, heartbeat_details = coalesce(:details, heartbeat_details)
-                     WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token AND running = 1
-                     RETURNING cancel_requested"
-                ))?
-                .query_row(
-                    named_params! {
-                        ":at": micros(*at), ":details": details.as_ref().map(Payload::as_json),
-                        ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
-                    },
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match cancel_requested {
+            let sql = format!(
+                "UPDATE activity_tasks SET heartbeat_deadline = {heartbeat}, expires_at = {expiry},
+                     lease_deadline = {expiry}, heartbeat_details = coalesce(:details, heartbeat_details)
+                 WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token AND running = 1
+                 RETURNING cancel_requested"
+            );
+            let params = named_params! {
+                ":at": micros(*at), ":details": details.as_ref().map(Payload::as_json),
+                ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
+            };
+            match cancel_mark(conn, &sql, params)? {
                 Some(cancel_requested) => return Ok(cancel_requested),
                 None => 0,
             }
@@ -1261,6 +1262,27 @@ fn update_activity(conn: &Connection, fence: &ActivityFence, update: &ActivityUp
                 ":details": heartbeat_details.as_ref().map(Payload::as_json),
                 ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
             })?,
+        ActivityUpdate::Restart { failure, heartbeat_details, next } => {
+            let sql = "UPDATE activity_tasks SET attempt = attempt + 1, running = 1, ready_at = :started,
+                    started_at = :started, attempt_deadline = :attempt_deadline,
+                    heartbeat_deadline = :heartbeat_deadline, expires_at = :expires,
+                    lease_owner = :owner, lease_token = :next_token, lease_deadline = :expires,
+                    last_failure = :failure, heartbeat_details = coalesce(:details, heartbeat_details)
+                WHERE run_id = :run AND seq = :seq AND attempt = :attempt AND lease_token = :token
+                RETURNING cancel_requested";
+            let params = named_params! {
+                ":started": micros(next.started_at), ":attempt_deadline": micros(next.attempt_deadline),
+                ":heartbeat_deadline": next.heartbeat_deadline.map(micros),
+                ":expires": micros(next.lease.deadline), ":owner": next.lease.owner,
+                ":next_token": next.lease.token, ":failure": to_json(failure)?,
+                ":details": heartbeat_details.as_ref().map(Payload::as_json),
+                ":run": key.run_id, ":seq": key.seq, ":attempt": fence.attempt, ":token": fence.token,
+            };
+            match cancel_mark(conn, sql, params)? {
+                Some(cancel_requested) => return Ok(cancel_requested),
+                None => 0,
+            }
+        }
         ActivityUpdate::Close { last_failure, outcome } => {
             let (scheduled_event_id, started_at) = delete_activity(conn, fence)?;
             let item = InboxItem::ActivityClosed {

@@ -1250,6 +1250,34 @@ impl Store for PostgresStore {
                         let queue: String = get(&row, 0)?;
                         c.notify_work(&queue);
                     }
+                    ActivityUpdate::Restart { failure, heartbeat_details, next } => {
+                        let row = c
+                            .query_opt(
+                                "UPDATE activity_tasks SET attempt = attempt + 1, running = true, ready_at = $5,
+                                     started_at = $5, attempt_deadline = $6, heartbeat_deadline = $7,
+                                     expires_at = $8, lease_owner = $9, lease_token = $10, lease_deadline = $8,
+                                     last_failure = $11, heartbeat_details = coalesce($12, heartbeat_details)
+                                 WHERE run_id = $1 AND seq = $2 AND attempt = $3 AND lease_token = $4
+                                 RETURNING cancel_requested",
+                                &[
+                                    &key.run_id,
+                                    &seq,
+                                    &attempt,
+                                    &fence.token,
+                                    &micros(next.started_at),
+                                    &micros(next.attempt_deadline),
+                                    &next.heartbeat_deadline.map(micros),
+                                    &micros(next.lease.deadline),
+                                    &next.lease.owner,
+                                    &next.lease.token,
+                                    &to_json(&failure)?,
+                                    &heartbeat_details.as_ref().map(Payload::as_json),
+                                ],
+                            )
+                            .await?;
+                        let Some(row) = row else { return Err(gone()) };
+                        return get(&row, 0);
+                    }
                     ActivityUpdate::Close { last_failure, outcome } => {
                         // The run's row first: the lock order of every inbox write.
                         let Some(queue) = lock_open_run(c, &key.run_id).await? else { return Err(gone()) };
