@@ -24,7 +24,9 @@
 //! workflow), `children` (100 parents of 10 child workflows each, at once),
 //! `chains` (one continue-as-new chain of 1 000 runs), `local` (as
 //! `activities`, with local activities), `ui` (the web view's JSON over HTTP
-//! on a store of 100 000 runs and one run of 10 000 events; SQLite stores only).
+//! on a store of 100 000 runs and one run of 10 000 events; SQLite stores only),
+//! `grown` (`latency` and `throughput` on a store already holding 100 000
+//! closed seed runs; file stores only).
 //! `--scenario messages`
 //! selects `signals`, `queries` and `updates`.
 
@@ -32,7 +34,7 @@ mod scenarios;
 
 use std::process::Command;
 
-const SCENARIOS: [&str; 14] = [
+const SCENARIOS: [&str; 15] = [
     "latency",
     "throughput",
     "activities",
@@ -47,6 +49,7 @@ const SCENARIOS: [&str; 14] = [
     "chains",
     "local",
     "ui",
+    "grown",
 ];
 /// What `--scenario messages` selects.
 const MESSAGES: [&str; 3] = ["signals", "queries", "updates"];
@@ -54,7 +57,7 @@ const STORES: [&str; 6] = ["full", "normal", "memory", "pg1", "pg2", "pg4"];
 
 const USAGE: &str =
     "usage: weft-bench [--runs N] [--scale X] [--scenario NAME]... [--store full|normal|memory|pg1|pg2|pg4]...
-scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains local ui
+scenarios: latency throughput activities fanout replay memory recovery signals queries updates children chains local ui grown
           (messages: signals queries updates)";
 
 /// Reads the command line; an error names the argument at fault.
