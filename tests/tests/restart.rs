@@ -118,12 +118,14 @@ async fn wait_for(what: &str, done: impl Fn() -> bool) {
 async fn interrupted_attempts_restart_in_free_slots_and_the_others_wait_for_one() -> weft::Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("slots.db");
-    let engine = |slots| Engine::builder()
-        .sqlite(&path)
-        .register_workflow(one_held)
-        .register_activity(held)
-        .max_concurrent_activities(slots)
-        .build();
+    let engine = |slots| {
+        Engine::builder()
+            .sqlite(&path)
+            .register_workflow(one_held)
+            .register_activity(held)
+            .max_concurrent_activities(slots)
+            .build()
+    };
 
     let first_engine = engine(2).await?;
     for id in ["held-1", "held-2"] {

@@ -249,14 +249,16 @@ impl Inner {
         if matches!(end, AttemptEnd::TimedOut(_)) {
             shared.stale.store(true, Ordering::Release);
         }
-        async {
+        // Boxed: what follows an attempt is the larger future, and unboxed it
+        // would size the task of every running attempt.
+        Box::pin(async {
             match end.verdict(attempt, cancel_requested, &task.last_failure) {
                 Verdict::Close(outcome) => self.close(&task, outcome).await,
                 Verdict::Failed { failure, timeout } => {
                     self.retry_or_close(task, failure, timeout, details, false).await
                 }
             }
-        }
+        })
         .instrument(span)
         .await
     }

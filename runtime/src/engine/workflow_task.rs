@@ -590,7 +590,9 @@ impl Inner {
             return Ok(false); // The ordinary step ends the run.
         }
         let step = Step { events, consumed: Vec::new(), replies: Vec::new() };
-        self.commit_step(&run, step, Some(machine), StepWrite::Deliver(delivery)).await?;
+        // Boxed: a step's commit is a large future, and without the box every
+        // running activity's and timer's task would be that large too.
+        Box::pin(self.commit_step(&run, step, Some(machine), StepWrite::Deliver(delivery))).await?;
         Ok(true)
     }
 
