@@ -66,18 +66,35 @@ impl WorkflowDefinition for ProduceThenSleep {
 
 /// A store whose writes fail with SQLite's "database or disk is full" while `full` is set.
 /// With `interlope` set, the next closing commit finds a signal that came
-/// in after its step read the inbox.
+/// in after its step read the inbox. With `refuse_workflow_claims` set,
+/// only claims of workflow tasks fail so.
 struct Faulty {
     sqlite: Arc<SqliteStore>,
     full: Arc<AtomicBool>,
     interlope: Arc<AtomicBool>,
+    refuse_workflow_claims: bool,
+}
+
+/// SQLite's "database or disk is full", as a refused write gets it.
+fn disk_full() -> Error {
+    let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL);
+    rusqlite::Error::SqliteFailure(code, Some("database or disk is full".into())).into()
 }
 
 impl Faulty {
+    /// `sqlite`, every switch off.
+    fn new(sqlite: Arc<SqliteStore>) -> Self {
+        Faulty {
+            sqlite,
+            full: Arc::new(AtomicBool::new(false)),
+            interlope: Arc::new(AtomicBool::new(false)),
+            refuse_workflow_claims: false,
+        }
+    }
+
     fn check(&self) -> Result<()> {
         if self.full.load(Ordering::SeqCst) {
-            let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL);
-            return Err(rusqlite::Error::SqliteFailure(code, Some("database or disk is full".into())).into());
+            return Err(disk_full());
         }
         Ok(())
     }
@@ -128,6 +145,9 @@ impl Store for Faulty {
         lease: Duration,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<WorkflowTask>>> {
+        if self.refuse_workflow_claims {
+            return Box::pin(async { Err(disk_full()) });
+        }
         self.write(|| self.sqlite.claim_workflow_tasks(worker, now, lease, limit))
     }
     fn claim_workflow_task(
@@ -223,7 +243,7 @@ impl Store for Faulty {
 /// An engine on `sqlite`, behind a switch that fails its writes.
 async fn engine_on(sqlite: Arc<SqliteStore>) -> Result<(Engine, Arc<AtomicBool>)> {
     let full = Arc::new(AtomicBool::new(false));
-    let store = Faulty { sqlite, full: full.clone(), interlope: Arc::new(AtomicBool::new(false)) };
+    let store = Faulty { full: full.clone(), ..Faulty::new(sqlite) };
     let engine = Engine::builder()
         .register_workflow(ProduceThenSleep)
         .register_activity(Produce)
@@ -454,7 +474,7 @@ async fn a_close_refused_by_a_full_tmpfs_is_retried_until_space_returns() -> Res
 async fn a_signal_that_arrives_during_the_closing_step_is_recorded_before_the_close() -> Result<()> {
     let sqlite = Arc::new(SqliteStore::open(&Location::Memory)?);
     let interlope = Arc::new(AtomicBool::new(true));
-    let store = Faulty { sqlite, full: Arc::new(AtomicBool::new(false)), interlope: interlope.clone() };
+    let store = Faulty { interlope: interlope.clone(), ..Faulty::new(sqlite) };
     let engine = Engine::builder()
         .register_workflow(ProduceThenSleep)
         .register_activity(Produce)
@@ -502,5 +522,65 @@ async fn the_started_event_records_when_the_closing_attempt_began_on_either_clos
         assert_eq!(started.timestamp().duration_since(*started_time).unwrap(), secs(5), "cache {cache_size}");
         engine.shutdown().await;
     }
+    Ok(())
+}
+
+/// Fails its first attempt; returns the attempt that succeeded.
+#[derive(Clone, Copy)]
+struct FailsFirst;
+impl Activity for FailsFirst {
+    type Input = ();
+    type Output = u32;
+    const NAME: &'static str = "fails_first";
+}
+impl ActivityFn for FailsFirst {
+    async fn run(ctx: ActivityContext, (): ()) -> Result<u32, ActivityError> {
+        match ctx.attempt() {
+            1 => Err(ActivityError::new("the first attempt fails")),
+            attempt => Ok(attempt),
+        }
+    }
+}
+
+/// Runs `FailsFirst` with a retry 1 s after a failure.
+#[derive(Clone, Copy)]
+struct RetriedOnce;
+impl Workflow for RetriedOnce {
+    type Input = ();
+    type Output = u32;
+    const NAME: &'static str = "retried_once";
+    type Definition = Self;
+}
+impl WorkflowDefinition for RetriedOnce {
+    type State = ();
+    fn init(_: &()) {}
+    async fn run(ctx: WorkflowContext, (): ()) -> WorkflowResult<u32> {
+        let retry = crate::RetryPolicy::default().initial_interval(secs(1));
+        Ok(ctx.execute_activity(FailsFirst, (), ActivityOptions::start_to_close(secs(10)).retry_policy(retry)).await?)
+    }
+    fn handlers() -> Handlers<()> {
+        Handlers::new()
+    }
+}
+
+/// A claim the store refuses does not hold back the others of its round:
+/// with every claim of workflow tasks refused, the activity's retry (queued
+/// in the store for its 1 s backoff) is still claimed and run, and its
+/// result reaches the workflow cached here.
+#[tokio::test(start_paused = true)]
+async fn a_refused_claim_does_not_hold_back_the_other_claims_of_its_round() -> Result<()> {
+    let sqlite = Arc::new(SqliteStore::open(&Location::Memory)?);
+    let store = Faulty { refuse_workflow_claims: true, ..Faulty::new(sqlite) };
+    let engine = Engine::builder()
+        .register_workflow(RetriedOnce)
+        .register_activity(FailsFirst)
+        .build_on(Box::new(store))
+        .await?;
+    let handle = engine.client().start_workflow(RetriedOnce, "refused-claims", ()).await?;
+    let result = tokio::time::timeout(secs(60), handle.result()).await.expect("the retry ran");
+    assert_eq!(result?, 2);
+    let stats = engine.worker_stats();
+    assert_eq!((stats.workflow_tasks_claimed, stats.activity_attempts_claimed), (0, 1), "{stats:?}");
+    engine.shutdown().await;
     Ok(())
 }

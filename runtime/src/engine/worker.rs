@@ -38,13 +38,15 @@ const EXPIRED_EVERY: std::time::Duration = std::time::Duration::from_millis(100)
 /// ([`Engine::worker_stats`](crate::Engine::worker_stats)). Work a worker
 /// produces and runs itself is not claimed: a run's first step committed
 /// with its start, an activity's first attempt started by the step that
-/// schedules it, a timer fired for a cached workflow.
+/// schedules it, a retry due at once that starts its attempt in its own
+/// write (as after a crash), a timer fired for a cached workflow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerStats {
     /// Workflow tasks (a run's next step) claimed.
     pub workflow_tasks_claimed: u64,
-    /// Activity attempts claimed to run (retries, attempts queued for other workers).
+    /// Activity attempts claimed to run (retries that waited in the store,
+    /// attempts queued for other workers).
     pub activity_attempts_claimed: u64,
     /// Expired activity attempts claimed to time out.
     pub expired_attempts_claimed: u64,
