@@ -420,8 +420,7 @@ impl Inner {
         permit: OwnedSemaphorePermit,
     ) -> Result<()> {
         let worker_id = self.worker.as_ref().map_or_else(String::new, |w| w.worker_id.clone());
-        task.start_attempt(&worker_id, crate::store::new_token(), self.clock.now());
-        let Some(next) = task.attempt_start() else { return Ok(()) };
+        let next = task.start_attempt(&worker_id, crate::store::new_token(), self.clock.now());
         let update = || ActivityUpdate::Restart {
             failure: failure.clone(),
             heartbeat_details: details.clone(),

@@ -609,17 +609,17 @@ pub(crate) async fn a_restart_starts_the_next_attempt_in_the_retry_s_write(store
         panic!("one expired")
     };
     let mut next = taken.clone();
-    next.start_attempt(&restarter.worker_id, 77, env.at_s(6));
-    let restart = |fence: ActivityFence, next: &ActivityTask| {
+    let started = next.start_attempt(&restarter.worker_id, 77, env.at_s(6));
+    let restart = |fence: ActivityFence, started: &AttemptStart| {
         let update = ActivityUpdate::Restart {
             failure: Failure::new("WorkerCrashed", "gone"),
             heartbeat_details: Some(payload("3")),
-            next: next.attempt_start().unwrap(),
+            next: started.clone(),
         };
         env.store.update_activity(fence, update)
     };
-    assert_stale(restart(fence(task), &next).await);
-    assert!(!restart(fence(taken), &next).await?, "no cancellation was requested");
+    assert_stale(restart(fence(task), &started).await);
+    assert!(!restart(fence(taken), &started).await?, "no cancellation was requested");
     let (pending, _) = env.pending(&key.run_id).await?;
     let row = &pending[0];
     assert_eq!((row.attempt, row.running, row.started_at), (2, true, Some(env.at_s(6))));
@@ -632,15 +632,15 @@ pub(crate) async fn a_restart_starts_the_next_attempt_in_the_retry_s_write(store
     assert!(env.claim_activities(&worker, env.at_s(7)).await?.is_empty(), "running");
     let expired = |now| env.store.claim_expired_activities(unique("t"), now, secs(5), 10);
     assert!(expired(env.at_s(9)).await?.is_empty(), "not expired before its heartbeat deadline");
-    assert_stale(restart(fence(taken), &next).await);
+    assert_stale(restart(fence(taken), &started).await);
     env.store.update_activity(fence(&next), ActivityUpdate::Heartbeat { at: env.at_s(8), details: None }).await?;
     // A cancellation requested meanwhile: the next restart says so.
     let mut step = env.step(&key.run_id, StepFence::Unleased, 3, 1, "w");
     step.cancel_activities = vec![u64::from(key.seq) + 1]; // its scheduled event
     env.store.commit_workflow_task(step).await?;
     let mut third = next.clone();
-    third.start_attempt(&restarter.worker_id, 78, env.at_s(9));
-    assert!(restart(fence(&next), &third).await?, "the cancellation was requested");
+    let third_started = third.start_attempt(&restarter.worker_id, 78, env.at_s(9));
+    assert!(restart(fence(&next), &third_started).await?, "the cancellation was requested");
     assert_eq!(env.pending(&key.run_id).await?.0[0].attempt, 3);
     env.store.update_activity(fence(&third), completed()).await?;
     assert!(env.pending(&key.run_id).await?.0.is_empty());

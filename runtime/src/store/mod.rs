@@ -326,7 +326,8 @@ pub(crate) struct ActivityTask {
 impl ActivityTask {
     /// Starts the row's next attempt at `now` under a lease of `owner`: its
     /// deadlines follow from its limits, and the lease ends when it expires.
-    pub(crate) fn start_attempt(&mut self, owner: &str, token: i64, now: SystemTime) {
+    /// Returns the columns it set, as a restart writes them.
+    pub(crate) fn start_attempt(&mut self, owner: &str, token: i64, now: SystemTime) -> AttemptStart {
         let limits = &self.limits;
         let mut attempt_deadline =
             now.checked_add(limits.start_to_close).unwrap_or(now + crate::activity::MAX_DURATION);
@@ -342,18 +343,9 @@ impl ActivityTask {
         self.attempt_deadline = Some(attempt_deadline);
         self.heartbeat_deadline = heartbeat_deadline;
         self.expires_at = Some(expires_at);
-        self.lease = Some(Lease { owner: owner.to_owned(), token, deadline: expires_at });
-    }
-
-    /// The start of its running attempt, as [`start_attempt`](Self::start_attempt)
-    /// set it; `None` if no attempt runs under a lease.
-    pub(crate) fn attempt_start(&self) -> Option<AttemptStart> {
-        Some(AttemptStart {
-            started_at: self.started_at.filter(|_| self.running)?,
-            attempt_deadline: self.attempt_deadline?,
-            heartbeat_deadline: self.heartbeat_deadline,
-            lease: self.lease.clone()?,
-        })
+        let lease = Lease { owner: owner.to_owned(), token, deadline: expires_at };
+        self.lease = Some(lease.clone());
+        AttemptStart { started_at: now, attempt_deadline, heartbeat_deadline, lease }
     }
 
     /// When the row expires while queued (ready at `ready_at`): its
